@@ -1,0 +1,215 @@
+/*
+ * alloc.c - the malloc family, served by the embedded jemalloc engine and
+ * reported to the tracer through the seam in tracer/trace.h.
+ *
+ * Semantics follow glibc where glibc and jemalloc differ: realloc(p, 0)
+ * frees p and returns NULL, free() keeps errno, memalign() rounds an odd
+ * alignment up to a power of two, aligned_alloc() rejects one with EINVAL.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "internal.h"
+#include "../tracer/trace.h"
+
+#define RA() __builtin_return_address(0)
+#define FP() __builtin_frame_address(0)
+
+/* The thread's errno, cached: free() saves and restores it cheaply. */
+static __thread int *tls_errno MS_TLS_MODEL;
+
+static inline int *
+errno_slot(void)
+{
+    int *e = tls_errno;
+    if (MS_UNLIKELY(e == NULL))
+        e = tls_errno = __errno_location();
+    return e;
+}
+
+static inline int
+is_pow2(size_t a)
+{
+    return a != 0 && (a & (a - 1)) == 0;
+}
+
+static size_t
+page_size(void)
+{
+    static size_t ps;
+    if (ps == 0) {
+        long v = sysconf(_SC_PAGESIZE);
+        ps = v > 0 ? (size_t)v : 4096;
+    }
+    return ps;
+}
+
+MS_EXPORT void *
+malloc(size_t n)
+{
+    void *p = ms_je_malloc(n);
+    if (MS_UNLIKELY(ms_trace_on) && p != NULL)
+        ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP());
+    return p;
+}
+
+MS_EXPORT void
+free(void *p)
+{
+    if (p == NULL)
+        return;
+    int *e = errno_slot(), saved = *e;
+    if (MS_UNLIKELY(ms_trace_on) && ms_trace_free(p, MS_FREE_FREE, RA(), FP()))
+        return;
+    ms_je_free(p);
+    *e = saved;
+}
+
+MS_EXPORT void *
+calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = ms_je_calloc(1, total);
+    if (MS_UNLIKELY(ms_trace_on) && p != NULL)
+        ms_trace_alloc(p, total, MS_KIND_CALLOC, RA(), FP());
+    return p;
+}
+
+MS_EXPORT void *
+realloc(void *old, size_t n)
+{
+    if (old == NULL) {
+        void *p = ms_je_malloc(n);
+        if (MS_UNLIKELY(ms_trace_on) && p != NULL)
+            ms_trace_alloc(p, n, MS_KIND_REALLOC, RA(), FP());
+        return p;
+    }
+    if (n == 0) {
+        /* glibc: realloc(p, 0) frees p and returns NULL. */
+        int *e = errno_slot(), saved = *e;
+        if (!(MS_UNLIKELY(ms_trace_on) &&
+                ms_trace_free(old, MS_FREE_REALLOC, RA(), FP())))
+            ms_je_free(old);
+        *e = saved;
+        return NULL;
+    }
+    if (MS_UNLIKELY(ms_trace_on))
+        return ms_trace_realloc(old, n, RA(), FP());
+    return ms_je_realloc(old, n);
+}
+
+MS_EXPORT void *
+reallocarray(void *old, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (old == NULL) {
+        void *p = ms_je_malloc(total);
+        if (MS_UNLIKELY(ms_trace_on) && p != NULL)
+            ms_trace_alloc(p, total, MS_KIND_REALLOC, RA(), FP());
+        return p;
+    }
+    if (total == 0) {
+        int *e = errno_slot(), saved = *e;
+        if (!(MS_UNLIKELY(ms_trace_on) &&
+                ms_trace_free(old, MS_FREE_REALLOC, RA(), FP())))
+            ms_je_free(old);
+        *e = saved;
+        return NULL;
+    }
+    if (MS_UNLIKELY(ms_trace_on))
+        return ms_trace_realloc(old, total, RA(), FP());
+    return ms_je_realloc(old, total);
+}
+
+/* Every aligned entry point ends here; align is a valid power of two. */
+static inline void *
+aligned_common(size_t align, size_t n, void *ra, void *fp)
+{
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    /* jemalloc wants a non-zero size for an aligned request. */
+    void *p = ms_je_mallocx(n ? n : 1, MS_JE_ALIGN(align));
+    if (p == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (MS_UNLIKELY(ms_trace_on))
+        ms_trace_alloc(p, n, MS_KIND_ALIGNED, ra, fp);
+    return p;
+}
+
+MS_EXPORT int
+posix_memalign(void **out, size_t align, size_t n)
+{
+    if (!is_pow2(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    int *e = errno_slot(), saved = *e;
+    void *p = aligned_common(align, n, RA(), FP());
+    *e = saved;     /* posix_memalign reports through its result only */
+    if (p == NULL)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+MS_EXPORT void *
+aligned_alloc(size_t align, size_t n)
+{
+    if (!is_pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_common(align, n, RA(), FP());
+}
+
+MS_EXPORT void *
+memalign(size_t align, size_t n)
+{
+    if (align > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!is_pow2(align)) {
+        /* glibc rounds an alignment that is not a power of two up. */
+        size_t a = 1;
+        while (a < align)
+            a <<= 1;
+        align = a;
+    }
+    return aligned_common(align, n, RA(), FP());
+}
+
+MS_EXPORT void *
+valloc(size_t n)
+{
+    return aligned_common(page_size(), n, RA(), FP());
+}
+
+MS_EXPORT void *
+pvalloc(size_t n)
+{
+    size_t ps = page_size(), rounded;
+    if (__builtin_add_overflow(n, ps - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    rounded &= ~(ps - 1);
+    return aligned_common(ps, rounded ? rounded : ps, RA(), FP());
+}
+
+MS_EXPORT size_t
+malloc_usable_size(void *p)
+{
+    return p == NULL ? 0 : ms_je_malloc_usable_size(p);
+}

@@ -1,0 +1,38 @@
+# tests.mk - `make check`: Check unit tests, then integration scripts.
+#
+# tests/unit/test_*.c      Check suites, one binary each, linked against the
+#                          shared library (so the program's malloc is ours).
+# tests/programs/*.c|*.cc  helper programs the integration scripts run.
+# tests/integration/*.sh   scripts; exit 0 = pass, 77 = skipped.
+
+TEST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE \
+                -fno-builtin -pthread
+TEST_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Iinclude -pthread
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+RPATH        := -Wl,-rpath,$(abspath $(BUILD))
+
+UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
+UNIT_BINS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+PROG_C       := $(wildcard tests/programs/*.c)
+PROG_CXX     := $(wildcard tests/programs/*.cc)
+PROG_BINS    := $(patsubst tests/programs/%.c,$(BUILD)/tests/prog/%,$(PROG_C)) \
+                $(patsubst tests/programs/%.cc,$(BUILD)/tests/prog/%,$(PROG_CXX))
+
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(SO)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD) $(RPATH) -lmemscope_malloc $(CHECK_LIBS)
+
+# Helper programs link nothing of ours: scripts preload the library or not.
+$(BUILD)/tests/prog/%: tests/programs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+
+$(BUILD)/tests/prog/%: tests/programs/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_CXXFLAGS) -o $@ $<
+
+.PHONY: check-build
+check-build: all $(UNIT_BINS) $(PROG_BINS)
+
+check: deps-present check-build ## Run every test (unit, integration, real programs)
+	@BUILD=$(abspath $(BUILD)) tests/run.sh

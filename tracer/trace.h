@@ -1,0 +1,56 @@
+/*
+ * trace.h - the seam between the allocator front end and the tracer.
+ *
+ * The allocator calls only what is declared here. When tracing is off
+ * (MEMSCOPE_ENABLE=0, or before the tracer has started) each hook costs one
+ * predictable branch on a read-mostly global.
+ */
+#ifndef MS_TRACE_H
+#define MS_TRACE_H
+
+#include <stddef.h>
+
+/* How a block was obtained or released; kept with each record. */
+typedef enum {
+    MS_KIND_MALLOC = 0,
+    MS_KIND_CALLOC,
+    MS_KIND_REALLOC,
+    MS_KIND_ALIGNED,
+    MS_KIND_NEW,
+    MS_KIND_NEW_ARRAY,
+    MS_KIND_COUNT
+} ms_kind_t;
+
+typedef enum {
+    MS_FREE_FREE = 0,
+    MS_FREE_DELETE,
+    MS_FREE_DELETE_ARRAY,
+    MS_FREE_REALLOC
+} ms_free_kind_t;
+
+/* Non-zero while the tracer records; set once by the tracer's start-up. */
+extern int ms_trace_on;
+
+#define MS_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * A new block p of req requested bytes. ra is the caller's return address
+ * (the call site), fp the entry point's frame, where a stack walk starts.
+ */
+void ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp);
+
+/*
+ * Block p is about to be released. Returns 0 when the release may go to
+ * the engine, non-zero when it must not (a heap error that was reported).
+ */
+int ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp);
+
+/*
+ * realloc of a non-NULL old to req > 0 bytes while tracing: the tracer
+ * takes old's record out before the engine may reuse its address, calls the
+ * engine, and records the result (or puts old's record back on failure).
+ */
+void *ms_trace_realloc(void *old, size_t req, void *ra, void *fp);
+
+#endif
