@@ -52,7 +52,7 @@ malloc(size_t n)
 {
     void *p = ms_je_malloc(n);
     if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-        ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP());
+        p = ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP());
     return p;
 }
 
@@ -62,9 +62,9 @@ free(void *p)
     if (p == NULL)
         return;
     int *e = errno_slot(), saved = *e;
-    if (MS_UNLIKELY(ms_trace_on) && ms_trace_free(p, MS_FREE_FREE, RA(), FP()))
-        return;
-    ms_je_free(p);
+    if (!(MS_UNLIKELY(ms_trace_on) &&
+            ms_trace_free(p, MS_FREE_FREE, RA(), FP())))
+        ms_je_free(p);
     *e = saved;
 }
 
@@ -78,7 +78,7 @@ calloc(size_t n, size_t size)
     }
     void *p = ms_je_calloc(1, total);
     if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-        ms_trace_alloc(p, total, MS_KIND_CALLOC, RA(), FP());
+        p = ms_trace_alloc(p, total, MS_KIND_CALLOC, RA(), FP());
     return p;
 }
 
@@ -88,7 +88,7 @@ realloc(void *old, size_t n)
     if (old == NULL) {
         void *p = ms_je_malloc(n);
         if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-            ms_trace_alloc(p, n, MS_KIND_REALLOC, RA(), FP());
+            p = ms_trace_alloc(p, n, MS_KIND_REALLOC, RA(), FP());
         return p;
     }
     if (n == 0) {
@@ -100,9 +100,11 @@ realloc(void *old, size_t n)
         *e = saved;
         return NULL;
     }
-    if (MS_UNLIKELY(ms_trace_on))
-        return ms_trace_realloc(old, n, RA(), FP());
-    return ms_je_realloc(old, n);
+    void *p = MS_UNLIKELY(ms_trace_on) ? ms_trace_realloc(old, n, RA(), FP())
+                                       : ms_je_realloc(old, n);
+    if (MS_UNLIKELY(p == NULL))
+        errno = ENOMEM;     /* jemalloc's realloc leaves errno as it was */
+    return p;
 }
 
 MS_EXPORT void *
@@ -116,7 +118,7 @@ reallocarray(void *old, size_t n, size_t size)
     if (old == NULL) {
         void *p = ms_je_malloc(total);
         if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-            ms_trace_alloc(p, total, MS_KIND_REALLOC, RA(), FP());
+            p = ms_trace_alloc(p, total, MS_KIND_REALLOC, RA(), FP());
         return p;
     }
     if (total == 0) {
@@ -127,9 +129,11 @@ reallocarray(void *old, size_t n, size_t size)
         *e = saved;
         return NULL;
     }
-    if (MS_UNLIKELY(ms_trace_on))
-        return ms_trace_realloc(old, total, RA(), FP());
-    return ms_je_realloc(old, total);
+    void *p = MS_UNLIKELY(ms_trace_on) ? ms_trace_realloc(old, total, RA(), FP())
+                                       : ms_je_realloc(old, total);
+    if (MS_UNLIKELY(p == NULL))
+        errno = ENOMEM;     /* jemalloc's realloc leaves errno as it was */
+    return p;
 }
 
 /* Every aligned entry point ends here; align is a valid power of two. */
@@ -145,7 +149,7 @@ aligned_common(size_t align, size_t n, void *ra, void *fp)
         return NULL;
     }
     if (MS_UNLIKELY(ms_trace_on))
-        ms_trace_alloc(p, n, MS_KIND_ALIGNED, ra, fp);
+        p = ms_trace_alloc(p, n, MS_KIND_ALIGNED, ra, fp);
     return p;
 }
 

@@ -8,6 +8,7 @@
  * needed for that are weak references: a C program never loads libstdc++
  * because of this library, and a C++ program supplies them.
  */
+#include <dlfcn.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -40,28 +41,48 @@ throw_bad_alloc(void)
 static inline void *
 engine_new(size_t n, size_t align)
 {
-    if (align <= 16)
+    /* malloc's blocks are only 8-aligned in jemalloc's 8-byte class */
+    if (align <= sizeof(void *))
         return ms_je_malloc(n);
     return ms_je_mallocx(n ? n : 1, MS_JE_ALIGN(align));
 }
 
-/* One body for all eight forms of new; nothrow selects the failure mode. */
+/*
+ * A nothrow new whose first try failed while a new_handler is installed.
+ * The handler may throw bad_alloc, which C cannot catch, and a nothrow new
+ * must not let it out: hand the request to the C++ runtime's own nothrow
+ * form (the next definition of sym), which calls the throwing new - ours -
+ * inside try/catch and returns NULL if it throws.
+ */
+static void *
+nothrow_slow(const char *sym, size_t n, size_t align, int aligned)
+{
+    static const char nt;   /* stands for std::nothrow, never read */
+    void *next = dlsym(RTLD_NEXT, sym);
+    if (next == NULL)
+        return NULL;
+    if (aligned)
+        return ((void *(*)(size_t, size_t, const void *))next)(n, align, &nt);
+    return ((void *(*)(size_t, const void *))next)(n, &nt);
+}
+
+/* One body for all eight forms of new; nothrow names the nothrow form
+ * (NULL for a throwing one). */
 static inline void *
-new_common(size_t n, size_t align, int nothrow, ms_kind_t kind, void *ra,
-    void *fp)
+new_common(size_t n, size_t align, const char *nothrow, ms_kind_t kind,
+    void *ra, void *fp)
 {
     void *p;
     while ((p = engine_new(n, align)) == NULL) {
         new_handler_t h = current_handler();
-        if (h == NULL) {
-            if (nothrow)
-                return NULL;
+        if (nothrow != NULL)
+            return h == NULL ? NULL : nothrow_slow(nothrow, n, align, align != 0);
+        if (h == NULL)
             throw_bad_alloc();
-        }
         h();
     }
     if (MS_UNLIKELY(ms_trace_on))
-        ms_trace_alloc(p, n, kind, ra, fp);
+        p = ms_trace_alloc(p, n, kind, ra, fp);
     return p;
 }
 
@@ -81,25 +102,25 @@ delete_common(void *p, ms_free_kind_t kind, void *ra, void *fp)
 
 /* operator new(size_t) and friends */
 MS_EXPORT void *_Znwm(size_t n)
-{ return new_common(n, 0, 0, MS_KIND_NEW, RA(), FP()); }
+{ return new_common(n, 0, NULL, MS_KIND_NEW, RA(), FP()); }
 MS_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, NOTHROW_T *t)
-{ (void)t; return new_common(n, 0, 1, MS_KIND_NEW, RA(), FP()); }
+{ (void)t; return new_common(n, 0, "_ZnwmRKSt9nothrow_t", MS_KIND_NEW, RA(), FP()); }
 MS_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t a)
-{ return new_common(n, a, 0, MS_KIND_NEW, RA(), FP()); }
+{ return new_common(n, a, NULL, MS_KIND_NEW, RA(), FP()); }
 MS_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a,
     NOTHROW_T *t)
-{ (void)t; return new_common(n, a, 1, MS_KIND_NEW, RA(), FP()); }
+{ (void)t; return new_common(n, a, "_ZnwmSt11align_val_tRKSt9nothrow_t", MS_KIND_NEW, RA(), FP()); }
 
 /* operator new[] */
 MS_EXPORT void *_Znam(size_t n)
-{ return new_common(n, 0, 0, MS_KIND_NEW_ARRAY, RA(), FP()); }
+{ return new_common(n, 0, NULL, MS_KIND_NEW_ARRAY, RA(), FP()); }
 MS_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, NOTHROW_T *t)
-{ (void)t; return new_common(n, 0, 1, MS_KIND_NEW_ARRAY, RA(), FP()); }
+{ (void)t; return new_common(n, 0, "_ZnamRKSt9nothrow_t", MS_KIND_NEW_ARRAY, RA(), FP()); }
 MS_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t a)
-{ return new_common(n, a, 0, MS_KIND_NEW_ARRAY, RA(), FP()); }
+{ return new_common(n, a, NULL, MS_KIND_NEW_ARRAY, RA(), FP()); }
 MS_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a,
     NOTHROW_T *t)
-{ (void)t; return new_common(n, a, 1, MS_KIND_NEW_ARRAY, RA(), FP()); }
+{ (void)t; return new_common(n, a, "_ZnamSt11align_val_tRKSt9nothrow_t", MS_KIND_NEW_ARRAY, RA(), FP()); }
 
 /* operator delete: plain, sized, nothrow, aligned, sized+aligned */
 MS_EXPORT void _ZdlPv(void *p)

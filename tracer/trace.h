@@ -37,8 +37,10 @@ extern int ms_trace_on;
 /*
  * A new block p of req requested bytes. ra is the caller's return address
  * (the call site), fp the entry point's frame, where a stack walk starts.
+ * Returns the block to give the program: p, or a copy of it that the
+ * sampler moved (see trace.c).
  */
-void ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp);
+void *ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp);
 
 /*
  * Block p is about to be released. Returns 0 when the release may go to

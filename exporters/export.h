@@ -1,0 +1,18 @@
+/*
+ * export.h - writing reports: one function per format over one writer.
+ */
+#ifndef MS_EXPORT_H
+#define MS_EXPORT_H
+
+#include "report.h"
+#include "writer.h"
+
+void ms_json_write(ms_writer_t *w, const ms_report_t *r);
+
+/* Library side (export.c): builds a report and writes dir/base.EXT for
+ * each format bit; 0 or the first negative errno. Unless quiet, a failure
+ * warns once on stderr. */
+int ms_export(const char *dir, const char *base, unsigned formats, int quiet);
+int ms_export_json_path(const char *path);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * json.c - the JSON report (docs/json.md documents every field). Written
+ * from an ms_report_t only, so the tool writes the same bytes from a .bin.
+ * Figures that were not measured are null.
+ */
+#include <string.h>
+
+#include "export.h"
+#include "report.h"
+#include "writer.h"
+
+#define MS_FORMAT_VERSION 1
+
+static void
+key(ms_writer_t *w, const char *k, int *first)
+{
+    if (!*first)
+        ms_w_str(w, ",");
+    *first = 0;
+    ms_w_jstr(w, k);
+    ms_w_str(w, ":");
+}
+
+#define KU(k, v) (key(w, k, &first), ms_w_u64(w, (uint64_t)(v)))
+#define KI(k, v) (key(w, k, &first), ms_w_i64(w, (int64_t)(v)))
+#define KS(k, v) (key(w, k, &first), ms_w_jstr(w, (v)))
+#define KD(k, v) (key(w, k, &first), ms_w_dbl(w, (v)))
+#define KB(k, v) (key(w, k, &first), ms_w_str(w, (v) ? "true" : "false"))
+/* -1 means not measured */
+#define KM(k, v) (key(w, k, &first), (v) < 0 ? ms_w_str(w, "null") : \
+                  ms_w_i64(w, (int64_t)(v)))
+
+static void
+write_frame(ms_writer_t *w, const ms_rframe_t *f)
+{
+    int first = 1;
+    ms_w_str(w, "{");
+    KS("function", f->func);
+    KS("file", f->file);
+    if (f->line > 0)
+        KI("line", f->line);
+    else
+        (key(w, "line", &first), ms_w_str(w, "null"));
+    KS("module", f->module);
+    key(w, "address", &first);
+    ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)f->addr);
+    key(w, "offset", &first);
+    ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)f->offset);
+    ms_w_str(w, "}");
+}
+
+static void
+write_frames(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s)
+{
+    ms_w_str(w, "[");
+    for (uint64_t k = 0; k < s->depth; k++) {
+        if (k)
+            ms_w_str(w, ",");
+        if (s->frames[k] < r->nframes)
+            write_frame(w, &r->frames[s->frames[k]]);
+        else
+            ms_w_str(w, "null");
+    }
+    ms_w_str(w, "]");
+}
+
+static void
+write_site(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s,
+    int sampled)
+{
+    int first = 1;
+    ms_w_str(w, "{");
+    KU("id", s->id);
+    key(w, "frames", &first);
+    write_frames(w, r, s);
+    KB("estimated", sampled);
+    if (sampled) {
+        KD("allocs", s->est_allocs);
+        KD("bytes", s->est_bytes);
+        KD("live_blocks", s->est_live_blocks);
+        KD("live_bytes", s->est_live_bytes);
+        KU("sampled_allocs", s->allocs);
+        KU("sampled_bytes", s->bytes);
+        KU("sampled_frees", s->frees);
+        KU("sampled_live_blocks", s->live_blocks);
+        KU("sampled_live_bytes", s->live_bytes);
+    } else {
+        KU("allocs", s->allocs);
+        KU("bytes", s->bytes);
+        KU("frees", s->frees);
+        KU("freed_bytes", s->freed_bytes);
+        KU("live_blocks", s->live_blocks);
+        KU("live_bytes", s->live_bytes);
+    }
+    KU("temporaries", s->temporaries);
+    key(w, "lifetimes", &first);
+    ms_w_str(w, "[");
+    for (int b = 0; b < MS_REPORT_LIFE_BUCKETS; b++) {
+        if (b)
+            ms_w_str(w, ",");
+        ms_w_u64(w, s->life[b]);
+    }
+    ms_w_str(w, "]}");
+}
+
+static void
+write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
+{
+    int any = 0;
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < r->nsites; i++) {
+        const ms_rsite_t *s = &r->sites[i];
+        if (sampled ? s->live_blocks == 0 : s->live_blocks == 0)
+            continue;
+        if (any++)
+            ms_w_str(w, ",");
+        int first = 1;
+        ms_w_str(w, "{");
+        KU("site", s->id);
+        KB("estimated", sampled);
+        if (sampled) {
+            KD("blocks", s->est_live_blocks);
+            KD("bytes", s->est_live_bytes);
+        } else {
+            KU("blocks", s->live_blocks);
+            KU("bytes", s->live_bytes);
+        }
+        key(w, "variables", &first);
+        ms_w_str(w, "[");
+        int nv = 0;
+        for (uint64_t v = 0; v < r->nvars; v++) {
+            const ms_rvar_t *var = &r->vars[v];
+            if (var->site != s->id || var->address == 0 ||
+                strcmp(var->status, "freed") == 0)
+                continue;
+            if (nv++)
+                ms_w_str(w, ",");
+            ms_w_jstr(w, var->name);
+        }
+        ms_w_str(w, "]");
+        key(w, "frames", &first);
+        write_frames(w, r, s);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]");
+}
+
+static void
+write_var(ms_writer_t *w, const ms_rvar_t *v)
+{
+    int first = 1;
+    ms_w_str(w, "{");
+    KU("id", v->id);
+    KS("name", v->name);
+    KS("type", v->type);
+    KS("status", v->status);
+    key(w, "address", &first);
+    if (v->address)
+        ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)v->address);
+    else
+        ms_w_str(w, "null");
+    KU("size", v->size);
+    KU("elem_size", v->elem_size);
+    KU("count", v->count);
+    KS("value", v->value);
+    KS("file", v->file);
+    KI("line", v->line);
+    KS("function", v->func);
+    KU("thread", v->thread);
+    KU("task", v->task);
+    KU("site", v->site);
+    KU("created_ns", v->created_ns);
+    key(w, "freed_ns", &first);
+    if (v->freed_ns)
+        ms_w_u64(w, v->freed_ns);
+    else
+        ms_w_str(w, "null");
+    KB("owned", v->owned);
+    key(w, "owners", &first);
+    ms_w_str(w, "[");
+    for (uint64_t k = 0; k < v->nowners; k++) {
+        int f2 = 1;
+        if (k)
+            ms_w_str(w, ",");
+        ms_w_str(w, "{");
+        key(w, "owner", &f2);
+        ms_w_jstr(w, v->owners[k].owner);
+        key(w, "t_ns", &f2);
+        ms_w_u64(w, v->owners[k].t_ns);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]");
+    KU("dropped_owners", v->dropped_owners);
+    ms_w_str(w, "}");
+}
+
+void
+ms_json_write(ms_writer_t *w, const ms_report_t *r)
+{
+    int sampled = r->sample_interval != 0;
+    int first = 1;
+    ms_w_str(w, "{");
+    KS("format", "memscope");
+    KU("version", MS_FORMAT_VERSION);
+    KS("program", r->program);
+    KI("pid", r->pid);
+    KS("mode", r->mode);
+    KU("sample_interval", r->sample_interval);
+    KU("stack_depth", r->stack_depth);
+    KS("trigger", r->trigger);
+    KU("snapshot", r->snapshot);
+    KU("start_unix_ns", r->start_unix_ns);
+    KU("duration_ns", r->duration_ns);
+    KU("clock_resolution_ns", r->clock_resolution_ns);
+    KS("byte_basis", r->byte_basis);
+
+    key(w, "summary", &first);
+    {
+        int first = 1;
+        ms_w_str(w, "{");
+        KU("allocs", r->allocs);
+        KU("frees", r->frees);
+        KU("reallocs", r->reallocs);
+        KU("bytes_allocated", r->bytes_allocated);
+        KU("bytes_freed", r->bytes_freed);
+        KI("live_blocks", r->live_blocks);
+        KI("live_bytes", r->live_bytes);
+        KI("peak_live_bytes", r->peak_live_bytes);
+        KU("threads", r->nthreads);
+        KU("tasks", r->ntasks);
+        KU("variables", r->nvars);
+        KU("sites", r->nsites);
+        KU("stacks", r->stacks);
+        KU("dropped_events", r->dropped_events);
+        KU("untracked_frees", r->untracked_frees);
+        KU("dropped_tasks", r->dropped_tasks);
+        KU("tracer_overhead_bytes", r->tracer_overhead_bytes);
+        KU("table_bytes", r->table_bytes);
+        KU("tracked_blocks", r->tracked_blocks);
+        key(w, "table_bytes_per_tracked_block", &first);
+        if (r->tracked_blocks)
+            ms_w_dbl(w, (double)r->table_bytes / (double)r->tracked_blocks);
+        else
+            ms_w_str(w, "null");
+        KM("rss", r->rss);
+        KM("peak_rss", r->peak_rss);
+        ms_w_str(w, "}");
+    }
+    key(w, "allocator", &first);
+    {
+        int first = 1;
+        ms_w_str(w, "{");
+        KS("engine", "jemalloc");
+        KM("allocated", r->je_allocated);
+        KM("active", r->je_active);
+        KM("resident", r->je_resident);
+        KM("mapped", r->je_mapped);
+        KM("retained", r->je_retained);
+        key(w, "fragmentation", &first);
+        if (r->je_active > 0 && r->je_allocated >= 0)
+            ms_w_dbl(w, 1.0 - (double)r->je_allocated / (double)r->je_active);
+        else
+            ms_w_str(w, "null");
+        ms_w_str(w, "}");
+    }
+
+    key(w, "threads", &first);
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < r->nthreads; i++) {
+        const ms_rthread_t *t = &r->threads[i];
+        int first = 1;
+        ms_w_str(w, i ? ",{" : "{");
+        KU("id", t->id);
+        KI("tid", t->tid);
+        KS("name", t->name);
+        KB("exited", t->exited);
+        KU("allocs", t->allocs);
+        KU("frees", t->frees);
+        KU("reallocs", t->reallocs);
+        KU("bytes_allocated", t->bytes_allocated);
+        KU("bytes_freed", t->bytes_freed);
+        KI("live_bytes", t->live_bytes);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]");
+
+    key(w, "tasks", &first);
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < r->ntasks; i++) {
+        const ms_rtask_t *t = &r->tasks[i];
+        int first = 1;
+        ms_w_str(w, i ? ",{" : "{");
+        KU("id", t->id);
+        key(w, "parent", &first);
+        if (t->parent)
+            ms_w_u64(w, t->parent);
+        else
+            ms_w_str(w, "null");
+        KS("name", t->name);
+        KS("state", t->ended ? "ended" : "running");
+        KU("threads_entered", t->threads_seen);
+        KU("begin_ns", t->begin_ns);
+        key(w, "end_ns", &first);
+        if (t->ended)
+            ms_w_u64(w, t->end_ns);
+        else
+            ms_w_str(w, "null");
+        KU("allocs", t->allocs);
+        KU("frees", t->frees);
+        KU("bytes_allocated", t->bytes);
+        KU("bytes_freed", t->freed_bytes);
+        KI("live_bytes", t->live_bytes);
+        KI("peak_live_bytes", t->peak_live_bytes);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]");
+
+    key(w, "variables", &first);
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < r->nvars; i++) {
+        if (i)
+            ms_w_str(w, ",");
+        write_var(w, &r->vars[i]);
+    }
+    ms_w_str(w, "]");
+
+    key(w, "sites", &first);
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < r->nsites; i++) {
+        if (i)
+            ms_w_str(w, ",");
+        write_site(w, r, &r->sites[i], sampled);
+    }
+    ms_w_str(w, "]");
+
+    key(w, "leaks", &first);
+    write_leaks(w, r, sampled);
+
+    key(w, "timeline", &first);
+    {
+        int first = 1;
+        ms_w_str(w, "{");
+        KU("interval_ns", r->timeline_interval_ns);
+        key(w, "columns", &first);
+        ms_w_str(w, "[\"t_ns\",\"heap_live\",\"rss\",\"cpu_ns\",\"io_read\","
+            "\"io_write\",\"je_allocated\",\"je_active\",\"je_resident\","
+            "\"je_mapped\",\"je_retained\"]");
+        key(w, "points", &first);
+        ms_w_str(w, "[");
+        for (uint64_t i = 0; i < r->ntimeline; i++) {
+            const ms_rpoint_t *p = &r->timeline[i];
+            int64_t v[] = { p->heap_live, p->rss, p->cpu_ns, p->io_read,
+                p->io_write, p->je_allocated, p->je_active, p->je_resident,
+                p->je_mapped, p->je_retained };
+            ms_w_str(w, i ? ",[" : "[");
+            ms_w_u64(w, p->t_ns);
+            for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+                ms_w_str(w, ",");
+                if (v[k] < 0 && k != 0)
+                    ms_w_str(w, "null");
+                else
+                    ms_w_i64(w, v[k]);
+            }
+            ms_w_str(w, "]");
+        }
+        ms_w_str(w, "]}");
+    }
+
+    key(w, "size_histogram", &first);
+    ms_w_str(w, "[");
+    for (int b = 0, n = 0; b < MS_REPORT_SIZE_BUCKETS; b++) {
+        if (r->size_hist[b] == 0)
+            continue;
+        ms_w_str(w, n++ ? ",{" : "{");
+        int first = 1;
+        /* bucket b holds sizes in [2^(b-1), 2^b); bucket 0 holds size 0 */
+        KU("min", b == 0 ? 0 : 1ull << (b - 1));
+        KU("max", b == 0 ? 0 : (1ull << b) - 1);
+        KU("count", r->size_hist[b]);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]");
+
+    key(w, "lifetime_histogram", &first);
+    ms_w_str(w, "[");
+    for (int b = 0; b < MS_REPORT_LIFE_BUCKETS; b++) {
+        ms_w_str(w, b ? ",{" : "{");
+        int first = 1;
+        KU("min_ms", ms_report_life_lower_ms(b));
+        key(w, "max_ms", &first);
+        if (b == MS_REPORT_LIFE_BUCKETS - 1)
+            ms_w_str(w, "null");
+        else
+            ms_w_u64(w, ms_report_life_upper_ms(b));
+        KU("count", r->life_hist[b]);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]");
+    ms_w_str(w, "}\n");
+}

@@ -1,0 +1,123 @@
+/*
+ * report.h - a report as plain data: what every exporter writes from, and
+ * what the binary format stores whole, so that any format can be made
+ * again from a .bin file with the same bytes (docs/format.md).
+ */
+#ifndef MS_REPORT_H
+#define MS_REPORT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define MS_REPORT_LIFE_BUCKETS 24
+#define MS_REPORT_SIZE_BUCKETS 48
+
+typedef struct {
+    uint64_t addr;          /* return address in the traced process */
+    uint64_t offset;        /* within its module */
+    char *func;             /* NULL = unknown */
+    char *file;             /* NULL = unknown */
+    char *module;           /* NULL = unknown */
+    int64_t line;           /* 0 = unknown */
+} ms_rframe_t;
+
+typedef struct {
+    uint64_t id;            /* stack id */
+    uint64_t depth;
+    uint64_t *frames;       /* indexes into ms_report_t.frames */
+    uint64_t allocs, bytes, frees, freed_bytes;     /* observed records */
+    uint64_t live_blocks, live_bytes;               /* observed */
+    uint64_t temporaries;   /* freed before the thread's next allocation */
+    double est_allocs, est_bytes, est_live_blocks, est_live_bytes;
+    uint64_t life[MS_REPORT_LIFE_BUCKETS];
+} ms_rsite_t;
+
+typedef struct {
+    uint64_t id;
+    int64_t tid;
+    char *name;
+    uint64_t exited;
+    uint64_t allocs, frees, reallocs, bytes_allocated, bytes_freed;
+    int64_t live_bytes;
+} ms_rthread_t;
+
+typedef struct {
+    uint64_t id, parent;
+    char *name;
+    uint64_t ended, threads_seen;
+    uint64_t begin_ns, end_ns;          /* since start; end 0 = running */
+    uint64_t allocs, frees, bytes, freed_bytes;
+    int64_t live_bytes, peak_live_bytes;
+} ms_rtask_t;
+
+typedef struct {
+    char *owner;
+    uint64_t t_ns;
+} ms_rowner_t;
+
+typedef struct {
+    uint64_t id;
+    uint64_t address;
+    char *name, *type, *file, *func, *value;
+    int64_t line;
+    uint64_t size, elem_size, count;
+    uint64_t owned;
+    char *status;           /* live, freed, leaked, transferred, value */
+    uint64_t thread, task, site;
+    uint64_t created_ns, freed_ns;      /* since start */
+    uint64_t nowners;
+    ms_rowner_t *owners;
+    uint64_t dropped_owners;
+} ms_rvar_t;
+
+typedef struct {
+    uint64_t t_ns;
+    int64_t heap_live, rss, cpu_ns, io_read, io_write;
+    int64_t je_allocated, je_active, je_resident, je_mapped, je_retained;
+} ms_rpoint_t;
+
+typedef struct {
+    /* header */
+    char *program;
+    int64_t pid;
+    char *mode;                 /* "exact" or "sampled" */
+    uint64_t sample_interval;   /* bytes, 0 in exact mode */
+    uint64_t stack_depth;
+    char *trigger;              /* "exit", "signal", "api" */
+    uint64_t snapshot;          /* snapshot number, 0 = not a snapshot */
+    uint64_t start_unix_ns, duration_ns;
+    uint64_t clock_resolution_ns;
+    uint64_t timeline_interval_ns;
+    char *byte_basis;           /* "requested" or "usable" */
+
+    /* summary */
+    uint64_t allocs, frees, reallocs, bytes_allocated, bytes_freed;
+    int64_t live_blocks, live_bytes, peak_live_bytes;
+    uint64_t dropped_events, untracked_frees, dropped_tasks;
+    uint64_t tracer_overhead_bytes, table_bytes, tracked_blocks;
+    uint64_t stacks;
+    int64_t rss, peak_rss;
+    int64_t je_allocated, je_active, je_resident, je_mapped, je_retained;
+
+    uint64_t size_hist[MS_REPORT_SIZE_BUCKETS];
+    uint64_t life_hist[MS_REPORT_LIFE_BUCKETS];
+
+    ms_rframe_t *frames;    uint64_t nframes;
+    ms_rsite_t *sites;      uint64_t nsites;
+    ms_rthread_t *threads;  uint64_t nthreads;
+    ms_rtask_t *tasks;      uint64_t ntasks;
+    ms_rvar_t *vars;        uint64_t nvars;
+    ms_rpoint_t *timeline;  uint64_t ntimeline;
+} ms_report_t;
+
+/* Builds a report of the running process (tracer/report.c). */
+ms_report_t *ms_report_build(const char *trigger, uint64_t snapshot);
+void ms_report_free(ms_report_t *r);
+
+/* Lifetime bucket b holds lifetimes in [lower, upper) ms: bucket 0 is
+ * [0, 1), bucket b is [2^(b-1), 2^b); the last has no upper bound
+ * (UINT64_MAX). The clock ticks each millisecond. */
+uint64_t ms_report_life_lower_ms(int b);
+uint64_t ms_report_life_upper_ms(int b);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * writer.c - see writer.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "writer.h"
+#include "xalloc.h"
+
+int
+ms_writer_open(ms_writer_t *w, const char *path, int mode)
+{
+    memset(w, 0, offsetof(ms_writer_t, buf));
+    w->fd = -1;
+    size_t n = strlen(path);
+    w->path = ms_xstrdup(path);
+    w->tmp = ms_xmalloc(n + 32);
+    if (w->path == NULL || w->tmp == NULL) {
+        ms_xfree(w->path);
+        ms_xfree(w->tmp);
+        return -ENOMEM;
+    }
+    snprintf(w->tmp, n + 32, "%s.tmp.%d", path, (int)getpid());
+    unlink(w->tmp);     /* a stale one of ours; never follows a link */
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+        mode);
+    if (w->fd < 0) {
+        int e = errno;
+        ms_xfree(w->path);
+        ms_xfree(w->tmp);
+        w->path = w->tmp = NULL;
+        return -e;
+    }
+    fchmod(w->fd, (mode_t)mode);    /* exact mode, whatever the umask */
+    return 0;
+}
+
+static void
+flush(ms_writer_t *w)
+{
+    size_t off = 0;
+    while (off < w->len && w->err == 0) {
+        ssize_t n = write(w->fd, w->buf + off, w->len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            w->err = errno;
+        } else {
+            off += (size_t)n;
+        }
+    }
+    w->len = 0;
+}
+
+void
+ms_writer_abort(ms_writer_t *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp)
+        unlink(w->tmp);
+    w->fd = -1;
+    ms_xfree(w->path);
+    ms_xfree(w->tmp);
+    w->path = w->tmp = NULL;
+}
+
+int
+ms_writer_close(ms_writer_t *w)
+{
+    flush(w);
+    if (w->err == 0 && close(w->fd) != 0)
+        w->err = errno;
+    else if (w->err != 0)
+        close(w->fd);
+    w->fd = -1;
+    if (w->err == 0 && rename(w->tmp, w->path) != 0)
+        w->err = errno;
+    int e = w->err;
+    if (e != 0)
+        unlink(w->tmp);
+    ms_xfree(w->path);
+    ms_xfree(w->tmp);
+    w->path = w->tmp = NULL;
+    return -e;
+}
+
+void
+ms_w_bytes(ms_writer_t *w, const void *p, size_t n)
+{
+    const char *s = p;
+    w->written += n;
+    while (n > 0) {
+        size_t room = sizeof(w->buf) - w->len;
+        size_t k = n < room ? n : room;
+        memcpy(w->buf + w->len, s, k);
+        w->len += k;
+        s += k;
+        n -= k;
+        if (w->len == sizeof(w->buf))
+            flush(w);
+    }
+}
+
+void
+ms_w_str(ms_writer_t *w, const char *s)
+{
+    ms_w_bytes(w, s, strlen(s));
+}
+
+void
+ms_w_fmt(ms_writer_t *w, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        ms_w_bytes(w, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+void
+ms_w_u64(ms_writer_t *w, uint64_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    ms_w_bytes(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+ms_w_i64(ms_writer_t *w, int64_t v)
+{
+    if (v < 0) {
+        ms_w_bytes(w, "-", 1);
+        ms_w_u64(w, (uint64_t)0 - (uint64_t)v);
+    } else {
+        ms_w_u64(w, (uint64_t)v);
+    }
+}
+
+void
+ms_w_dbl(ms_writer_t *w, double v)
+{
+    if (v != v || v > 1e300 || v < -1e300) {
+        ms_w_str(w, "null");
+        return;
+    }
+    ms_w_fmt(w, "%.17g", v);
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp;
+    if ((s[0] & 0xE0) == 0xC0) { n = 2; cp = s[0] & 0x1F; }
+    else if ((s[0] & 0xF0) == 0xE0) { n = 3; cp = s[0] & 0x0F; }
+    else if ((s[0] & 0xF8) == 0xF0) { n = 4; cp = s[0] & 0x07; }
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+void
+ms_w_jstr(ms_writer_t *w, const char *str)
+{
+    if (str == NULL) {
+        ms_w_str(w, "null");
+        return;
+    }
+    const unsigned char *s = (const unsigned char *)str;
+    ms_w_bytes(w, "\"", 1);
+    while (*s) {
+        unsigned char c = *s;
+        if (c == '"' || c == '\\') {
+            char e[2] = { '\\', (char)c };
+            ms_w_bytes(w, e, 2);
+            s++;
+        } else if (c < 0x20 || c == 0x7F) {
+            switch (c) {
+            case '\n': ms_w_str(w, "\\n"); break;
+            case '\r': ms_w_str(w, "\\r"); break;
+            case '\t': ms_w_str(w, "\\t"); break;
+            default: ms_w_fmt(w, "\\u%04x", c); break;
+            }
+            s++;
+        } else if (c == '<' || c == '>' || c == '&') {
+            /* safe to embed in an HTML <script> block as well */
+            ms_w_fmt(w, "\\u%04x", c);
+            s++;
+        } else {
+            size_t n = utf8_len(s);
+            if (n == 0) {
+                ms_w_str(w, "\\ufffd");
+                s++;
+            } else {
+                ms_w_bytes(w, s, n);
+                s += n;
+            }
+        }
+    }
+    ms_w_bytes(w, "\"", 1);
+}
+
+void
+ms_w_html(ms_writer_t *w, const char *str)
+{
+    if (str == NULL)
+        return;
+    for (const char *s = str; *s; s++) {
+        switch (*s) {
+        case '<': ms_w_str(w, "&lt;"); break;
+        case '>': ms_w_str(w, "&gt;"); break;
+        case '&': ms_w_str(w, "&amp;"); break;
+        case '"': ms_w_str(w, "&quot;"); break;
+        case '\'': ms_w_str(w, "&#39;"); break;
+        default: ms_w_bytes(w, s, 1); break;
+        }
+    }
+}
+
+int
+ms_mkdir_p(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path))
+        return -ENAMETOOLONG;
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(path, 0755) != 0 && errno != EEXIST)
+                return -errno;
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}

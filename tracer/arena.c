@@ -1,0 +1,86 @@
+/*
+ * arena.c - memory the tracer uses for itself comes from a jemalloc arena of
+ * its own, created with arenas.create, without a thread cache: it is never
+ * traced, never mixed with the program's blocks, and its size is measured
+ * from jemalloc's own per-arena statistics.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "../allocator/engine.h"
+
+static unsigned arena_index;
+static int arena_flags;         /* 0 until the arena exists */
+
+void
+ms_arena_init(void)
+{
+    unsigned idx;
+    size_t len = sizeof(idx);
+    if (arena_flags != 0)
+        return;
+    if (ms_je_mallctl("arenas.create", &idx, &len, NULL, 0) == 0) {
+        arena_index = idx;
+        arena_flags = MS_JE_ARENA(idx) | MS_JE_TCACHE_NONE;
+    } else {
+        arena_flags = MS_JE_TCACHE_NONE;    /* still apart from tcaches */
+    }
+}
+
+void *
+ms_tmalloc(size_t n)
+{
+    return ms_je_mallocx(n ? n : 1, arena_flags);
+}
+
+void *
+ms_tcalloc(size_t n)
+{
+    return ms_je_mallocx(n ? n : 1, arena_flags | MS_JE_ZERO);
+}
+
+void *
+ms_trealloc(void *p, size_t n)
+{
+    if (p == NULL)
+        return ms_tmalloc(n);
+    return ms_je_rallocx(p, n ? n : 1, arena_flags);
+}
+
+void
+ms_tfree(void *p)
+{
+    if (p != NULL)
+        ms_je_dallocx(p, arena_flags);
+}
+
+char *
+ms_tstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = ms_tmalloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+uint64_t
+ms_arena_allocated(void)
+{
+    char name[96];
+    uint64_t epoch = 1;
+    size_t len = sizeof(epoch);
+    ms_je_mallctl("epoch", &epoch, &len, &epoch, len);
+    uint64_t total = 0;
+    static const char *parts[] = { "small.allocated", "large.allocated" };
+    for (int i = 0; i < 2; i++) {
+        size_t v = 0;
+        len = sizeof(v);
+        snprintf(name, sizeof(name), "stats.arenas.%u.%s", arena_index,
+            parts[i]);
+        if (ms_je_mallctl(name, &v, &len, NULL, 0) == 0)
+            total += v;
+    }
+    return total;
+}

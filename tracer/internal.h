@@ -1,0 +1,318 @@
+/*
+ * internal.h - what the files of tracer/ and exporters/ share.
+ *
+ * Data flow (docs/design.md): the allocator calls the hooks in trace.c;
+ * each thread owns an ms_thread_t with its side table (table.c), its
+ * per-site statistics (sites.c) and its exact counters. Exporters read all
+ * of it through report.c, which builds an ms_report_t, and never touch the
+ * hot-path structures directly.
+ */
+#ifndef MS_TRACER_INTERNAL_H
+#define MS_TRACER_INTERNAL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "trace.h"
+
+#define MS_HIDDEN  __attribute__((visibility("hidden")))
+#define MS_EXPORT  __attribute__((visibility("default")))
+#define MS_TLS     __attribute__((tls_model("initial-exec")))
+
+#define MS_MAX_DEPTH       64
+#define MS_LIFE_BUCKETS    24   /* lifetime: <1 ms, then x2 per bucket */
+#define MS_SIZE_BUCKETS    48   /* request size: log2 buckets */
+
+/* A test-and-set lock: uncontended it costs one xchg. */
+typedef struct { int v; } ms_spin_t;
+static inline void
+ms_spin_lock(ms_spin_t *l)
+{
+    while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) {
+        for (int i = 0; __atomic_load_n(&l->v, __ATOMIC_RELAXED); i++)
+            if (i > 64) {
+                sched_yield();
+                i = 0;
+            } else {
+                __builtin_ia32_pause();
+            }
+    }
+}
+static inline void
+ms_spin_unlock(ms_spin_t *l)
+{
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- options (options.c) ------------------------------------------------ */
+typedef struct {
+    int enable;             /* MEMSCOPE_ENABLE */
+    uint64_t sample;        /* MEMSCOPE_SAMPLE: 0 = exact, else bytes */
+    int stack_depth;        /* MEMSCOPE_STACK_DEPTH */
+    int interval_ms;        /* MEMSCOPE_INTERVAL_MS, 0 = no timeline */
+    int auto_export;        /* MEMSCOPE_AUTO_EXPORT */
+    int signal;             /* MEMSCOPE_SIGNAL: signal number, 0 = none */
+    char out[1024];         /* MEMSCOPE_OUT */
+    char name[256];         /* MEMSCOPE_NAME ("" = <program>-<pid>) */
+    unsigned formats;       /* MEMSCOPE_FORMATS, MS_FMT_* bits */
+    int verbose;            /* MEMSCOPE_VERBOSE */
+    int test_mode;          /* MEMSCOPE_TEST_MODE */
+    int file_mode;          /* MEMSCOPE_FILE_MODE */
+    int abort_on_error;     /* MEMSCOPE_ABORT_ON_ERROR */
+} ms_options_t;
+
+#define MS_FMT_BIN     1u
+#define MS_FMT_JSON    2u
+#define MS_FMT_HTML    4u
+#define MS_FMT_MD      8u
+#define MS_FMT_FOLDED 16u
+
+extern ms_options_t ms_opt;
+void ms_options_load(void);
+void ms_options_print(int fd);
+
+/* ---- the tracer's own memory (arena.c) ---------------------------------- */
+void ms_arena_init(void);
+void *ms_tmalloc(size_t n);
+void *ms_tcalloc(size_t n);
+void *ms_trealloc(void *p, size_t n);
+void ms_tfree(void *p);
+char *ms_tstrdup(const char *s);
+/* Bytes the tracer's arena holds (allocated by the tracer for itself). */
+uint64_t ms_arena_allocated(void);
+
+/* ---- diagnostics (util.c) ----------------------------------------------- */
+/* Writes a line to stderr without allocating; printf-style. */
+void ms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like ms_log but only the first time for a given once-flag. */
+void ms_warn_once(int *flag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+uint64_t ms_now_ns(void);           /* monotonic, coarse: cheap */
+uint64_t ms_now_precise_ns(void);   /* monotonic, precise */
+uint64_t ms_clock_resolution_ns(void);
+
+/* ---- side table (table.c) ----------------------------------------------- */
+/* One record per live tracked block: 32 bytes. */
+typedef struct {
+    uintptr_t ptr;          /* 0 = empty slot */
+    uint64_t size : 48;     /* requested bytes */
+    uint64_t kind : 8;      /* ms_kind_t */
+    uint64_t flags : 8;     /* MS_REC_* */
+    uint32_t time_ms;       /* allocation time, ms since start (tick) */
+    uint32_t seq;           /* owner's allocation count at that time */
+    uint32_t site;          /* owner's site slot (sites.c) */
+    uint32_t task;          /* task id, 0 = none */
+} ms_rec_t;
+
+#define MS_REC_VARIABLE 1u  /* named by the program: see api.c */
+#define MS_REC_SAMPLED  2u  /* in sampled mode: a sampled block */
+
+/*
+ * Only the owning thread writes its table. It bumps seq (odd while
+ * writing) around every change, so other threads can read it without a
+ * lock and retry when seq moved (a seqlock). Replaced slot arrays are
+ * retired, and freed only when no reader can be inside them.
+ */
+typedef struct {
+    ms_rec_t *slots;
+    uint64_t mask;          /* capacity - 1 */
+    uint64_t count;
+    uint64_t seq;
+    void *retired[48];
+    int nretired;
+} ms_table_t;
+
+int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
+int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
+/* A consistent copy of ptr's record, read by any thread; 0 when found. */
+int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
+/* Owner only: a pointer to ptr's record, valid until the next change. */
+ms_rec_t *ms_table_find(ms_table_t *t, uintptr_t ptr);
+void ms_table_destroy(ms_table_t *t);
+uint64_t ms_table_bytes(const ms_table_t *t);
+/* Rebuilds a table left half-changed by a thread that fork() did not copy. */
+void ms_table_repair(ms_table_t *t);
+extern int64_t ms_table_readers;    /* threads inside ms_table_peek */
+
+/* ---- per-site statistics (sites.c) -------------------------------------- */
+typedef struct {
+    uint32_t stack;         /* global stack id */
+    uint32_t pad;
+    uint64_t allocs, bytes, frees, freed_bytes, temporaries;
+    double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
+    uint64_t life[MS_LIFE_BUCKETS];
+} ms_sitestat_t;
+
+#define MS_SITE_CHUNK 256
+typedef struct ms_sitechunk {
+    struct ms_sitechunk *next;
+    uint32_t n;             /* slots in use, published with release */
+    ms_sitestat_t s[MS_SITE_CHUNK];
+} ms_sitechunk_t;
+
+/* A thread's sites: slot i is chunk i / 256, entry i % 256. */
+typedef struct {
+    ms_sitechunk_t *head, *tail;    /* chunks never move: readers walk them */
+    ms_sitechunk_t **dir;           /* owner's directory of chunks */
+    uint32_t ndir, capdir;
+    uint32_t count;
+    uint32_t *index;                /* open addressing: stack id -> slot+1 */
+    uint64_t index_mask;
+} ms_sites_t;
+
+/* The thread's slot for a global stack id (made on first use); UINT32_MAX
+ * when out of memory. */
+uint32_t ms_sites_slot(ms_sites_t *s, uint32_t stack);
+static inline ms_sitestat_t *
+ms_sites_at(ms_sites_t *s, uint32_t slot)
+{
+    return &s->dir[slot / MS_SITE_CHUNK]->s[slot % MS_SITE_CHUNK];
+}
+void ms_sites_destroy(ms_sites_t *s);
+/* The global stack id of a slot; any thread may ask (chunks never move). */
+uint32_t ms_sites_stack_of(ms_sites_t *s, uint32_t slot);
+int ms_life_bucket(uint64_t ms);
+
+/* ---- threads (threads.c) ------------------------------------------------ */
+#define MS_SCACHE 256
+
+typedef struct ms_thread {
+    struct ms_thread *next;         /* registry, newest first */
+    uint32_t id;                    /* 1, 2, ... in order of first use */
+    pid_t tid;
+    pid_t pid;                      /* process the state was made in */
+    int exited;
+    int name_set;                   /* set by memscope_thread_name() */
+    char name[64];
+
+    /* exact counters, owner-written */
+    uint64_t allocs, frees, reallocs, bytes_alloc, bytes_freed;
+    int64_t live;                   /* may go negative (cross-thread frees) */
+    int64_t live_flushed;           /* part of live added to ms_global_live */
+    uint64_t size_hist[MS_SIZE_BUCKETS];
+
+    /* sampling */
+    int64_t sample_left;
+    uint64_t rng;
+
+    uintptr_t stack_lo, stack_hi;   /* for validating frame pointers */
+
+    ms_table_t table;
+    ms_sites_t sites;
+    struct ms_thread *last_owner;   /* where a foreign free last hit */
+
+    /* per-thread cache: hash of a call stack -> site slot */
+    uint64_t scache_hash[MS_SCACHE];
+    uint32_t scache_slot[MS_SCACHE];
+
+    /* Frees of this thread's blocks by other threads wait here, their
+     * memory not yet given back, until the owner takes their records out.
+     * Once the thread has exited (orphan), the lock guards the table. */
+    struct {
+        ms_spin_t lock;
+        int pending;
+        int orphan;
+        uint32_t n, cap;
+        uintptr_t *ptrs;
+    } inbox __attribute__((aligned(64)));
+} ms_thread_t;
+
+/* The calling thread's state, created on first use; NULL while unusable. */
+ms_thread_t *ms_thread_self(void);
+extern __thread ms_thread_t *ms_tls_self MS_TLS;
+extern __thread int ms_tls_busy MS_TLS;   /* re-entry guard */
+extern __thread uint32_t ms_tls_task MS_TLS;
+/* The head of the registry; the list is only prepended to. */
+ms_thread_t *ms_threads_head(void);
+void ms_threads_lock(void);
+void ms_threads_unlock(void);
+uint32_t ms_threads_count(void);
+void ms_thread_set_name(ms_thread_t *t, const char *name);
+void ms_threads_refresh_names(void);
+void ms_threads_init(void);
+void ms_threads_after_fork_child(void);
+/* Gives back the blocks other threads freed (owner only). */
+void ms_inbox_drain(ms_thread_t *t);
+
+/* ---- stacks (stacks.c) -------------------------------------------------- */
+/* Walks the stack from an entry point; returns the depth, fills *hash. */
+int ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
+    uint64_t *hash);
+/* The global id of a stack (made on first use); 0 when out of memory. */
+uint32_t ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth);
+/* Copies stack id's frames; returns the depth. */
+int ms_stack_frames(uint32_t id, uintptr_t *out, int max);
+uint32_t ms_stacks_count(void);
+uint64_t ms_stacks_bytes(void);
+void ms_stacks_lock(void);
+void ms_stacks_unlock(void);
+
+/* ---- global state (trace.c) --------------------------------------------- */
+extern int64_t ms_global_live;       /* flushed per-thread live bytes */
+extern uint32_t ms_tick_ms;          /* ms since start, kept by the tick */
+extern int ms_ticking;               /* the background tick runs */
+uint32_t ms_clock_ms(void);
+extern int64_t ms_global_peak;
+extern uint64_t ms_untracked_frees;
+extern uint64_t ms_dropped_events;
+extern size_t ms_max_events;         /* cap on tracked blocks, 0 = none */
+extern uint64_t ms_named_unsampled;
+extern uint64_t ms_vars_foreign;      /* named blocks of other threads */
+extern pid_t ms_pid;
+extern uint64_t ms_start_ns;
+void ms_tracer_start(void);
+void ms_trace_stop(void);
+
+/* ---- timeline (timeline.c) ---------------------------------------------- */
+typedef struct {
+    uint64_t t_ns;                  /* since start */
+    int64_t heap_live;              /* exact live bytes, summed */
+    int64_t rss;                    /* bytes, -1 = not measured */
+    int64_t cpu_ns;                 /* process CPU time */
+    int64_t io_read, io_write;      /* /proc/self/io, -1 = not measured */
+    int64_t je_allocated, je_active, je_resident, je_mapped, je_retained;
+} ms_tl_point_t;
+
+void ms_timeline_tick(void);
+uint64_t ms_timeline_interval_ns(void);
+void ms_timeline_after_fork_child(void);
+/* Copies up to max points (oldest first, decimated); returns the count. */
+size_t ms_timeline_copy(ms_tl_point_t *out, size_t max);
+void ms_timeline_sample(ms_tl_point_t *p);
+void ms_je_stats(int64_t *allocated, int64_t *active, int64_t *resident,
+    int64_t *mapped, int64_t *retained);
+
+/* ---- triggers (triggers.c) ---------------------------------------------- */
+extern pid_t ms_pid_first;          /* the process the tracer started in */
+void ms_report_base(char *out, size_t len);
+/* Writes reports, one export at a time; 0 or a negative errno. */
+int ms_export_locked(const char *dir, const char *base, unsigned formats,
+    int quiet_errors);
+
+/* ---- symbols (symbols.c) ------------------------------------------------ */
+typedef struct {
+    char *func;         /* NULL when unknown */
+    char *file;         /* NULL when unknown */
+    int line;
+    char *module;       /* object file name */
+    uintptr_t offset;   /* address within module */
+} ms_sym_t;
+
+typedef struct ms_symtab ms_symtab_t;
+ms_symtab_t *ms_symtab_new(void);
+const ms_sym_t *ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr);
+void ms_symtab_free(ms_symtab_t *st);
+
+/* ---- variables and tasks (api.c) ---------------------------------------- */
+void ms_variable_on_free(uintptr_t ptr, uint64_t now);
+void ms_variable_on_realloc(uintptr_t old, uintptr_t new_ptr, size_t size);
+void ms_task_account(uint32_t task, int64_t bytes, int alloc);
+void ms_api_counts(uint64_t *ntask, uint64_t *active, uint64_t *nvar);
+void ms_api_lock(void);
+void ms_api_unlock(void);
+void ms_api_after_fork_child(void);
+
+#endif

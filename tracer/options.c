@@ -1,0 +1,241 @@
+/*
+ * options.c - MEMSCOPE_* options: one table, read once at start-up with
+ * secure_getenv (so a setuid process reads none), each value checked; a bad
+ * value warns once and the default stays. docs/options.md lists them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+ms_options_t ms_opt = {
+    .enable = 1,
+    .sample = 0,
+    .stack_depth = 8,
+    .interval_ms = 10,
+    .auto_export = 1,
+    .signal = SIGUSR1,
+    .out = "MemoryAnalysis",
+    .name = "",
+    .formats = MS_FMT_BIN | MS_FMT_JSON | MS_FMT_HTML | MS_FMT_MD,
+    .verbose = 0,
+    .test_mode = 0,
+    .file_mode = 0600,
+    .abort_on_error = 0,
+};
+
+typedef enum { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_SIGNAL, OPT_STRING,
+    OPT_FORMATS, OPT_MODE } opt_type_t;
+
+typedef struct {
+    const char *name;
+    opt_type_t type;
+    void *dst;
+    size_t dst_len;         /* strings */
+    long long min, max;     /* numbers */
+    const char *help;
+} opt_desc_t;
+
+static const opt_desc_t opts[] = {
+    { "MEMSCOPE_ENABLE", OPT_BOOL, &ms_opt.enable, 0, 0, 1,
+      "0 turns tracing off: the library is plain jemalloc" },
+    { "MEMSCOPE_SAMPLE", OPT_SIZE, &ms_opt.sample, 0, 0, 1LL << 40,
+      "0 = exact; else mean bytes between samples (k, m, g suffixes)" },
+    { "MEMSCOPE_STACK_DEPTH", OPT_INT, &ms_opt.stack_depth, 0, 1,
+      MS_MAX_DEPTH, "frames kept per call stack (1 = call site only)" },
+    { "MEMSCOPE_INTERVAL_MS", OPT_INT, &ms_opt.interval_ms, 0, 0, 3600000,
+      "timeline sampling interval in ms (0 = no timeline)" },
+    { "MEMSCOPE_AUTO_EXPORT", OPT_BOOL, &ms_opt.auto_export, 0, 0, 1,
+      "write the reports at exit" },
+    { "MEMSCOPE_SIGNAL", OPT_SIGNAL, &ms_opt.signal, 0, 0, 0,
+      "signal that writes a snapshot (USR1, USR2, a number, or 0)" },
+    { "MEMSCOPE_OUT", OPT_STRING, ms_opt.out, sizeof(ms_opt.out), 0, 0,
+      "directory for the reports" },
+    { "MEMSCOPE_NAME", OPT_STRING, ms_opt.name, sizeof(ms_opt.name), 0, 0,
+      "base name of the reports (default <program>-<pid>)" },
+    { "MEMSCOPE_FORMATS", OPT_FORMATS, &ms_opt.formats, 0, 0, 0,
+      "comma-separated: bin,json,html,md,folded" },
+    { "MEMSCOPE_VERBOSE", OPT_BOOL, &ms_opt.verbose, 0, 0, 1,
+      "print the options in force and where reports go" },
+    { "MEMSCOPE_TEST_MODE", OPT_BOOL, &ms_opt.test_mode, 0, 0, 1,
+      "fast runs in test suites: no timeline thread, no HTML" },
+    { "MEMSCOPE_FILE_MODE", OPT_MODE, &ms_opt.file_mode, 0, 0, 0777,
+      "octal permissions of report files" },
+    { "MEMSCOPE_ABORT_ON_ERROR", OPT_BOOL, &ms_opt.abort_on_error, 0, 0, 1,
+      "abort after reporting a heap error" },
+};
+
+static int
+parse_bool(const char *v, int *out)
+{
+    static const char *yes[] = { "1", "yes", "on", "true" };
+    static const char *no[] = { "0", "no", "off", "false" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) { *out = 1; return 0; }
+        if (strcasecmp(v, no[i]) == 0) { *out = 0; return 0; }
+    }
+    return -1;
+}
+
+/* A whole number with an optional k/m/g suffix (powers of 1024). */
+static int
+parse_size(const char *v, long long min, long long max, unsigned long long *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0)
+        return -1;
+    unsigned shift = 0;
+    switch (tolower((unsigned char)*end)) {
+    case 'k': shift = 10; end++; break;
+    case 'm': shift = 20; end++; break;
+    case 'g': shift = 30; end++; break;
+    default: break;
+    }
+    if (tolower((unsigned char)*end) == 'b' || tolower((unsigned char)*end) == 'i')
+        end++;
+    if (*end != '\0' || (shift && n > (ULLONG_MAX >> shift)))
+        return -1;
+    n <<= shift;
+    if ((long long)n < min || n > (unsigned long long)max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int
+parse_signal(const char *v, int *out)
+{
+    if (strncasecmp(v, "SIG", 3) == 0)
+        v += 3;
+    if (strcasecmp(v, "USR1") == 0) { *out = SIGUSR1; return 0; }
+    if (strcasecmp(v, "USR2") == 0) { *out = SIGUSR2; return 0; }
+    unsigned long long n;
+    if (parse_size(v, 0, 64, &n) != 0 || (n != 0 && (n == SIGKILL ||
+        n == SIGSTOP || n == SIGSEGV || n == SIGBUS || n == SIGFPE ||
+        n == SIGILL || n == SIGABRT)))
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+static int
+parse_formats(const char *v, unsigned *out)
+{
+    static const struct { const char *name; unsigned bit; } f[] = {
+        { "bin", MS_FMT_BIN }, { "json", MS_FMT_JSON }, { "html", MS_FMT_HTML },
+        { "md", MS_FMT_MD }, { "folded", MS_FMT_FOLDED },
+        { "all", MS_FMT_BIN | MS_FMT_JSON | MS_FMT_HTML | MS_FMT_MD |
+          MS_FMT_FOLDED },
+    };
+    unsigned bits = 0;
+    while (*v) {
+        size_t len = strcspn(v, ",");
+        size_t i;
+        for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+            if (strlen(f[i].name) == len && strncasecmp(v, f[i].name, len) == 0)
+                break;
+        if (i == sizeof(f) / sizeof(f[0]))
+            return -1;
+        bits |= f[i].bit;
+        v += len;
+        if (*v == ',')
+            v++;
+    }
+    if (bits == 0)
+        return -1;
+    *out = bits;
+    return 0;
+}
+
+static int
+parse_one(const opt_desc_t *d, const char *v)
+{
+    unsigned long long n;
+    switch (d->type) {
+    case OPT_BOOL:
+        return parse_bool(v, d->dst);
+    case OPT_INT:
+        if (parse_size(v, d->min, d->max, &n) != 0)
+            return -1;
+        *(int *)d->dst = (int)n;
+        return 0;
+    case OPT_SIZE:
+        if (parse_size(v, d->min, d->max, &n) != 0)
+            return -1;
+        *(uint64_t *)d->dst = n;
+        return 0;
+    case OPT_SIGNAL:
+        return parse_signal(v, d->dst);
+    case OPT_STRING:
+        if (*v == '\0' || strlen(v) >= d->dst_len)
+            return -1;
+        if (d->dst == ms_opt.name && strchr(v, '/') != NULL)
+            return -1;
+        strcpy(d->dst, v);
+        return 0;
+    case OPT_FORMATS:
+        return parse_formats(v, d->dst);
+    case OPT_MODE: {
+        char *end;
+        errno = 0;
+        long m = strtol(v, &end, 8);
+        if (*v == '\0' || *end != '\0' || errno || m < 0 || m > 0777)
+            return -1;
+        *(int *)d->dst = (int)m;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+void
+ms_options_load(void)
+{
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        /* secure_getenv: NULL in a setuid or otherwise AT_SECURE process. */
+        const char *v = secure_getenv(opts[i].name);
+        if (v == NULL)
+            continue;
+        if (parse_one(&opts[i], v) != 0)
+            ms_log("%s='%.64s' is not valid (%s); using the default",
+                opts[i].name, v, opts[i].help);
+    }
+    if (ms_opt.test_mode)
+        ms_opt.formats &= ~MS_FMT_HTML;
+}
+
+void
+ms_options_print(int fd)
+{
+    (void)fd;
+    ms_log("options in force:");
+    ms_log("  MEMSCOPE_ENABLE=%d", ms_opt.enable);
+    ms_log("  MEMSCOPE_SAMPLE=%llu (%s)", (unsigned long long)ms_opt.sample,
+        ms_opt.sample ? "sampled" : "exact");
+    ms_log("  MEMSCOPE_STACK_DEPTH=%d", ms_opt.stack_depth);
+    ms_log("  MEMSCOPE_INTERVAL_MS=%d", ms_opt.interval_ms);
+    ms_log("  MEMSCOPE_AUTO_EXPORT=%d", ms_opt.auto_export);
+    ms_log("  MEMSCOPE_SIGNAL=%d", ms_opt.signal);
+    ms_log("  MEMSCOPE_OUT=%s", ms_opt.out);
+    ms_log("  MEMSCOPE_NAME=%s", ms_opt.name[0] ? ms_opt.name :
+        "(program-pid)");
+    ms_log("  MEMSCOPE_FORMATS=%s%s%s%s%s",
+        ms_opt.formats & MS_FMT_BIN ? "bin " : "",
+        ms_opt.formats & MS_FMT_JSON ? "json " : "",
+        ms_opt.formats & MS_FMT_HTML ? "html " : "",
+        ms_opt.formats & MS_FMT_MD ? "md " : "",
+        ms_opt.formats & MS_FMT_FOLDED ? "folded" : "");
+    ms_log("  MEMSCOPE_TEST_MODE=%d", ms_opt.test_mode);
+    ms_log("  MEMSCOPE_FILE_MODE=%03o", ms_opt.file_mode);
+    ms_log("  MEMSCOPE_ABORT_ON_ERROR=%d", ms_opt.abort_on_error);
+}

@@ -1,0 +1,327 @@
+/*
+ * report.c - builds an ms_report_t of the running process: sums each
+ * thread's counters and per-site statistics, names the frames, and copies
+ * tasks, variables and the timeline. Runs with the re-entry guard set, so
+ * what it allocates is the tracer's and never traced.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "api_state.h"
+#include "../exporters/report.h"
+#include "../exporters/xalloc.h"
+
+typedef struct {
+    ms_rsite_t s;
+    int used;
+} acc_t;
+
+static void
+add_site(acc_t *a, const ms_sitestat_t *st)
+{
+    a->used = 1;
+    a->s.allocs += st->allocs;
+    a->s.bytes += st->bytes;
+    a->s.frees += st->frees;
+    a->s.freed_bytes += st->freed_bytes;
+    a->s.temporaries += st->temporaries;
+    a->s.est_allocs += st->est_allocs;
+    a->s.est_bytes += st->est_bytes;
+    a->s.est_live_blocks += st->est_allocs - st->est_freed_allocs;
+    a->s.est_live_bytes += st->est_bytes - st->est_freed_bytes;
+    for (int b = 0; b < MS_LIFE_BUCKETS; b++)
+        a->s.life[b] += st->life[b];
+}
+
+static int64_t
+status_field(const char *key)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strstr(buf, key);
+    return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : -1;
+}
+
+/* Frame table: address -> index, names from the symbol table. */
+typedef struct {
+    ms_report_t *r;
+    ms_symtab_t *syms;
+    uint64_t *keys, *idx, mask, cap_frames;
+} frames_t;
+
+static uint64_t
+frame_index(frames_t *f, uint64_t addr)
+{
+    uint64_t i = (addr * 0x9E3779B97F4A7C15ull >> 17) & f->mask;
+    while (f->keys[i] != 0) {
+        if (f->keys[i] == addr)
+            return f->idx[i];
+        i = (i + 1) & f->mask;
+    }
+    ms_report_t *r = f->r;
+    if (r->nframes == f->cap_frames) {
+        uint64_t nc = f->cap_frames ? f->cap_frames * 2 : 256;
+        ms_rframe_t *n = ms_xrealloc(r->frames, nc * sizeof(*n));
+        if (n == NULL)
+            return UINT64_MAX;
+        r->frames = n;
+        f->cap_frames = nc;
+    }
+    ms_rframe_t *fr = &r->frames[r->nframes];
+    const ms_sym_t *s = ms_symtab_lookup(f->syms, addr);
+    fr->addr = addr;
+    fr->offset = s->offset;
+    fr->func = ms_xstrdup(s->func);
+    fr->file = ms_xstrdup(s->file);
+    fr->module = ms_xstrdup(s->module);
+    fr->line = s->line;
+    f->keys[i] = addr;
+    f->idx[i] = r->nframes;
+    return r->nframes++;
+}
+
+static void
+build_sites(ms_report_t *r)
+{
+    uint32_t nst = ms_stacks_count() + 1;
+    acc_t *acc = ms_xcalloc((size_t)nst * sizeof(*acc));
+    if (acc == NULL)
+        return;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
+        for (ms_sitechunk_t *c = __atomic_load_n(&t->sites.head,
+                 __ATOMIC_ACQUIRE); c != NULL;
+             c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
+            uint32_t n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
+            for (uint32_t i = 0; i < n; i++)
+                if (c->s[i].stack < nst)
+                    add_site(&acc[c->s[i].stack], &c->s[i]);
+        }
+    }
+    uint64_t used = 0;
+    for (uint32_t id = 1; id < nst; id++)
+        used += acc[id].used;
+    r->sites = ms_xcalloc((used ? used : 1) * sizeof(*r->sites));
+    frames_t f = { .r = r, .syms = ms_symtab_new() };
+    f.mask = 1;
+    while (f.mask + 1 < used * MS_MAX_DEPTH * 2 + 1024)
+        f.mask = f.mask * 2 + 1;
+    f.keys = ms_xcalloc((f.mask + 1) * sizeof(uint64_t));
+    f.idx = ms_xcalloc((f.mask + 1) * sizeof(uint64_t));
+    if (r->sites == NULL || f.keys == NULL || f.idx == NULL)
+        goto out;
+    for (uint32_t id = 1; id < nst; id++) {
+        if (!acc[id].used)
+            continue;
+        ms_rsite_t *s = &r->sites[r->nsites++];
+        *s = acc[id].s;
+        s->id = id;
+        s->live_blocks = s->allocs - s->frees;
+        s->live_bytes = s->bytes - s->freed_bytes;
+        uintptr_t fr[MS_MAX_DEPTH];
+        int d = ms_stack_frames(id, fr, MS_MAX_DEPTH);
+        s->frames = ms_xmalloc((size_t)(d ? d : 1) * sizeof(uint64_t));
+        if (s->frames == NULL)
+            continue;
+        for (int k = 0; k < d; k++) {
+            uint64_t ix = frame_index(&f, fr[k]);
+            if (ix == UINT64_MAX)
+                break;
+            s->frames[s->depth++] = ix;
+        }
+    }
+out:
+    ms_xfree(f.keys);
+    ms_xfree(f.idx);
+    ms_symtab_free(f.syms);
+    ms_xfree(acc);
+}
+
+static const char *
+var_status(const ms_var_rec_t *v, int at_exit)
+{
+    switch (v->status) {
+    case MS_VAR_FREED: return "freed";
+    case MS_VAR_VALUE: return "value";
+    case MS_VAR_TRANSFERRED: return at_exit ? "leaked" : "transferred";
+    default: return at_exit ? "leaked" : "live";
+    }
+}
+
+static void
+copy_api(ms_report_t *r, int at_exit)
+{
+    ms_api_copy_t c;
+    ms_api_copy(&c);
+    r->dropped_tasks = c.dropped_tasks;
+    r->tasks = ms_xcalloc((c.ntasks ? c.ntasks : 1) * sizeof(*r->tasks));
+    r->vars = ms_xcalloc((c.nvars ? c.nvars : 1) * sizeof(*r->vars));
+    if (r->tasks == NULL || r->vars == NULL)
+        goto out;
+    for (uint32_t i = 0; i < c.ntasks; i++) {
+        ms_task_rec_t *s = &c.tasks[i];
+        ms_rtask_t *d = &r->tasks[r->ntasks++];
+        d->id = s->id;
+        d->parent = s->parent;
+        d->name = ms_xstrdup(s->name);
+        d->ended = (uint64_t)s->ended;
+        d->threads_seen = s->threads_seen;
+        d->begin_ns = s->begin_ns > ms_start_ns ? s->begin_ns - ms_start_ns : 0;
+        d->end_ns = s->ended && s->end_ns > ms_start_ns ?
+            s->end_ns - ms_start_ns : 0;
+        d->allocs = s->allocs;
+        d->frees = s->frees;
+        d->bytes = s->bytes;
+        d->freed_bytes = s->freed_bytes;
+        d->live_bytes = s->live;
+        d->peak_live_bytes = s->peak;
+    }
+    for (uint32_t i = 0; i < c.nvars; i++) {
+        ms_var_rec_t *s = &c.vars[i];
+        ms_rvar_t *d = &r->vars[r->nvars++];
+        d->id = s->id;
+        d->address = s->ptr;
+        d->name = ms_xstrdup(s->name);
+        d->type = ms_xstrdup(s->type);
+        d->file = ms_xstrdup(s->file);
+        d->func = ms_xstrdup(s->func);
+        d->value = ms_xstrdup(s->value);
+        d->line = s->line;
+        d->size = s->size;
+        d->elem_size = s->elem_size;
+        d->count = s->count;
+        d->owned = (uint64_t)s->owned;
+        d->status = ms_xstrdup(var_status(s, at_exit));
+        d->thread = s->thread;
+        d->task = s->task;
+        d->site = s->stack;
+        d->created_ns = s->created_ns > ms_start_ns ?
+            s->created_ns - ms_start_ns : 0;
+        d->freed_ns = s->freed_ns > ms_start_ns ? s->freed_ns - ms_start_ns : 0;
+        d->dropped_owners = s->dropped_owners;
+        if (s->nowners > 0) {
+            d->owners = ms_xcalloc((size_t)s->nowners * sizeof(*d->owners));
+            if (d->owners == NULL)
+                continue;
+            for (int k = 0; k < s->nowners; k++) {
+                d->owners[k].owner = ms_xstrdup(s->owners[k].owner);
+                d->owners[k].t_ns = s->owners[k].t_ns > ms_start_ns ?
+                    s->owners[k].t_ns - ms_start_ns : 0;
+            }
+            d->nowners = (uint64_t)s->nowners;
+        }
+    }
+out:
+    ms_api_copy_free(&c);
+}
+
+ms_report_t *
+ms_report_build(const char *trigger, uint64_t snapshot)
+{
+    uint64_t overhead = ms_arena_allocated();
+    ms_report_t *r = ms_xcalloc(sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    int at_exit = strcmp(trigger, "exit") == 0;
+    r->program = ms_xstrdup(program_invocation_short_name);
+    r->pid = getpid();
+    r->mode = ms_xstrdup(ms_opt.sample ? "sampled" : "exact");
+    r->sample_interval = ms_opt.sample;
+    r->stack_depth = (uint64_t)ms_opt.stack_depth;
+    r->trigger = ms_xstrdup(trigger);
+    r->snapshot = snapshot;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = ms_now_precise_ns();
+    r->duration_ns = now - ms_start_ns;
+    r->start_unix_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec -
+        r->duration_ns;
+    r->clock_resolution_ns = ms_clock_resolution_ns();
+    r->timeline_interval_ns = ms_opt.test_mode ? 0 : ms_timeline_interval_ns();
+    r->byte_basis = ms_xstrdup(ms_opt.sample ? "usable" : "requested");
+
+    ms_threads_refresh_names();
+    uint32_t nth = 0;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+        nth++;
+    r->threads = ms_xcalloc((nth ? nth : 1) * sizeof(*r->threads));
+    for (ms_thread_t *t = ms_threads_head(); t != NULL && r->threads; t = t->next) {
+        /* the registry is newest first; list threads oldest first */
+        ms_rthread_t *d = &r->threads[nth - 1 - r->nthreads++];
+        d->id = t->id;
+        d->tid = t->tid;
+        d->name = ms_xstrdup(t->name);
+        d->exited = (uint64_t)t->exited;
+        d->allocs = __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
+        d->frees = __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
+        d->reallocs = __atomic_load_n(&t->reallocs, __ATOMIC_RELAXED);
+        d->bytes_allocated = __atomic_load_n(&t->bytes_alloc, __ATOMIC_RELAXED);
+        d->bytes_freed = __atomic_load_n(&t->bytes_freed, __ATOMIC_RELAXED);
+        d->live_bytes = __atomic_load_n(&t->live, __ATOMIC_RELAXED);
+        r->allocs += d->allocs;
+        r->frees += d->frees;
+        r->reallocs += d->reallocs;
+        r->bytes_allocated += d->bytes_allocated;
+        r->bytes_freed += d->bytes_freed;
+        r->live_bytes += d->live_bytes;
+        for (int b = 0; b < MS_SIZE_BUCKETS; b++)
+            r->size_hist[b] += t->size_hist[b];
+        r->table_bytes += ms_table_bytes(&t->table);
+        r->tracked_blocks += __atomic_load_n(&t->table.count, __ATOMIC_RELAXED);
+    }
+    r->live_blocks = (int64_t)(r->allocs - r->frees);
+    int64_t peak = __atomic_load_n(&ms_global_peak, __ATOMIC_RELAXED);
+    r->peak_live_bytes = peak > r->live_bytes ? peak : r->live_bytes;
+    r->dropped_events = __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED);
+    r->untracked_frees = __atomic_load_n(&ms_untracked_frees, __ATOMIC_RELAXED);
+    r->stacks = ms_stacks_count();
+    r->tracer_overhead_bytes = overhead;
+
+    build_sites(r);
+    for (uint64_t i = 0; i < r->nsites; i++)
+        for (int b = 0; b < MS_LIFE_BUCKETS; b++)
+            r->life_hist[b] += r->sites[i].life[b];
+    copy_api(r, at_exit);
+
+    size_t cap = 4096;
+    ms_tl_point_t *pts = ms_xmalloc(cap * sizeof(*pts));
+    if (pts != NULL) {
+        size_t n = ms_timeline_copy(pts, cap);
+        r->timeline = ms_xcalloc((n ? n : 1) * sizeof(*r->timeline));
+        if (r->timeline != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                ms_rpoint_t *d = &r->timeline[i];
+                d->t_ns = pts[i].t_ns;
+                d->heap_live = pts[i].heap_live;
+                d->rss = pts[i].rss;
+                d->cpu_ns = pts[i].cpu_ns;
+                d->io_read = pts[i].io_read;
+                d->io_write = pts[i].io_write;
+                d->je_allocated = pts[i].je_allocated;
+                d->je_active = pts[i].je_active;
+                d->je_resident = pts[i].je_resident;
+                d->je_mapped = pts[i].je_mapped;
+                d->je_retained = pts[i].je_retained;
+            }
+            r->ntimeline = n;
+        }
+        ms_xfree(pts);
+    }
+    r->rss = status_field("VmRSS:");
+    r->peak_rss = status_field("VmHWM:");
+    ms_je_stats(&r->je_allocated, &r->je_active, &r->je_resident,
+        &r->je_mapped, &r->je_retained);
+    return r;
+}

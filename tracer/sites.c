@@ -1,0 +1,108 @@
+/*
+ * sites.c - per-thread statistics per call stack. Each thread keeps its
+ * own, so the hot path never shares a cache line with another thread; the
+ * report sums them. A record names its owner's slot, so a free on the
+ * owning thread finds the statistics without a look-up. Chunks never move
+ * and publish their fill count with a release store, so a report can walk
+ * them while the owner adds more.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static inline uint64_t
+mix32(uint32_t x)
+{
+    uint64_t h = x * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+
+static int
+index_grow(ms_sites_t *s)
+{
+    uint64_t cap = s->index ? (s->index_mask + 1) * 2 : 256;
+    uint32_t *idx = ms_tcalloc(cap * sizeof(*idx));
+    if (idx == NULL)
+        return -1;
+    for (uint32_t slot = 0; slot < s->count; slot++) {
+        uint64_t j = mix32(ms_sites_at(s, slot)->stack) & (cap - 1);
+        while (idx[j] != 0)
+            j = (j + 1) & (cap - 1);
+        idx[j] = slot + 1;
+    }
+    ms_tfree(s->index);
+    s->index = idx;
+    s->index_mask = cap - 1;
+    return 0;
+}
+
+uint32_t
+ms_sites_slot(ms_sites_t *s, uint32_t stack)
+{
+    if (s->index != NULL) {
+        for (uint64_t i = mix32(stack) & s->index_mask; s->index[i] != 0;
+             i = (i + 1) & s->index_mask)
+            if (ms_sites_at(s, s->index[i] - 1)->stack == stack)
+                return s->index[i] - 1;
+    }
+    if ((s->index == NULL || ((uint64_t)s->count + 1) * 2 > s->index_mask + 1)
+        && index_grow(s) != 0)
+        return UINT32_MAX;
+    if (s->count % MS_SITE_CHUNK == 0) {
+        if (s->ndir == s->capdir) {
+            uint32_t nc = s->capdir ? s->capdir * 2 : 16;
+            ms_sitechunk_t **d = ms_trealloc(s->dir, nc * sizeof(*d));
+            if (d == NULL)
+                return UINT32_MAX;
+            s->dir = d;
+            s->capdir = nc;
+        }
+        ms_sitechunk_t *c = ms_tcalloc(sizeof(*c));
+        if (c == NULL)
+            return UINT32_MAX;
+        s->dir[s->ndir++] = c;
+        if (s->tail)
+            __atomic_store_n(&s->tail->next, c, __ATOMIC_RELEASE);
+        else
+            __atomic_store_n(&s->head, c, __ATOMIC_RELEASE);
+        s->tail = c;
+    }
+    uint32_t slot = s->count++;
+    ms_sitechunk_t *c = s->dir[slot / MS_SITE_CHUNK];
+    c->s[slot % MS_SITE_CHUNK].stack = stack;
+    __atomic_store_n(&c->n, slot % MS_SITE_CHUNK + 1, __ATOMIC_RELEASE);
+    uint64_t i = mix32(stack) & s->index_mask;
+    while (s->index[i] != 0)
+        i = (i + 1) & s->index_mask;
+    s->index[i] = slot + 1;
+    return slot;
+}
+
+void
+ms_sites_destroy(ms_sites_t *s)
+{
+    for (uint32_t i = 0; i < s->ndir; i++)
+        ms_tfree(s->dir[i]);
+    ms_tfree(s->dir);
+    ms_tfree(s->index);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Lifetime buckets in ms: [0,1), [1,2), [2,4), [4,8), ... the last open. */
+int
+ms_life_bucket(uint64_t ms)
+{
+    if (ms == 0)
+        return 0;
+    int b = 64 - __builtin_clzll(ms);
+    return b < MS_LIFE_BUCKETS ? b : MS_LIFE_BUCKETS - 1;
+}
+
+uint32_t
+ms_sites_stack_of(ms_sites_t *s, uint32_t slot)
+{
+    ms_sitechunk_t *c = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
+    for (uint32_t i = slot / MS_SITE_CHUNK; c != NULL && i > 0; i--)
+        c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE);
+    return c ? c->s[slot % MS_SITE_CHUNK].stack : 0;
+}

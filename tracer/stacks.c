@@ -1,0 +1,161 @@
+/*
+ * stacks.c - call stacks, captured by walking frame pointers and kept once
+ * each in a global table, where an id names them.
+ *
+ * The walk never faults: every frame pointer must lie inside the calling
+ * thread's stack, above the previous one, and aligned, or the walk stops.
+ * Code built without frame pointers gives shorter (or, rarely, spurious)
+ * stacks, never a crash or a lock: no unwinder library runs here. A
+ * per-thread cache maps a stack's hash to its id, so the global table's
+ * lock is taken only the first time a thread meets a stack.
+ */
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "internal.h"
+
+typedef struct {
+    uint64_t hash;
+    uint32_t depth;
+    uintptr_t frames[];
+} ms_stack_t;
+
+static pthread_mutex_t stacks_mu = PTHREAD_MUTEX_INITIALIZER;
+static ms_stack_t **stacks;          /* by id; id 0 is unused */
+static uint32_t nstacks = 1, cap_stacks;
+static uint32_t *index_ids;          /* open addressing on hash */
+static uint64_t index_mask;
+static uint64_t stacks_mem;
+
+void
+ms_stacks_lock(void)
+{
+    pthread_mutex_lock(&stacks_mu);
+}
+
+void
+ms_stacks_unlock(void)
+{
+    pthread_mutex_unlock(&stacks_mu);
+}
+
+static int
+index_grow(void)
+{
+    uint64_t cap = index_ids ? (index_mask + 1) * 2 : 4096;
+    uint32_t *idx = ms_tcalloc(cap * sizeof(*idx));
+    if (idx == NULL)
+        return -1;
+    for (uint32_t id = 1; id < nstacks; id++) {
+        uint64_t j = stacks[id]->hash & (cap - 1);
+        while (idx[j] != 0)
+            j = (j + 1) & (cap - 1);
+        idx[j] = id;
+    }
+    if (index_ids)
+        stacks_mem -= (index_mask + 1) * sizeof(*idx);
+    stacks_mem += cap * sizeof(*idx);
+    ms_tfree(index_ids);
+    index_ids = idx;
+    index_mask = cap - 1;
+    return 0;
+}
+
+/* Finds or adds a stack in the global table; 0 when out of memory. */
+uint32_t
+ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
+{
+    uint32_t id = 0;
+    pthread_mutex_lock(&stacks_mu);
+    if (index_ids != NULL) {
+        for (uint64_t i = hash & index_mask; index_ids[i] != 0;
+             i = (i + 1) & index_mask) {
+            ms_stack_t *s = stacks[index_ids[i]];
+            if (s->hash == hash && s->depth == (uint32_t)depth &&
+                memcmp(s->frames, frames, (size_t)depth * sizeof(*frames)) == 0) {
+                id = index_ids[i];
+                goto out;
+            }
+        }
+    }
+    if ((index_ids == NULL || (uint64_t)nstacks * 2 > index_mask + 1) &&
+        index_grow() != 0)
+        goto out;
+    if (nstacks >= cap_stacks) {
+        uint32_t ncap = cap_stacks ? cap_stacks * 2 : 1024;
+        ms_stack_t **n = ms_trealloc(stacks, ncap * sizeof(*n));
+        if (n == NULL)
+            goto out;
+        stacks_mem += (ncap - cap_stacks) * sizeof(*n);
+        stacks = n;
+        cap_stacks = ncap;
+    }
+    size_t sz = sizeof(ms_stack_t) + (size_t)depth * sizeof(uintptr_t);
+    ms_stack_t *s = ms_tmalloc(sz);
+    if (s == NULL)
+        goto out;
+    stacks_mem += sz;
+    s->hash = hash;
+    s->depth = (uint32_t)depth;
+    memcpy(s->frames, frames, (size_t)depth * sizeof(*frames));
+    id = nstacks++;
+    stacks[id] = s;
+    uint64_t i = hash & index_mask;
+    while (index_ids[i] != 0)
+        i = (i + 1) & index_mask;
+    index_ids[i] = id;
+out:
+    pthread_mutex_unlock(&stacks_mu);
+    return id;
+}
+
+int
+ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
+    uint64_t *hash)
+{
+    int max = ms_opt.stack_depth, n = 0;
+    frames[n++] = (uintptr_t)ra;
+    uintptr_t lo = t->stack_lo, hi = t->stack_hi;
+    uintptr_t f = (uintptr_t)fp;
+    if (hi < lo + 16)
+        max = 1;
+    /* fp is the entry point's frame: [f] = caller's frame, [f+8] = ra. */
+    while (n < max && f >= lo && f <= hi - 16 && (f & 7) == 0) {
+        uintptr_t next = ((uintptr_t *)f)[0];
+        /* written so that no sum can wrap around */
+        if (next <= f || next > hi - 16 || (next & 7) != 0)
+            break;
+        uintptr_t ret = ((uintptr_t *)next)[1];
+        if (ret < 4096)
+            break;
+        frames[n++] = ret;
+        f = next;
+    }
+    *hash = XXH3_64bits(frames, (size_t)n * sizeof(uintptr_t));
+    return n;
+}
+
+int
+ms_stack_frames(uint32_t id, uintptr_t *out, int max)
+{
+    if (id == 0 || id >= nstacks)
+        return 0;
+    ms_stack_t *s = stacks[id];
+    int n = (int)s->depth < max ? (int)s->depth : max;
+    memcpy(out, s->frames, (size_t)n * sizeof(*out));
+    return n;
+}
+
+uint32_t
+ms_stacks_count(void)
+{
+    return nstacks - 1;
+}
+
+uint64_t
+ms_stacks_bytes(void)
+{
+    return stacks_mem;
+}

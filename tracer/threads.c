@@ -1,0 +1,185 @@
+/*
+ * threads.c - the registry of per-thread state.
+ *
+ * A thread's state is made on its first traced allocation, from the
+ * tracer's arena, and is never freed: blocks it allocated may be freed by
+ * others after it exits, and its figures belong in the report. The list is
+ * only ever prepended to, with release stores, so readers may walk it
+ * without a lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+__thread ms_thread_t *ms_tls_self MS_TLS;
+__thread int ms_tls_busy MS_TLS;
+__thread uint32_t ms_tls_task MS_TLS;
+
+static ms_thread_t *head;
+static uint32_t next_id = 1;
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t exit_key;
+static int key_ok;
+
+ms_thread_t *
+ms_threads_head(void)
+{
+    return __atomic_load_n(&head, __ATOMIC_ACQUIRE);
+}
+
+void
+ms_threads_lock(void)
+{
+    pthread_mutex_lock(&reg_mu);
+}
+
+void
+ms_threads_unlock(void)
+{
+    pthread_mutex_unlock(&reg_mu);
+}
+
+uint32_t
+ms_threads_count(void)
+{
+    return __atomic_load_n(&next_id, __ATOMIC_RELAXED) - 1;
+}
+
+/* Reads /proc/self/task/TID/comm without allocating. */
+static void
+read_comm(ms_thread_t *t)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)t->tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    if (!t->name_set)
+        snprintf(t->name, sizeof(t->name), "%s", buf);
+}
+
+void
+ms_thread_set_name(ms_thread_t *t, const char *name)
+{
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->name_set = 1;
+}
+
+void
+ms_threads_refresh_names(void)
+{
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+        if (!t->exited && t->pid == getpid())
+            read_comm(t);
+}
+
+/* At thread exit the table becomes an orphan: from now on whoever
+ * changes it (the thread's last destructors, or a thread freeing one of
+ * its blocks) holds the inbox lock. */
+static void
+thread_exit(void *arg)
+{
+    ms_thread_t *t = arg;
+    int busy = ms_tls_busy;
+    ms_tls_busy = 1;
+    read_comm(t);
+    ms_inbox_drain(t);
+    ms_spin_lock(&t->inbox.lock);
+    t->inbox.orphan = 1;
+    ms_spin_unlock(&t->inbox.lock);
+    ms_inbox_drain(t);
+    t->exited = 1;
+    ms_tls_busy = busy;
+}
+
+void
+ms_threads_init(void)
+{
+    if (!key_ok && pthread_key_create(&exit_key, thread_exit) == 0)
+        key_ok = 1;
+}
+
+/* Makes the calling thread's state; called with ms_tls_busy set. */
+static ms_thread_t *
+thread_new(void)
+{
+    ms_thread_t *t = ms_tcalloc(sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->tid = (pid_t)syscall(SYS_gettid);
+    t->pid = getpid();
+    t->rng = ((uint64_t)t->tid << 32) ^ ms_now_precise_ns() ^ (uintptr_t)t;
+    t->sample_left = -1;        /* drawn on first use */
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            t->stack_lo = (uintptr_t)addr;
+            t->stack_hi = (uintptr_t)addr + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    if (t->stack_hi == 0) {     /* unknown: allow only our own frame area */
+        uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+        t->stack_lo = here - 4096;
+        t->stack_hi = here + (1u << 20);
+    }
+    read_comm(t);
+    pthread_mutex_lock(&reg_mu);
+    t->id = next_id++;
+    t->next = head;
+    __atomic_store_n(&head, t, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&reg_mu);
+    if (key_ok)
+        pthread_setspecific(exit_key, t);
+    return t;
+}
+
+ms_thread_t *
+ms_thread_self(void)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (t != NULL)
+        return t;
+    if (ms_tls_busy)
+        return NULL;
+    ms_tls_busy = 1;
+    t = thread_new();
+    ms_tls_self = t;
+    ms_tls_busy = 0;
+    return t;
+}
+
+/* After fork the child's only thread is the one that forked. */
+void
+ms_threads_after_fork_child(void)
+{
+    pthread_mutex_init(&reg_mu, NULL);
+    ms_thread_t *me = ms_tls_self;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
+        t->inbox.lock.v = 0;
+        t->pid = getpid();
+        if (t != me) {
+            /* fork copied no thread but this one: a table another thread
+             * was changing may be half-changed, and its inbox is ours */
+            t->exited = 1;
+            t->inbox.orphan = 1;
+            if (t->table.seq & 1)
+                ms_table_repair(&t->table);
+        }
+    }
+    if (me != NULL)
+        me->tid = (pid_t)syscall(SYS_gettid);
+}
