@@ -21,7 +21,11 @@ typedef struct {
 } format_t;
 
 static const format_t formats_tab[] = {
+    { MS_FMT_BIN, "bin", ms_bin_write },
     { MS_FMT_JSON, "json", ms_json_write },
+    { MS_FMT_MD, "md", ms_md_write },
+    { MS_FMT_HTML, "html", ms_html_write },
+    { MS_FMT_FOLDED, "folded", ms_folded_write },
 };
 
 static int
@@ -61,7 +65,7 @@ ms_export(const char *dir, const char *base, unsigned formats, int quiet)
         return -ENOMEM;
     int first_err = 0;
     for (size_t i = 0; i < sizeof(formats_tab) / sizeof(formats_tab[0]); i++) {
-        if (!(formats & formats_tab[i].bit))
+        if (!(formats & formats_tab[i].bit) || formats_tab[i].write == NULL)
             continue;
         char path[4096];
         if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", dir, base,

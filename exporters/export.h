@@ -7,7 +7,13 @@
 #include "report.h"
 #include "writer.h"
 
+/* One writer per format, each in its own file. Formats whose file is not
+ * part of the build are weak and skipped. */
 void ms_json_write(ms_writer_t *w, const ms_report_t *r);
+void ms_bin_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
+void ms_md_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
+void ms_html_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
+void ms_folded_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
 
 /* Library side (export.c): builds a report and writes dir/base.EXT for
  * each format bit; 0 or the first negative errno. Unless quiet, a failure

@@ -99,8 +99,9 @@ uint64_t ms_clock_resolution_ns(void);
 typedef struct {
     uintptr_t ptr;          /* 0 = empty slot */
     uint64_t size : 48;     /* requested bytes */
-    uint64_t kind : 8;      /* ms_kind_t */
-    uint64_t flags : 8;     /* MS_REC_* */
+    uint64_t kind : 4;      /* ms_kind_t */
+    uint64_t flags : 4;     /* MS_REC_* */
+    uint64_t dist : 8;      /* distance from its home slot (table.c) */
     uint32_t time_ms;       /* allocation time, ms since start (tick) */
     uint32_t seq;           /* owner's allocation count at that time */
     uint32_t site;          /* owner's site slot (sites.c) */
@@ -127,6 +128,8 @@ typedef struct {
 
 int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
+/* Slow part of an insert: makes room (grows); 0 or -1 without memory. */
+int ms_table_grow(ms_table_t *t);
 /* A consistent copy of ptr's record, read by any thread; 0 when found. */
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Owner only: a pointer to ptr's record, valid until the next change. */

@@ -11,33 +11,11 @@
  */
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
-#include "internal.h"
+#include "table.h"
 
 #define MIN_SLOTS 256
 
 int64_t ms_table_readers;
-
-static inline uint64_t
-slot_of(uintptr_t ptr, uint64_t mask)
-{
-    return XXH3_64bits(&ptr, sizeof(ptr)) & mask;
-}
-
-static inline void
-write_begin(ms_table_t *t)
-{
-    __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-}
-
-static inline void
-write_end(ms_table_t *t)
-{
-    __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
-}
 
 static void
 free_retired(ms_table_t *t)
@@ -52,8 +30,8 @@ free_retired(ms_table_t *t)
     t->nretired = 0;
 }
 
-static int
-table_grow(ms_table_t *t)
+int
+ms_table_grow(ms_table_t *t)
 {
     uint64_t cap = t->slots ? (t->mask + 1) * 2 : MIN_SLOTS;
     ms_rec_t *slots = ms_tcalloc(cap * sizeof(ms_rec_t));
@@ -69,85 +47,40 @@ table_grow(ms_table_t *t)
         ms_rec_t *r = &t->slots[i];
         if (r->ptr == 0)
             continue;
-        uint64_t j = slot_of(r->ptr, mask);
-        while (slots[j].ptr != 0)
+        uint64_t j = ms_table_hash(r->ptr) & mask, d = 0;
+        while (slots[j].ptr != 0) {
             j = (j + 1) & mask;
+            d++;
+        }
         slots[j] = *r;
+        slots[j].dist = d < MS_TABLE_MAX_DIST ? d : MS_TABLE_MAX_DIST;
     }
+    ms_table_write_begin(t);
     if (t->slots != NULL)
         t->retired[t->nretired++] = t->slots;
     __atomic_store_n(&t->slots, slots, __ATOMIC_RELEASE);
     __atomic_store_n(&t->mask, mask, __ATOMIC_RELEASE);
+    ms_table_write_end(t);
     return 0;
 }
 
-/* Returns 0, or -1 when no memory (the record is dropped). */
 int
 ms_table_insert(ms_table_t *t, const ms_rec_t *r)
 {
-    write_begin(t);
-    int rc = 0;
-    if (t->slots == NULL || (t->count + 1) * 4 > (t->mask + 1) * 3) {
-        if (table_grow(t) != 0) {
-            rc = -1;
-            goto out;
-        }
-    }
-    uint64_t i = slot_of(r->ptr, t->mask);
-    while (t->slots[i].ptr != 0) {
-        if (t->slots[i].ptr == r->ptr) {    /* stale: replace */
-            t->slots[i] = *r;
-            goto out;
-        }
-        i = (i + 1) & t->mask;
-    }
-    t->slots[i] = *r;
-    t->count++;
-out:
-    write_end(t);
-    return rc;
+    ms_rec_t copy = *r;
+    return ms_table_insert_h(t, &copy, ms_table_hash(r->ptr));
 }
 
 ms_rec_t *
 ms_table_find(ms_table_t *t, uintptr_t ptr)
 {
-    if (t->slots == NULL)
-        return NULL;
-    uint64_t i = slot_of(ptr, t->mask);
-    for (;;) {
-        uintptr_t k = t->slots[i].ptr;
-        if (k == ptr)
-            return &t->slots[i];
-        if (k == 0)
-            return NULL;
-        i = (i + 1) & t->mask;
-    }
+    return ms_table_find_h(t, ptr, ms_table_hash(ptr));
 }
 
-/* Removes ptr's record into *out; returns 0, or -1 when absent. */
 int
 ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
-    ms_rec_t *r = ms_table_find(t, ptr);
-    if (r == NULL)
-        return -1;
-    write_begin(t);
-    *out = *r;
-    uint64_t mask = t->mask, hole = (uint64_t)(r - t->slots);
-    uint64_t i = (hole + 1) & mask;
-    /* Backward shift: pull later members of the probe run into the hole. */
-    while (t->slots[i].ptr != 0) {
-        uint64_t home = slot_of(t->slots[i].ptr, mask);
-        if (((i - home) & mask) >= ((i - hole) & mask)) {
-            t->slots[hole] = t->slots[i];
-            hole = i;
-        }
-        i = (i + 1) & mask;
-    }
-    t->slots[hole].ptr = 0;
-    t->count--;
-    write_end(t);
-    return 0;
+    return ms_table_remove_h(t, ptr, ms_table_hash(ptr), out);
 }
 
 int
@@ -168,7 +101,7 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
         uint64_t mask = __atomic_load_n(&t->mask, __ATOMIC_ACQUIRE);
         found = 0;
         if (slots != NULL) {
-            uint64_t i = slot_of(ptr, mask);
+            uint64_t i = ms_table_hash(ptr) & mask;
             for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
                 uintptr_t k = __atomic_load_n(&slots[i].ptr, __ATOMIC_RELAXED);
                 if (k == 0)
@@ -201,7 +134,7 @@ ms_table_repair(ms_table_t *t)
     t->count = 0;
     t->nretired = 0;    /* no reader survives fork */
     for (uint64_t i = 0; i <= oldmask; i++)
-        if (old[i].ptr != 0 && ms_table_find(t, old[i].ptr) == NULL)
+        if (old[i].ptr > 1 && ms_table_find(t, old[i].ptr) == NULL)
             ms_table_insert(t, &old[i]);
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "table.h"
 #include "../allocator/engine.h"
 
 #define SAMPLE_ALIGN 4096u
@@ -105,12 +106,13 @@ live_add(ms_thread_t *t, int64_t d)
 
 /* The owner's table operations; an exited thread's table is locked. */
 static inline int
-own_insert(ms_thread_t *t, const ms_rec_t *r)
+own_insert(ms_thread_t *t, ms_rec_t *r)
 {
+    uint64_t h = ms_table_hash(r->ptr);
     if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_insert(&t->table, r);
+        return ms_table_insert_h(&t->table, r, h);
     ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_insert(&t->table, r);
+    int rc = ms_table_insert_h(&t->table, r, h);
     ms_spin_unlock(&t->inbox.lock);
     return rc;
 }
@@ -118,31 +120,49 @@ own_insert(ms_thread_t *t, const ms_rec_t *r)
 static inline int
 own_remove(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
+    uint64_t h = ms_table_hash(p);
     if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_remove(&t->table, p, out);
+        return ms_table_remove_h(&t->table, p, h, out);
     ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_remove(&t->table, p, out);
+    int rc = ms_table_remove_h(&t->table, p, h, out);
     ms_spin_unlock(&t->inbox.lock);
     return rc;
 }
 
-/* The calling thread's site slot for the current call stack. */
+static __attribute__((noinline)) uint32_t
+site_slot_miss(ms_thread_t *t, unsigned c, uint64_t key, uint64_t h,
+    const uintptr_t *frames, int n)
+{
+    uint32_t id = ms_stack_intern(h, frames, n);
+    uint32_t slot = ms_sites_slot(&t->sites, id);
+    if (slot != UINT32_MAX) {
+        t->scache_hash[c] = key;
+        t->scache_slot[c] = slot + 1;
+    }
+    return slot;
+}
+
+/* The calling thread's site slot for the current call stack. With one
+ * frame the return address itself is the cache key: no walk, no hash. */
 static inline uint32_t
 site_slot(ms_thread_t *t, void *ra, void *fp)
 {
     uintptr_t frames[MS_MAX_DEPTH];
     uint64_t h;
+    if (ms_opt.stack_depth == 1) {
+        uintptr_t key = (uintptr_t)ra;
+        unsigned c = (unsigned)((key ^ (key >> 8) ^ (key >> 16)) & (MS_SCACHE - 1));
+        if (MS_LIKELY(t->scache_hash[c] == key && t->scache_slot[c] != 0))
+            return t->scache_slot[c] - 1;
+        frames[0] = key;
+        return site_slot_miss(t, c, key, XXH3_64bits(frames, sizeof(key)),
+            frames, 1);
+    }
     int n = ms_stack_walk(t, ra, fp, frames, &h);
     unsigned c = (unsigned)(h >> 56);
     if (MS_LIKELY(t->scache_hash[c] == h && t->scache_slot[c] != 0))
         return t->scache_slot[c] - 1;
-    uint32_t id = ms_stack_intern(h, frames, n);
-    uint32_t slot = ms_sites_slot(&t->sites, id);
-    if (slot != UINT32_MAX) {
-        t->scache_hash[c] = h;
-        t->scache_slot[c] = slot + 1;
-    }
-    return slot;
+    return site_slot_miss(t, c, h, h, frames, n);
 }
 
 static void
