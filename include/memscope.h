@@ -112,23 +112,47 @@ int memscope_track_smart_u_(unsigned long long v, const char *name,
     const char *type, const char *file, int line, const char *func);
 int memscope_track_smart_d_(double v, const char *name, const char *type,
     const char *file, int line, const char *func);
-#define MEMSCOPE_SMART_(x, fn, type) fn((x), #x, type, __FILE__, __LINE__, __func__)
+#define MEMSCOPE_SCALAR_CASES_(x, v) \
+    _Bool: v, char: v, signed char: v, unsigned char: v, short: v, \
+    unsigned short: v, int: v, unsigned: v, long: v, unsigned long: v, \
+    long long: v, unsigned long long: v, float: v, double: v, long double: v
+/* x as an integer, a double or a pointer; 0 when it is not one */
+#define MEMSCOPE_AS_LL_(x) _Generic((x), float: 0, double: 0, \
+    long double: 0, _Bool: (x), char: (x), signed char: (x), \
+    unsigned char: (x), short: (x), unsigned short: (x), int: (x), \
+    unsigned: (x), long: (x), unsigned long: (x), long long: (x), \
+    unsigned long long: (x), default: 0)
+#define MEMSCOPE_AS_DBL_(x) _Generic((x), float: (x), double: (x), \
+    long double: (x), default: 0.0)
+#define MEMSCOPE_AS_PTR_(x) _Generic((x), \
+    MEMSCOPE_SCALAR_CASES_(x, (void *)0), default: (x))
+#define MEMSCOPE_SMART_(x, fn, v, type) \
+    fn((v), #x, type, __FILE__, __LINE__, __func__)
+#define MEMSCOPE_SMART_I_(x, type) MEMSCOPE_SMART_(x, memscope_track_smart_i_, \
+    (long long)MEMSCOPE_AS_LL_(x), type)
+#define MEMSCOPE_SMART_U_(x, type) MEMSCOPE_SMART_(x, memscope_track_smart_u_, \
+    (unsigned long long)MEMSCOPE_AS_LL_(x), type)
+#define MEMSCOPE_SMART_D_(x, type) MEMSCOPE_SMART_(x, memscope_track_smart_d_, \
+    (double)MEMSCOPE_AS_DBL_(x), type)
 #define MEMSCOPE_TRACK_VAR_SMART(x) _Generic((x), \
-    _Bool: MEMSCOPE_SMART_((unsigned long long)(uintptr_t)(x), memscope_track_smart_u_, "bool"), \
-    char: MEMSCOPE_SMART_((long long)(intptr_t)(x), memscope_track_smart_i_, "char"), \
-    signed char: MEMSCOPE_SMART_((long long)(intptr_t)(x), memscope_track_smart_i_, "signed char"), \
-    unsigned char: MEMSCOPE_SMART_((unsigned long long)(uintptr_t)(x), memscope_track_smart_u_, "unsigned char"), \
-    short: MEMSCOPE_SMART_((long long)(intptr_t)(x), memscope_track_smart_i_, "short"), \
-    unsigned short: MEMSCOPE_SMART_((unsigned long long)(uintptr_t)(x), memscope_track_smart_u_, "unsigned short"), \
-    int: MEMSCOPE_SMART_((long long)(intptr_t)(x), memscope_track_smart_i_, "int"), \
-    unsigned: MEMSCOPE_SMART_((unsigned long long)(uintptr_t)(x), memscope_track_smart_u_, "unsigned int"), \
-    long: MEMSCOPE_SMART_((long long)(intptr_t)(x), memscope_track_smart_i_, "long"), \
-    unsigned long: MEMSCOPE_SMART_((unsigned long long)(uintptr_t)(x), memscope_track_smart_u_, "unsigned long"), \
-    long long: MEMSCOPE_SMART_((long long)(intptr_t)(x), memscope_track_smart_i_, "long long"), \
-    unsigned long long: MEMSCOPE_SMART_((unsigned long long)(uintptr_t)(x), memscope_track_smart_u_, "unsigned long long"), \
-    float: MEMSCOPE_SMART_((double)(uintptr_t)0 + (x), memscope_track_smart_d_, "float"), \
-    double: MEMSCOPE_SMART_((double)(uintptr_t)0 + (x), memscope_track_smart_d_, "double"), \
-    default: MEMSCOPE_TRACK_VAR(x))
+    _Bool: MEMSCOPE_SMART_U_(x, "bool"), \
+    char: MEMSCOPE_SMART_I_(x, "char"), \
+    signed char: MEMSCOPE_SMART_I_(x, "signed char"), \
+    unsigned char: MEMSCOPE_SMART_U_(x, "unsigned char"), \
+    short: MEMSCOPE_SMART_I_(x, "short"), \
+    unsigned short: MEMSCOPE_SMART_U_(x, "unsigned short"), \
+    int: MEMSCOPE_SMART_I_(x, "int"), \
+    unsigned: MEMSCOPE_SMART_U_(x, "unsigned int"), \
+    long: MEMSCOPE_SMART_I_(x, "long"), \
+    unsigned long: MEMSCOPE_SMART_U_(x, "unsigned long"), \
+    long long: MEMSCOPE_SMART_I_(x, "long long"), \
+    unsigned long long: MEMSCOPE_SMART_U_(x, "unsigned long long"), \
+    float: MEMSCOPE_SMART_D_(x, "float"), \
+    double: MEMSCOPE_SMART_D_(x, "double"), \
+    long double: MEMSCOPE_SMART_D_(x, "long double"), \
+    default: memscope_track_var_((const void *)MEMSCOPE_AS_PTR_(x), #x, \
+        MEMSCOPE_TYPE_NAME(x), MEMSCOPE_ELEM_SIZE_(MEMSCOPE_AS_PTR_(x)), \
+        __FILE__, __LINE__, __func__, 0))
 #endif
 
 /* ---- threads ------------------------------------------------------------- */

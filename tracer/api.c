@@ -335,13 +335,30 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
         __atomic_add_fetch(&ms_named_unsampled, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_lock(&api_mu);
-    uint64_t slot;
-    uint32_t old = var_lookup(p, &slot);
-    if (old != 0) {             /* renamed: the newest name wins */
-        var_unindex(slot);
-        vars[old - 1].status = MS_VAR_FREED;
+    uint32_t old = var_lookup(p, NULL);
+    ms_var_rec_t *v;
+    if (old != 0) {
+        /* Named again: one variable, its newest name and place. */
+        v = &vars[old - 1];
+        ms_tfree(v->name);
+        ms_tfree(v->type);
+        ms_tfree(v->file);
+        ms_tfree(v->func);
+        int nowners = v->nowners;
+        owned |= v->owned;
+        v->name = ms_tstrdup(name ? name : "(unnamed)");
+        v->type = ms_tstrdup(type ? type : "unknown");
+        v->file = ms_tstrdup(file ? file : "");
+        v->func = ms_tstrdup(func ? func : "");
+        v->line = line;
+        v->elem_size = elem_size;
+        v->count = elem_size ? v->size / elem_size : 0;
+        v->owned = owned;
+        (void)nowners;
+        pthread_mutex_unlock(&api_mu);
+        goto out;
     }
-    ms_var_rec_t *v = var_new();
+    v = var_new();
     if (v == NULL) {
         rc = -ENOMEM;
     } else {

@@ -165,8 +165,16 @@ memscope_configure_sampling(const memscope_sampling_config_t *cfg)
         double v = mean / cfg->sample_rate;
         interval = v < 1 ? 1 : (uint64_t)v;
     }
-    if ((interval == 0) != (ms_opt.sample == 0) && allocs != 0)
-        return -EBUSY;
+    uint64_t tracked = 0;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+        tracked += __atomic_load_n(&t->table.count, __ATOMIC_RELAXED);
+    if (interval != 0 && ms_opt.sample == 0 && tracked != 0) {
+        /* Blocks recorded in exact mode are not page-aligned: from now on
+         * every free must look them up (slower, still correct). */
+        __atomic_add_fetch(&ms_named_unsampled, 1, __ATOMIC_RELAXED);
+    }
+    if (interval == 0 && ms_opt.sample != 0 && allocs != 0)
+        return -EBUSY;      /* unsampled blocks have no records to free */
     ms_opt.sample = interval;
     ms_max_events = cfg->max_events;
     return 0;
