@@ -146,6 +146,47 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
 }
 
 static void
+write_frame_list(ms_writer_t *w, const ms_report_t *r, const uint64_t *ix,
+    uint64_t n)
+{
+    ms_w_str(w, "[");
+    for (uint64_t k = 0; k < n; k++) {
+        if (k)
+            ms_w_str(w, ",");
+        if (ix[k] < r->nframes)
+            write_frame(w, &r->frames[ix[k]]);
+        else
+            ms_w_str(w, "null");
+    }
+    ms_w_str(w, "]");
+}
+
+static void
+write_heap_error(ms_writer_t *w, const ms_report_t *r, const ms_rherr_t *e)
+{
+    int first = 1;
+    ms_w_str(w, "{");
+    KS("kind", e->kind);
+    key(w, "address", &first);
+    ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)e->address);
+    key(w, "block", &first);
+    if (e->block)
+        ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)e->block);
+    else
+        ms_w_str(w, "null");
+    KU("size", e->size);
+    KS("alloc_kind", e->alloc_kind);
+    KS("free_kind", e->free_kind);
+    KU("thread", e->thread);
+    KU("t_ns", e->t_ns);
+    key(w, "alloc_frames", &first);
+    write_frame_list(w, r, e->alloc_frames, e->nalloc_frames);
+    key(w, "free_frames", &first);
+    write_frame_list(w, r, e->free_frames, e->nfree_frames);
+    ms_w_str(w, "}");
+}
+
+static void
 write_var(ms_writer_t *w, const ms_rvar_t *v)
 {
     int first = 1;
@@ -234,6 +275,7 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
         KU("dropped_events", r->dropped_events);
         KU("untracked_frees", r->untracked_frees);
         KU("dropped_tasks", r->dropped_tasks);
+        KU("heap_errors", r->nheap_errors + r->dropped_heap_errors);
         KU("tracer_overhead_bytes", r->tracer_overhead_bytes);
         KU("table_bytes", r->table_bytes);
         KU("tracked_blocks", r->tracked_blocks);
@@ -335,6 +377,15 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
 
     key(w, "leaks", &first);
     write_leaks(w, r, sampled);
+
+    key(w, "heap_errors", &first);
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < r->nheap_errors; i++) {
+        if (i)
+            ms_w_str(w, ",");
+        write_heap_error(w, r, &r->heap_errors[i]);
+    }
+    ms_w_str(w, "]");
 
     key(w, "timeline", &first);
     {

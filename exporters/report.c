@@ -51,5 +51,14 @@ ms_report_free(ms_report_t *r)
     }
     ms_xfree(r->vars);
     ms_xfree(r->timeline);
+    for (uint64_t i = 0; r->heap_errors && i < r->nheap_errors; i++) {
+        ms_rherr_t *e = &r->heap_errors[i];
+        ms_xfree(e->kind);
+        ms_xfree(e->alloc_kind);
+        ms_xfree(e->free_kind);
+        ms_xfree(e->alloc_frames);
+        ms_xfree(e->free_frames);
+    }
+    ms_xfree(r->heap_errors);
     ms_xfree(r);
 }

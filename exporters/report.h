@@ -71,6 +71,19 @@ typedef struct {
 } ms_rvar_t;
 
 typedef struct {
+    char *kind;             /* double_free, invalid_free, interior_free,
+                               mismatched_free */
+    char *alloc_kind;       /* malloc, calloc, realloc, aligned, new, new[];
+                               NULL = unknown */
+    char *free_kind;        /* free, delete, delete[], realloc */
+    uint64_t address;       /* the pointer passed */
+    uint64_t block, size;   /* the block it falls in, when known (0) */
+    uint64_t thread, t_ns;
+    uint64_t nalloc_frames, nfree_frames;
+    uint64_t *alloc_frames, *free_frames;   /* indexes into frames */
+} ms_rherr_t;
+
+typedef struct {
     uint64_t t_ns;
     int64_t heap_live, rss, cpu_ns, io_read, io_write;
     int64_t je_allocated, je_active, je_resident, je_mapped, je_retained;
@@ -108,6 +121,8 @@ typedef struct {
     ms_rtask_t *tasks;      uint64_t ntasks;
     ms_rvar_t *vars;        uint64_t nvars;
     ms_rpoint_t *timeline;  uint64_t ntimeline;
+    ms_rherr_t *heap_errors; uint64_t nheap_errors;
+    uint64_t dropped_heap_errors;
 } ms_report_t;
 
 /* Builds a report of the running process (tracer/report.c). */

@@ -15,10 +15,10 @@
 #define ms_xrealloc(p, n)  ms_trealloc((p), (n))
 #define ms_xfree(p)        ms_tfree(p)
 #else
-#define ms_xmalloc(n)      malloc((n) ? (n) : 1)
-#define ms_xcalloc(n)      calloc(1, (n) ? (n) : 1)
-#define ms_xrealloc(p, n)  realloc((p), (n) ? (n) : 1)
-#define ms_xfree(p)        free(p)
+static inline void *ms_xmalloc(size_t n) { return malloc(n ? n : 1); }
+static inline void *ms_xcalloc(size_t n) { return calloc(1, n ? n : 1); }
+static inline void *ms_xrealloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+static inline void ms_xfree(void *p) { free(p); }
 #endif
 
 static inline char *

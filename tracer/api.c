@@ -301,7 +301,7 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
 {
     if (ptr == NULL)
         return -EINVAL;
-    if (!ms_trace_on)
+    if (ms_trace_on != MS_TRACE_ON)
         return -ENOTSUP;
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
@@ -344,7 +344,6 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
         ms_tfree(v->type);
         ms_tfree(v->file);
         ms_tfree(v->func);
-        int nowners = v->nowners;
         owned |= v->owned;
         v->name = ms_tstrdup(name ? name : "(unnamed)");
         v->type = ms_tstrdup(type ? type : "unknown");
@@ -354,7 +353,6 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
         v->elem_size = elem_size;
         v->count = elem_size ? v->size / elem_size : 0;
         v->owned = owned;
-        (void)nowners;
         pthread_mutex_unlock(&api_mu);
         goto out;
     }

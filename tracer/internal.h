@@ -136,6 +136,9 @@ int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 ms_rec_t *ms_table_find(ms_table_t *t, uintptr_t ptr);
 void ms_table_destroy(ms_table_t *t);
 uint64_t ms_table_bytes(const ms_table_t *t);
+/* A record whose block contains ptr (not at its start); 0 when found.
+ * Slow (a whole scan): for heap errors only. */
+int ms_table_find_containing(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Rebuilds a table left half-changed by a thread that fork() did not copy. */
 void ms_table_repair(ms_table_t *t);
 extern int64_t ms_table_readers;    /* threads inside ms_table_peek */
@@ -207,6 +210,11 @@ typedef struct ms_thread {
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
 
+    /* the last frees, to tell a double free from a wild one */
+    uintptr_t recent[64];
+    uint32_t recent_stack[64];      /* their allocation stacks */
+    uint32_t nrecent;
+
     /* per-thread cache: hash of a call stack -> site slot */
     uint64_t scache_hash[MS_SCACHE];
     uint32_t scache_slot[MS_SCACHE];
@@ -228,6 +236,9 @@ ms_thread_t *ms_thread_self(void);
 extern __thread ms_thread_t *ms_tls_self MS_TLS;
 extern __thread int ms_tls_busy MS_TLS;   /* re-entry guard */
 extern __thread uint32_t ms_tls_task MS_TLS;
+/* Set on the background thread and while exporting: what the tracer then
+ * allocates through malloc (libc, libdw) is its own business. */
+extern __thread int ms_tls_quiet MS_TLS;
 /* The head of the registry; the list is only prepended to. */
 ms_thread_t *ms_threads_head(void);
 void ms_threads_lock(void);

@@ -20,7 +20,7 @@ memscope_version(void)
 MS_EXPORT int
 memscope_is_tracing(void)
 {
-    return __atomic_load_n(&ms_trace_on, __ATOMIC_ACQUIRE) != 0;
+    return __atomic_load_n(&ms_trace_on, __ATOMIC_ACQUIRE) == MS_TRACE_ON;
 }
 
 MS_EXPORT const char *
@@ -69,7 +69,7 @@ memscope_enable_auto_export(const char *base)
 MS_EXPORT int
 memscope_export(const char *dir, const char *base, unsigned formats)
 {
-    if (!ms_trace_on && !ms_opt.enable)
+    if (!ms_opt.enable)
         return -ENOTSUP;
     if (base != NULL && (*base == '\0' || strchr(base, '/') != NULL))
         return -EINVAL;
@@ -90,7 +90,7 @@ memscope_export_json(const char *path)
 {
     if (path == NULL || *path == '\0')
         return -EINVAL;
-    if (!ms_trace_on && !ms_opt.enable)
+    if (!ms_opt.enable)
         return -ENOTSUP;
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
@@ -104,7 +104,7 @@ memscope_thread_name(const char *name)
 {
     if (name == NULL)
         return -EINVAL;
-    if (!ms_trace_on)
+    if (ms_trace_on != MS_TRACE_ON)
         return -ENOTSUP;
     ms_thread_t *t = ms_thread_self();
     if (t == NULL)

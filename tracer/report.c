@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "api_state.h"
+#include "heaperr.h"
 #include "../exporters/report.h"
 #include "../exporters/xalloc.h"
 
@@ -93,8 +94,27 @@ frame_index(frames_t *f, uint64_t addr)
     return r->nframes++;
 }
 
+/* Frame indexes of stack id into *out (allocated); returns the depth. */
+static uint64_t
+stack_frames(frames_t *f, uint32_t id, uint64_t **out)
+{
+    uintptr_t fr[MS_MAX_DEPTH];
+    int d = ms_stack_frames(id, fr, MS_MAX_DEPTH);
+    uint64_t n = 0;
+    *out = ms_xmalloc((size_t)(d ? d : 1) * sizeof(uint64_t));
+    if (*out == NULL)
+        return 0;
+    for (int k = 0; k < d; k++) {
+        uint64_t ix = frame_index(f, fr[k]);
+        if (ix == UINT64_MAX)
+            break;
+        (*out)[n++] = ix;
+    }
+    return n;
+}
+
 static void
-build_sites(ms_report_t *r)
+build_sites(ms_report_t *r, frames_t *fp)
 {
     uint32_t nst = ms_stacks_count() + 1;
     acc_t *acc = ms_xcalloc((size_t)nst * sizeof(*acc));
@@ -116,10 +136,11 @@ build_sites(ms_report_t *r)
     r->sites = ms_xcalloc((used ? used : 1) * sizeof(*r->sites));
     frames_t f = { .r = r, .syms = ms_symtab_new() };
     f.mask = 1;
-    while (f.mask + 1 < used * MS_MAX_DEPTH * 2 + 1024)
+    while (f.mask + 1 < (used + 2048) * MS_MAX_DEPTH * 2)
         f.mask = f.mask * 2 + 1;
     f.keys = ms_xcalloc((f.mask + 1) * sizeof(uint64_t));
     f.idx = ms_xcalloc((f.mask + 1) * sizeof(uint64_t));
+    *fp = f;
     if (r->sites == NULL || f.keys == NULL || f.idx == NULL)
         goto out;
     for (uint32_t id = 1; id < nst; id++) {
@@ -130,23 +151,35 @@ build_sites(ms_report_t *r)
         s->id = id;
         s->live_blocks = s->allocs - s->frees;
         s->live_bytes = s->bytes - s->freed_bytes;
-        uintptr_t fr[MS_MAX_DEPTH];
-        int d = ms_stack_frames(id, fr, MS_MAX_DEPTH);
-        s->frames = ms_xmalloc((size_t)(d ? d : 1) * sizeof(uint64_t));
-        if (s->frames == NULL)
-            continue;
-        for (int k = 0; k < d; k++) {
-            uint64_t ix = frame_index(&f, fr[k]);
-            if (ix == UINT64_MAX)
-                break;
-            s->frames[s->depth++] = ix;
-        }
+        s->depth = stack_frames(&f, id, &s->frames);
     }
 out:
-    ms_xfree(f.keys);
-    ms_xfree(f.idx);
-    ms_symtab_free(f.syms);
     ms_xfree(acc);
+}
+
+static void
+build_errors(ms_report_t *r, frames_t *f)
+{
+    enum { MAX = 1024 };
+    ms_herr_t *e = ms_xmalloc(MAX * sizeof(*e));
+    if (e == NULL)
+        return;
+    uint32_t n = ms_heap_errors_copy(e, MAX, &r->dropped_heap_errors);
+    r->heap_errors = ms_xcalloc((n ? n : 1) * sizeof(*r->heap_errors));
+    for (uint32_t i = 0; r->heap_errors && f->keys && f->idx && i < n; i++) {
+        ms_rherr_t *d = &r->heap_errors[r->nheap_errors++];
+        d->kind = ms_xstrdup(ms_herr_kind_name(e[i].kind));
+        d->alloc_kind = ms_xstrdup(ms_alloc_kind_name(e[i].alloc_kind));
+        d->free_kind = ms_xstrdup(ms_free_kind_name(e[i].free_kind));
+        d->address = e[i].addr;
+        d->block = e[i].block;
+        d->size = e[i].size;
+        d->thread = e[i].thread;
+        d->t_ns = e[i].t_ns;
+        d->nalloc_frames = stack_frames(f, e[i].alloc_stack, &d->alloc_frames);
+        d->nfree_frames = stack_frames(f, e[i].free_stack, &d->free_frames);
+    }
+    ms_xfree(e);
 }
 
 static const char *
@@ -289,7 +322,13 @@ ms_report_build(const char *trigger, uint64_t snapshot)
     r->stacks = ms_stacks_count();
     r->tracer_overhead_bytes = overhead;
 
-    build_sites(r);
+    frames_t frames;
+    memset(&frames, 0, sizeof(frames));
+    build_sites(r, &frames);
+    build_errors(r, &frames);
+    ms_xfree(frames.keys);
+    ms_xfree(frames.idx);
+    ms_symtab_free(frames.syms);
     for (uint64_t i = 0; i < r->nsites; i++)
         for (int b = 0; b < MS_LIFE_BUCKETS; b++)
             r->life_hist[b] += r->sites[i].life[b];

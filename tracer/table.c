@@ -152,3 +152,36 @@ ms_table_bytes(const ms_table_t *t)
 {
     return t->slots ? (t->mask + 1) * sizeof(ms_rec_t) : 0;
 }
+
+int
+ms_table_find_containing(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
+{
+    __atomic_add_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    int found;
+    for (;;) {
+        uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) {
+            sched_yield();
+            continue;
+        }
+        ms_rec_t *slots = __atomic_load_n(&t->slots, __ATOMIC_ACQUIRE);
+        uint64_t mask = __atomic_load_n(&t->mask, __ATOMIC_ACQUIRE);
+        found = 0;
+        for (uint64_t i = 0; slots != NULL && i <= mask && !found; i++) {
+            uintptr_t k = __atomic_load_n(&slots[i].ptr, __ATOMIC_RELAXED);
+            if (k != 0 && k < ptr) {
+                ms_rec_t r;
+                memcpy(&r, (const void *)&slots[i], sizeof(r));
+                if (r.ptr == k && ptr - k < (r.size ? r.size : 1)) {
+                    *out = r;
+                    found = 1;
+                }
+            }
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1)
+            break;
+    }
+    __atomic_sub_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    return found ? 0 : -1;
+}

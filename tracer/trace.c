@@ -27,12 +27,13 @@
 
 #include "internal.h"
 #include "table.h"
+#include "heaperr.h"
 #include "../allocator/engine.h"
 
 #define SAMPLE_ALIGN 4096u
 #define LIVE_FLUSH   (32 * 1024)
 
-int ms_trace_on;
+int ms_trace_on = MS_TRACE_EARLY;
 int64_t ms_global_live;
 int64_t ms_global_peak;
 uint64_t ms_untracked_frees;
@@ -224,6 +225,13 @@ draw_interval(ms_thread_t *t)
 void *
 ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
 {
+    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY ||
+            (ms_tls_busy && !ms_tls_quiet))) {
+        /* before start-up, or made by libc for the tracer: remembered so
+         * that its free is not taken for a heap error */
+        ms_early_add((uintptr_t)p);
+        return p;
+    }
     ms_thread_t *t = enter();
     if (t == NULL)
         return p;
@@ -293,6 +301,15 @@ account_free_extras(const ms_rec_t *r)
         ms_variable_on_free(r->ptr, ms_now_precise_ns());
 }
 
+/* The last frees of a thread, to tell a double free from a wild one. */
+static inline void
+recent_add(ms_thread_t *t, uintptr_t p, uint32_t stack)
+{
+    uint32_t i = t->nrecent++ & 63;
+    t->recent[i] = p;
+    t->recent_stack[i] = stack;
+}
+
 /* Finds the thread other than t whose table holds p. */
 static ms_thread_t *
 find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
@@ -318,13 +335,15 @@ find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
  * already freed), 0 when it may.
  */
 static int
-foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r)
+foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
+    void *ra, void *fp)
 {
     ms_thread_t *o = find_owner(t, p, r);
-    if (o == NULL) {
-        /* Allocated before tracing started, or not by this heap. */
-        __atomic_add_fetch(&ms_untracked_frees, 1, __ATOMIC_RELAXED);
+    if (o == NULL)
         return -1;
+    if (ms_opt.sample == 0 && !ms_kinds_match(r->kind, how)) {
+        ms_heap_error(MS_HERR_MISMATCH, p, how, r, o, t, ra, fp);
+        return 1;
     }
     int deferred = 1;
     ms_spin_lock(&o->inbox.lock);
@@ -352,8 +371,12 @@ foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r)
         }
     }
     ms_spin_unlock(&o->inbox.lock);
-    if (deferred == 2)
-        return 1;           /* a double free: never passed on */
+    if (deferred == 2) {    /* a double free: never passed on */
+        if (ms_opt.sample == 0)
+            ms_heap_error(MS_HERR_DOUBLE_FREE, p, how, r, o, t, ra, fp);
+        return 1;
+    }
+    recent_add(t, p, ms_sites_stack_of(&o->sites, r->site));
     uint64_t size = ms_opt.sample ? ms_je_sallocx((void *)p, 0) : r->size;
     if (ms_opt.sample == 0) {
         t->frees++;
@@ -389,36 +412,93 @@ ms_inbox_drain(ms_thread_t *t)
     }
 }
 
+/* Whether p was freed lately; *stack gets its allocation stack. */
+static int
+recently_freed(uintptr_t p, uint32_t *stack)
+{
+    for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next)
+        for (int i = 0; i < 64; i++)
+            if (__atomic_load_n(&o->recent[i], __ATOMIC_RELAXED) == p) {
+                *stack = __atomic_load_n(&o->recent_stack[i], __ATOMIC_RELAXED);
+                return 1;
+            }
+    return 0;
+}
+
+/*
+ * A free of a pointer no table holds. Returns 0 to pass it to jemalloc
+ * (a block from before start-up, or one the tracer could not record), 1
+ * when it is a heap error and must not be passed on.
+ */
+static int
+unknown_free(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
+    void *fp)
+{
+    if (ms_early_take(p) == 0)
+        return 0;
+    if (ms_early_overflowed() ||
+        __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED) != 0) {
+        /* some blocks have no record: this may be one of them */
+        __atomic_add_fetch(&ms_untracked_frees, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    ms_rec_t r;
+    for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next) {
+        if (ms_table_find_containing(&o->table, p, &r) == 0) {
+            ms_heap_error(MS_HERR_INTERIOR_FREE, p, how, &r, o, t, ra, fp);
+            return 1;
+        }
+    }
+    uint32_t stack = 0;
+    if (recently_freed(p, &stack))
+        ms_heap_error_stack(MS_HERR_DOUBLE_FREE, p, how, stack, t, ra, fp);
+    else
+        ms_heap_error(MS_HERR_INVALID_FREE, p, how, NULL, NULL, t, ra, fp);
+    return 1;
+}
+
 /* A free in exact mode; see ms_trace_free. */
 static int
-free_exact(ms_thread_t *t, uintptr_t p)
+free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
+    void *fp)
 {
     ms_rec_t r;
     if (MS_LIKELY(own_remove(t, p, &r) == 0)) {
+        if (MS_UNLIKELY(!ms_kinds_match(r.kind, how))) {
+            own_insert(t, &r);      /* the block stays live */
+            ms_heap_error(MS_HERR_MISMATCH, p, how, &r, t, t, ra, fp);
+            return 1;
+        }
         t->frees++;
         t->bytes_freed += r.size;
         live_add(t, -(int64_t)r.size);
-        account_site_free(ms_sites_at(&t->sites, r.site), &r,
-            r.seq == (uint32_t)t->allocs);
+        ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
+        recent_add(t, p, st->stack);
+        account_site_free(st, &r, r.seq == (uint32_t)t->allocs);
         if (MS_UNLIKELY(r.task != 0 || (r.flags & MS_REC_VARIABLE) ||
                 __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0))
             account_free_extras(&r);
         return 0;
     }
-    int rc = foreign_free(t, p, &r);
-    return rc < 0 ? 0 : rc;
+    int rc = foreign_free(t, p, &r, how, ra, fp);
+    if (rc >= 0)
+        return rc;
+    return unknown_free(t, p, how, ra, fp);
 }
 
 int
 ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
 {
-    (void)ra; (void)fp; (void)kind;
+    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY)) {
+        ms_early_take((uintptr_t)p);
+        return 0;
+    }
     ms_thread_t *t = enter();
     if (t == NULL)
         return 0;
     int rc = 0;
     if (ms_opt.sample == 0) {
-        rc = free_exact(t, (uintptr_t)p);
+        rc = free_exact(t, (uintptr_t)p, kind, ra, fp);
         leave();
         return rc;
     }
@@ -433,7 +513,7 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
             account_site_free(ms_sites_at(&t->sites, r.site), &r, 0);
             account_free_extras(&r);
         } else {
-            int f = foreign_free(t, (uintptr_t)p, &r);
+            int f = foreign_free(t, (uintptr_t)p, &r, kind, ra, fp);
             rc = f < 0 ? 0 : f;
         }
     }
@@ -441,47 +521,19 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
     return rc;
 }
 
-void *
-ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
+/* realloc of a block the calling thread owns (or, sampled, never saw). */
+static void *
+realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
+    void *ra, void *fp)
 {
-    ms_thread_t *t = enter();
-    if (t == NULL)
-        return ms_je_realloc(old, req);
-    ms_rec_t r;
-    int own = -1;
-    int look = ms_opt.sample == 0 || ((uintptr_t)old & (SAMPLE_ALIGN - 1)) == 0
-        || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
-    if (look)
-        own = own_remove(t, (uintptr_t)old, &r);
-    uint64_t old_usable = ms_je_sallocx(old, 0);
-    void *q;
-    if (own == 0 || !look) {
-        q = ms_je_realloc(old, req);
-        if (q == NULL) {
-            if (own == 0)
-                own_insert(t, &r);      /* old is still valid */
-            leave();
-            errno = ENOMEM;
-            return NULL;
-        }
-    } else {
-        /* Another thread's block (or an untracked one): move it here and
-         * free the old one the way any foreign free goes. */
-        q = ms_je_malloc(req);
-        if (q == NULL) {
-            leave();
-            errno = ENOMEM;
-            return NULL;
-        }
-        memcpy(q, old, old_usable < req ? old_usable : req);
-        int f = foreign_free(t, (uintptr_t)old, &r);
-        if (f <= 0)
-            ms_je_free(old);
-        if (f >= 0 && (r.flags & MS_REC_VARIABLE))
-            ms_variable_on_realloc(r.ptr, (uintptr_t)q, req);
-        t->reallocs++;
+    uint64_t old_usable = ms_opt.sample ? ms_je_sallocx(old, 0) : 0;
+    void *q = ms_je_realloc(old, req);
+    if (q == NULL) {
+        if (own == 0)
+            own_insert(t, r);       /* old is still valid */
         leave();
-        return ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
+        errno = ENOMEM;
+        return NULL;
     }
     t->reallocs++;
     if (ms_opt.sample != 0) {
@@ -492,25 +544,76 @@ ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
     if (own == 0) {
         if (ms_opt.sample == 0) {
             t->frees++;
-            t->bytes_freed += r.size;
-            live_add(t, -(int64_t)r.size);
+            t->bytes_freed += r->size;
+            live_add(t, -(int64_t)r->size);
         }
-        account_site_free(ms_sites_at(&t->sites, r.site), &r, 0);
-        if (r.task != 0)
-            ms_task_account(r.task, -(int64_t)r.size, 0);
-        if (r.flags & MS_REC_VARIABLE)
-            ms_variable_on_realloc(r.ptr, (uintptr_t)q, req);
+        account_site_free(ms_sites_at(&t->sites, r->site), r, 0);
+        if (r->task != 0)
+            ms_task_account(r->task, -(int64_t)r->size, 0);
+        if (r->flags & MS_REC_VARIABLE)
+            ms_variable_on_realloc(r->ptr, (uintptr_t)q, req);
     }
     leave();
     q = ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
-    if (own == 0 && (r.flags & MS_REC_VARIABLE)) {
+    if (own == 0 && (r->flags & MS_REC_VARIABLE)) {
         /* keep the name on the new block's record */
-        int busy = ms_tls_busy;
-        ms_tls_busy = 1;
         ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
         if (nr != NULL)
             nr->flags |= MS_REC_VARIABLE;
-        ms_tls_busy = busy;
     }
     return q;
+}
+
+void *
+ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
+{
+    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY)) {
+        void *q = ms_je_realloc(old, req);
+        if (q != NULL) {
+            ms_early_take((uintptr_t)old);
+            ms_early_add((uintptr_t)q);
+        }
+        return q;
+    }
+    ms_thread_t *t = enter();
+    if (t == NULL)
+        return ms_je_realloc(old, req);
+    ms_rec_t r;
+    int look = ms_opt.sample == 0 || ((uintptr_t)old & (SAMPLE_ALIGN - 1)) == 0
+        || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
+    if (!look)
+        return realloc_here(t, old, req, -1, &r, ra, fp);
+    if (own_remove(t, (uintptr_t)old, &r) == 0)
+        return realloc_here(t, old, req, 0, &r, ra, fp);
+    ms_rec_t peek;
+    ms_thread_t *o = find_owner(t, (uintptr_t)old, &peek);
+    if (o == NULL) {
+        /* A block from before start-up (or, sampled, never sampled): a
+         * plain realloc. Otherwise a heap error: old is not touched. */
+        if (ms_opt.sample != 0 || ms_early_take((uintptr_t)old) == 0 ||
+            ms_early_overflowed() ||
+            __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED) != 0)
+            return realloc_here(t, old, req, -1, &r, ra, fp);
+        unknown_free(t, (uintptr_t)old, MS_FREE_REALLOC, ra, fp);
+        leave();
+        errno = EINVAL;
+        return NULL;
+    }
+    /* Another thread's block: copy it into a new one here, and free the
+     * old one the way any foreign free goes (its owner gives it back). */
+    void *q = ms_je_malloc(req);
+    if (q == NULL) {
+        leave();
+        errno = ENOMEM;
+        return NULL;
+    }
+    memcpy(q, old, peek.size < req ? peek.size : req);
+    int f = foreign_free(t, (uintptr_t)old, &r, MS_FREE_REALLOC, ra, fp);
+    if (f == 0)
+        ms_je_free(old);
+    if (f >= 0 && (r.flags & MS_REC_VARIABLE))
+        ms_variable_on_realloc(r.ptr, (uintptr_t)q, req);
+    t->reallocs++;
+    leave();
+    return ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
 }

@@ -28,7 +28,14 @@ typedef enum {
     MS_FREE_REALLOC
 } ms_free_kind_t;
 
-/* Non-zero while the tracer records; set once by the tracer's start-up. */
+/*
+ * Non-zero while the hooks must be called: MS_TRACE_EARLY from the first
+ * allocation until the tracer has started (blocks are only remembered, so
+ * their frees are known later), MS_TRACE_ON while it records, 0 when off.
+ */
+#define MS_TRACE_OFF   0
+#define MS_TRACE_ON    1
+#define MS_TRACE_EARLY 2
 extern int ms_trace_on;
 
 #define MS_LIKELY(x)   __builtin_expect(!!(x), 1)

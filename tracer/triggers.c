@@ -142,7 +142,7 @@ bg_start(void)
 static void
 at_exit(void)
 {
-    if (!ms_trace_on || !ms_opt.auto_export)
+    if (!ms_opt.enable || !ms_opt.auto_export)
         return;
     char base[512];
     ms_report_base(base, sizeof(base));
@@ -202,6 +202,7 @@ ms_tracer_start(void)
     ms_je_free(ms_je_malloc(1));        /* jemalloc is initialised */
     ms_options_load();
     if (!ms_opt.enable) {
+        __atomic_store_n(&ms_trace_on, MS_TRACE_OFF, __ATOMIC_RELEASE);
         ms_tls_busy--;
         return;
     }

@@ -1,0 +1,163 @@
+/*
+ * heaperr.c - heap errors found, not caused (exact mode): a double free, a
+ * free of a pointer this heap never returned or of an interior pointer,
+ * and a release that does not match the allocation (free of new'ed memory,
+ * delete of malloc'ed memory, delete[] of new'ed memory...). The bad call
+ * is never passed to jemalloc; each error is kept with both stacks for the
+ * reports, and MEMSCOPE_ABORT_ON_ERROR=1 prints it and aborts.
+ *
+ * Blocks allocated before the tracer started are remembered here too
+ * (early), so that their frees are not taken for errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "heaperr.h"
+
+#define EARLY_MAX 4096
+#define ERR_MAX   1024
+
+static uintptr_t early[EARLY_MAX];
+static uint32_t nearly;
+static pthread_mutex_t err_mu = PTHREAD_MUTEX_INITIALIZER;
+static ms_herr_t errs[ERR_MAX];
+static uint32_t nerrs;
+static uint64_t dropped_errs;
+
+void
+ms_early_add(uintptr_t p)
+{
+    uint32_t i = __atomic_fetch_add(&nearly, 1, __ATOMIC_RELAXED);
+    if (i < EARLY_MAX)
+        __atomic_store_n(&early[i], p, __ATOMIC_RELEASE);
+}
+
+int
+ms_early_take(uintptr_t p)
+{
+    uint32_t n = __atomic_load_n(&nearly, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n && i < EARLY_MAX; i++) {
+        uintptr_t v = p;
+        if (__atomic_load_n(&early[i], __ATOMIC_RELAXED) == p &&
+            __atomic_compare_exchange_n(&early[i], &v, 0, 0,
+                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return 0;
+    }
+    return -1;
+}
+
+int
+ms_early_overflowed(void)
+{
+    return __atomic_load_n(&nearly, __ATOMIC_RELAXED) > EARLY_MAX;
+}
+
+/* Whether a release of the given kind matches how the block was made. */
+int
+ms_kinds_match(unsigned alloc_kind, ms_free_kind_t how)
+{
+    switch (alloc_kind) {
+    case MS_KIND_NEW: return how == MS_FREE_DELETE;
+    case MS_KIND_NEW_ARRAY: return how == MS_FREE_DELETE_ARRAY;
+    default: return how == MS_FREE_FREE || how == MS_FREE_REALLOC;
+    }
+}
+
+const char *
+ms_herr_kind_name(int kind)
+{
+    switch (kind) {
+    case MS_HERR_DOUBLE_FREE: return "double_free";
+    case MS_HERR_INVALID_FREE: return "invalid_free";
+    case MS_HERR_INTERIOR_FREE: return "interior_free";
+    case MS_HERR_MISMATCH: return "mismatched_free";
+    default: return "unknown";
+    }
+}
+
+const char *
+ms_alloc_kind_name(unsigned k)
+{
+    static const char *names[] = { "malloc", "calloc", "realloc", "aligned",
+        "new", "new[]" };
+    return k < MS_KIND_COUNT ? names[k] : NULL;
+}
+
+const char *
+ms_free_kind_name(unsigned k)
+{
+    static const char *names[] = { "free", "delete", "delete[]", "realloc" };
+    return k < 4 ? names[k] : "free";
+}
+
+void
+ms_heap_error(int kind, uintptr_t addr, ms_free_kind_t how,
+    const ms_rec_t *r, ms_thread_t *owner, ms_thread_t *t, void *ra, void *fp)
+{
+    ms_herr_t e = { .kind = kind, .addr = addr, .free_kind = how,
+        .alloc_kind = r ? r->kind : 255, .thread = t ? t->id : 0,
+        .t_ns = ms_now_precise_ns() - ms_start_ns };
+    if (r != NULL && owner != NULL) {
+        e.alloc_stack = ms_sites_stack_of(&owner->sites, r->site);
+        e.block = r->ptr;
+        e.size = r->size;
+    }
+    if (t != NULL) {
+        uintptr_t frames[MS_MAX_DEPTH];
+        uint64_t h;
+        int n = ms_stack_walk(t, ra, fp, frames, &h);
+        e.free_stack = ms_stack_intern(h, frames, n);
+    }
+    pthread_mutex_lock(&err_mu);
+    if (nerrs < ERR_MAX)
+        errs[nerrs++] = e;
+    else
+        dropped_errs++;
+    pthread_mutex_unlock(&err_mu);
+    if (ms_opt.abort_on_error) {
+        const char *ak = ms_alloc_kind_name(e.alloc_kind);
+        ms_log("heap error: %s of %p by %s%s%s (thread %u); aborting "
+            "(MEMSCOPE_ABORT_ON_ERROR=1)", ms_herr_kind_name(kind),
+            (void *)addr, ms_free_kind_name(how), ak ? " of a block made by " :
+            "", ak ? ak : "", e.thread);
+        {
+            char base[512], name[600];
+            ms_report_base(base, sizeof(base));
+            snprintf(name, sizeof(name), "%s.heap-error", base);
+            ms_export_locked(ms_opt.out, name, ms_opt.formats & ~MS_FMT_HTML, 0);
+        }
+        abort();
+    }
+}
+
+/* A heap error whose block is gone, its allocation stack known. */
+void
+ms_heap_error_stack(int kind, uintptr_t addr, ms_free_kind_t how,
+    uint32_t alloc_stack, ms_thread_t *t, void *ra, void *fp)
+{
+    ms_heap_error(kind, addr, how, NULL, NULL, t, ra, fp);
+    pthread_mutex_lock(&err_mu);
+    if (nerrs > 0 && errs[nerrs - 1].addr == addr &&
+        errs[nerrs - 1].alloc_stack == 0)
+        errs[nerrs - 1].alloc_stack = alloc_stack;
+    pthread_mutex_unlock(&err_mu);
+}
+
+uint32_t
+ms_heap_errors_copy(ms_herr_t *out, uint32_t max, uint64_t *dropped)
+{
+    pthread_mutex_lock(&err_mu);
+    uint32_t n = nerrs < max ? nerrs : max;
+    memcpy(out, errs, n * sizeof(*out));
+    *dropped = dropped_errs + (nerrs - n);
+    pthread_mutex_unlock(&err_mu);
+    return n;
+}
+
+void
+ms_heap_errors_after_fork_child(void)
+{
+    pthread_mutex_init(&err_mu, NULL);
+}
