@@ -6,7 +6,7 @@
 # tests/integration/*.sh   scripts; exit 0 = pass, 77 = skipped.
 
 TEST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE \
-                -fno-builtin -pthread
+                -fno-builtin -pthread $(if $(SANITIZE),-fsanitize=undefined -fno-sanitize-recover=all)
 TEST_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Iinclude -pthread
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 RPATH        := -Wl,-rpath,$(abspath $(BUILD))
