@@ -28,16 +28,34 @@ ms_arena_init(void)
     }
 }
 
+/* jemalloc counts the tracer's blocks in the thread's byte counters too;
+ * sampled mode reads those, so they are set apart here. */
+static inline void
+adj(void *p, int alloc)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (p == NULL || t == NULL || t->je_allocp == NULL)
+        return;
+    if (alloc)
+        t->adj_alloc += ms_je_sallocx(p, 0);
+    else
+        t->adj_free += ms_je_sallocx(p, 0);
+}
+
 void *
 ms_tmalloc(size_t n)
 {
-    return ms_je_mallocx(n ? n : 1, arena_flags);
+    void *p = ms_je_mallocx(n ? n : 1, arena_flags);
+    adj(p, 1);
+    return p;
 }
 
 void *
 ms_tcalloc(size_t n)
 {
-    return ms_je_mallocx(n ? n : 1, arena_flags | MS_JE_ZERO);
+    void *p = ms_je_mallocx(n ? n : 1, arena_flags | MS_JE_ZERO);
+    adj(p, 1);
+    return p;
 }
 
 void *
@@ -45,14 +63,23 @@ ms_trealloc(void *p, size_t n)
 {
     if (p == NULL)
         return ms_tmalloc(n);
-    return ms_je_rallocx(p, n ? n : 1, arena_flags);
+    uint64_t before = ms_je_sallocx(p, 0);
+    void *q = ms_je_rallocx(p, n ? n : 1, arena_flags);
+    ms_thread_t *t = ms_tls_self;
+    if (q != NULL && t != NULL && t->je_allocp != NULL) {
+        t->adj_free += before;
+        t->adj_alloc += ms_je_sallocx(q, 0);
+    }
+    return q;
 }
 
 void
 ms_tfree(void *p)
 {
-    if (p != NULL)
+    if (p != NULL) {
+        adj(p, 0);
         ms_je_dallocx(p, arena_flags);
+    }
 }
 
 char *

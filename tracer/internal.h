@@ -203,6 +203,13 @@ typedef struct ms_thread {
     /* sampling */
     int64_t sample_left;
     uint64_t rng;
+    /* Sampled mode counts bytes with jemalloc's own per-thread counters
+     * (exact usable bytes, kept on jemalloc's fast path anyway), less what
+     * jemalloc counted for the tracer itself (adj_*). NULL when unknown or
+     * once the thread has exited (the figures are then frozen above). */
+    uint64_t *je_allocp, *je_deallocp;
+    uint64_t je_base_alloc, je_base_dealloc;
+    uint64_t adj_alloc, adj_free;
 
     uintptr_t stack_lo, stack_hi;   /* for validating frame pointers */
 
@@ -250,6 +257,12 @@ void ms_threads_init(void);
 void ms_threads_after_fork_child(void);
 /* Gives back the blocks other threads freed (owner only). */
 void ms_inbox_drain(ms_thread_t *t);
+/* A thread's byte counters, whatever the mode (trace.c). */
+uint64_t ms_thread_bytes_alloc(const ms_thread_t *t);
+uint64_t ms_thread_bytes_freed(const ms_thread_t *t);
+int64_t ms_thread_live(const ms_thread_t *t);
+/* Freezes a thread's counters before its thread-local storage goes. */
+void ms_thread_freeze(ms_thread_t *t);
 
 /* ---- stacks (stacks.c) -------------------------------------------------- */
 /* Walks the stack from an entry point; returns the depth, fills *hash. */

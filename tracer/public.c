@@ -189,7 +189,7 @@ memscope_get_snapshot(memscope_snapshot_t *s)
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
         s->allocs += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
         s->frees += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
-        s->live_bytes += __atomic_load_n(&t->live, __ATOMIC_RELAXED);
+        s->live_bytes += ms_thread_live(t);
         s->threads++;
     }
     s->live_blocks = (int64_t)(s->allocs - s->frees);

@@ -300,9 +300,9 @@ ms_report_build(const char *trigger, uint64_t snapshot)
         d->allocs = __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
         d->frees = __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
         d->reallocs = __atomic_load_n(&t->reallocs, __ATOMIC_RELAXED);
-        d->bytes_allocated = __atomic_load_n(&t->bytes_alloc, __ATOMIC_RELAXED);
-        d->bytes_freed = __atomic_load_n(&t->bytes_freed, __ATOMIC_RELAXED);
-        d->live_bytes = __atomic_load_n(&t->live, __ATOMIC_RELAXED);
+        d->bytes_allocated = ms_thread_bytes_alloc(t);
+        d->bytes_freed = ms_thread_bytes_freed(t);
+        d->live_bytes = (int64_t)(d->bytes_allocated - d->bytes_freed);
         r->allocs += d->allocs;
         r->frees += d->frees;
         r->reallocs += d->reallocs;

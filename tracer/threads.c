@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../allocator/engine.h"
 
 __thread ms_thread_t *ms_tls_self MS_TLS;
 __thread int ms_tls_busy MS_TLS;
@@ -100,6 +101,7 @@ thread_exit(void *arg)
     t->inbox.orphan = 1;
     ms_spin_unlock(&t->inbox.lock);
     ms_inbox_drain(t);
+    ms_thread_freeze(t);
     t->exited = 1;
     ms_tls_busy = busy;
 }
@@ -122,6 +124,14 @@ thread_new(void)
     t->pid = getpid();
     t->rng = ((uint64_t)t->tid << 32) ^ ms_now_precise_ns() ^ (uintptr_t)t;
     t->sample_left = -1;        /* drawn on first use */
+    size_t len = sizeof(t->je_allocp);
+    if (ms_je_mallctl("thread.allocatedp", &t->je_allocp, &len, NULL, 0) != 0 ||
+        ms_je_mallctl("thread.deallocatedp", &t->je_deallocp, &len, NULL, 0) != 0)
+        t->je_allocp = t->je_deallocp = NULL;
+    if (t->je_allocp != NULL) {
+        t->je_base_alloc = *t->je_allocp;
+        t->je_base_dealloc = *t->je_deallocp;
+    }
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *addr;

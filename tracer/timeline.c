@@ -73,7 +73,7 @@ ms_timeline_sample(ms_tl_point_t *p)
     p->t_ns = ms_now_precise_ns() - ms_start_ns;
     int64_t live = 0;
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
-        live += __atomic_load_n(&t->live, __ATOMIC_RELAXED);
+        live += ms_thread_live(t);
     p->heap_live = live;
     p->rss = -1;
     if (read_small("/proc/self/statm", buf, sizeof(buf)) > 0) {

@@ -105,6 +105,64 @@ live_add(ms_thread_t *t, int64_t d)
         live_flush(t);
 }
 
+/*
+ * Sampled mode reads jemalloc's counters in the thread's own TLS: only the
+ * thread itself may (another thread's TLS can vanish as it exits), so it
+ * publishes them every 128 allocations or frees, and at exit; other
+ * threads read what was published.
+ */
+static inline int
+reads_tls(const ms_thread_t *t)
+{
+    return ms_opt.sample != 0 && t == ms_tls_self && t->je_allocp != NULL;
+}
+
+uint64_t
+ms_thread_bytes_alloc(const ms_thread_t *t)
+{
+    if (reads_tls(t))
+        return *t->je_allocp - t->je_base_alloc - t->adj_alloc;
+    return __atomic_load_n(&t->bytes_alloc, __ATOMIC_RELAXED);
+}
+
+uint64_t
+ms_thread_bytes_freed(const ms_thread_t *t)
+{
+    if (reads_tls(t))
+        return *t->je_deallocp - t->je_base_dealloc - t->adj_free;
+    return __atomic_load_n(&t->bytes_freed, __ATOMIC_RELAXED);
+}
+
+int64_t
+ms_thread_live(const ms_thread_t *t)
+{
+    if (reads_tls(t))
+        return (int64_t)(ms_thread_bytes_alloc(t) - ms_thread_bytes_freed(t));
+    return __atomic_load_n(&t->live, __ATOMIC_RELAXED);
+}
+
+/* Sampled mode: publishes the thread's byte counters and brings the
+ * global peak up to date. Called by the thread itself. */
+static void
+sampled_flush(ms_thread_t *t)
+{
+    if (t->je_allocp == NULL || t != ms_tls_self)
+        return;
+    uint64_t a = ms_thread_bytes_alloc(t), f = ms_thread_bytes_freed(t);
+    __atomic_store_n(&t->bytes_alloc, a, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->bytes_freed, f, __ATOMIC_RELAXED);
+    t->live = (int64_t)(a - f);
+    live_flush(t);
+}
+
+void
+ms_thread_freeze(ms_thread_t *t)
+{
+    if (ms_opt.sample != 0)
+        sampled_flush(t);
+    t->je_allocp = t->je_deallocp = NULL;
+}
+
 /* The owner's table operations; an exited thread's table is locked. */
 static inline int
 own_insert(ms_thread_t *t, ms_rec_t *r)
@@ -230,6 +288,9 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
         /* before start-up, or made by libc for the tracer: remembered so
          * that its free is not taken for a heap error */
         ms_early_add((uintptr_t)p);
+        ms_thread_t *t = ms_tls_self;
+        if (t != NULL && t->je_allocp != NULL)
+            t->adj_alloc += ms_je_sallocx(p, 0);
         return p;
     }
     ms_thread_t *t = enter();
@@ -244,9 +305,13 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
         leave();
         return p;
     }
-    uint64_t u = ms_je_sallocx(p, 0);
-    t->bytes_alloc += u;
-    live_add(t, (int64_t)u);
+    if (MS_UNLIKELY(t->je_allocp == NULL)) {
+        uint64_t u = ms_je_sallocx(p, 0);
+        t->bytes_alloc += u;
+        live_add(t, (int64_t)u);
+    } else if (MS_UNLIKELY((t->allocs & 127) == 0)) {
+        sampled_flush(t);
+    }
     if (MS_UNLIKELY(t->sample_left < 0))
         t->sample_left = draw_interval(t);
     t->sample_left -= (int64_t)req;
@@ -262,10 +327,15 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
         if (q != NULL) {
             if (kind == MS_KIND_REALLOC)
                 memcpy(q, p, req);
+            uint64_t u = ms_je_sallocx(p, 0), uq = ms_je_sallocx(q, 0);
             ms_je_free(p);
-            uint64_t uq = ms_je_sallocx(q, 0);
-            t->bytes_alloc += uq - u;
-            live_add(t, (int64_t)uq - (int64_t)u);
+            if (t->je_allocp != NULL) {
+                t->adj_alloc += u;      /* p's alloc and free were ours */
+                t->adj_free += u;
+            } else {
+                t->bytes_alloc += uq - u;
+                live_add(t, (int64_t)uq - (int64_t)u);
+            }
             p = q;
         }
     }
@@ -377,11 +447,10 @@ foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
         return 1;
     }
     recent_add(t, p, ms_sites_stack_of(&o->sites, r->site));
-    uint64_t size = ms_opt.sample ? ms_je_sallocx((void *)p, 0) : r->size;
     if (ms_opt.sample == 0) {
         t->frees++;
-        t->bytes_freed += size;
-        live_add(t, -(int64_t)size);
+        t->bytes_freed += r->size;
+        live_add(t, -(int64_t)r->size);
     }
     uint32_t slot = ms_sites_slot(&t->sites, ms_sites_stack_of(&o->sites, r->site));
     if (slot != UINT32_MAX)
@@ -502,10 +571,14 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
         leave();
         return rc;
     }
-    uint64_t u = ms_je_sallocx(p, 0);
     t->frees++;
-    t->bytes_freed += u;
-    live_add(t, -(int64_t)u);
+    if (MS_UNLIKELY(t->je_allocp == NULL)) {
+        uint64_t u = ms_je_sallocx(p, 0);
+        t->bytes_freed += u;
+        live_add(t, -(int64_t)u);
+    } else if (MS_UNLIKELY((t->frees & 127) == 0)) {
+        sampled_flush(t);
+    }
     if (((uintptr_t)p & (SAMPLE_ALIGN - 1)) == 0 ||
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
         ms_rec_t r;
@@ -526,7 +599,8 @@ static void *
 realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
     void *ra, void *fp)
 {
-    uint64_t old_usable = ms_opt.sample ? ms_je_sallocx(old, 0) : 0;
+    uint64_t old_usable = ms_opt.sample && t->je_allocp == NULL ?
+        ms_je_sallocx(old, 0) : 0;
     void *q = ms_je_realloc(old, req);
     if (q == NULL) {
         if (own == 0)
@@ -538,8 +612,10 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
     t->reallocs++;
     if (ms_opt.sample != 0) {
         t->frees++;
-        t->bytes_freed += old_usable;
-        live_add(t, -(int64_t)old_usable);
+        if (t->je_allocp == NULL) {
+            t->bytes_freed += old_usable;
+            live_add(t, -(int64_t)old_usable);
+        }
     }
     if (own == 0) {
         if (ms_opt.sample == 0) {
