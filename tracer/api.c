@@ -89,6 +89,15 @@ out:
     return id;
 }
 
+static int
+task_ended(uint32_t id)
+{
+    pthread_mutex_lock(&api_mu);
+    int ended = id >= 1 && id <= ntasks && tasks[id - 1].ended;
+    pthread_mutex_unlock(&api_mu);
+    return ended;
+}
+
 MS_EXPORT memscope_task_t
 memscope_task_begin(const char *name)
 {
@@ -117,9 +126,24 @@ memscope_task_end(memscope_task_t id)
         tasks[id - 1].end_ns = ms_now_precise_ns();
     }
     pthread_mutex_unlock(&api_mu);
-    if (rc == 0 && ms_tls_task == id)
+    if (rc != 0)
+        return rc;
+    if (ms_tls_task == id) {
         ms_tls_task = tls_task_depth > 0 ? tls_task_stack[--tls_task_depth] : 0;
-    return rc;
+        /* an ended task met on the way back is skipped too */
+        while (ms_tls_task != 0 && task_ended(ms_tls_task))
+            ms_tls_task = tls_task_depth > 0 ? tls_task_stack[--tls_task_depth] : 0;
+    } else {
+        /* ended out of order: it must not come back as current later */
+        for (int i = 0; i < tls_task_depth; i++)
+            if (tls_task_stack[i] == id) {
+                memmove(&tls_task_stack[i], &tls_task_stack[i + 1],
+                    (size_t)(tls_task_depth - i - 1) * sizeof(uint32_t));
+                tls_task_depth--;
+                break;
+            }
+    }
+    return 0;
 }
 
 MS_EXPORT int

@@ -163,6 +163,24 @@ ms_thread_freeze(ms_thread_t *t)
     t->je_allocp = t->je_deallocp = NULL;
 }
 
+/* Blocks libc makes and frees for the tracer (while it runs) are counted
+ * by jemalloc too: sampled mode sets them apart. */
+static void
+busy_alloc(void *p)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (p != NULL && t != NULL && t->je_allocp != NULL && !ms_tls_quiet)
+        t->adj_alloc += ms_je_sallocx(p, 0);
+}
+
+static void
+busy_free(void *p)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (p != NULL && ms_tls_busy && t != NULL && t->je_allocp != NULL)
+        t->adj_free += ms_je_sallocx(p, 0);
+}
+
 /* The owner's table operations; an exited thread's table is locked. */
 static inline int
 own_insert(ms_thread_t *t, ms_rec_t *r)
@@ -288,14 +306,15 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
         /* before start-up, or made by libc for the tracer: remembered so
          * that its free is not taken for a heap error */
         ms_early_add((uintptr_t)p);
-        ms_thread_t *t = ms_tls_self;
-        if (t != NULL && t->je_allocp != NULL)
-            t->adj_alloc += ms_je_sallocx(p, 0);
+        busy_alloc(p);
         return p;
     }
+    int fresh = ms_tls_self == NULL;
     ms_thread_t *t = enter();
     if (t == NULL)
         return p;
+    if (MS_UNLIKELY(fresh) && t->je_allocp != NULL)
+        t->je_base_alloc -= ms_je_sallocx(p, 0);  /* counted before t */
     t->allocs++;
     t->size_hist[size_bucket(req)]++;
     if (ms_opt.sample == 0) {
@@ -563,8 +582,10 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
         return 0;
     }
     ms_thread_t *t = enter();
-    if (t == NULL)
+    if (t == NULL) {
+        busy_free(p);
         return 0;
+    }
     int rc = 0;
     if (ms_opt.sample == 0) {
         rc = free_exact(t, (uintptr_t)p, kind, ra, fp);
@@ -652,8 +673,12 @@ ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
         return q;
     }
     ms_thread_t *t = enter();
-    if (t == NULL)
-        return ms_je_realloc(old, req);
+    if (t == NULL) {
+        busy_free(old);
+        void *q = ms_je_realloc(old, req);
+        busy_alloc(q != NULL ? q : old);
+        return q;
+    }
     ms_rec_t r;
     int look = ms_opt.sample == 0 || ((uintptr_t)old & (SAMPLE_ALIGN - 1)) == 0
         || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
@@ -684,12 +709,21 @@ ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
         return NULL;
     }
     memcpy(q, old, peek.size < req ? peek.size : req);
+    /* a named block keeps its name: moved before the free can end it */
+    int named = (peek.flags & MS_REC_VARIABLE) ||
+        __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0;
+    if (named)
+        ms_variable_on_realloc((uintptr_t)old, (uintptr_t)q, req);
     int f = foreign_free(t, (uintptr_t)old, &r, MS_FREE_REALLOC, ra, fp);
     if (f == 0)
         ms_je_free(old);
-    if (f >= 0 && (r.flags & MS_REC_VARIABLE))
-        ms_variable_on_realloc(r.ptr, (uintptr_t)q, req);
     t->reallocs++;
     leave();
-    return ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
+    q = ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
+    if (named && (peek.flags & MS_REC_VARIABLE)) {
+        ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
+        if (nr != NULL)
+            nr->flags |= MS_REC_VARIABLE;
+    }
+    return q;
 }
