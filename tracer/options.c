@@ -206,9 +206,16 @@ ms_options_load(void)
         const char *v = secure_getenv(opts[i].name);
         if (v == NULL)
             continue;
-        if (parse_one(&opts[i], v) != 0)
-            ms_log("%s='%.64s' is not valid (%s); using the default",
-                opts[i].name, v, opts[i].help);
+        if (parse_one(&opts[i], v) != 0) {
+            /* the value as printable text, so the warning stays one line */
+            char shown[65];
+            size_t k = 0;
+            for (; v[k] != '\0' && k < sizeof(shown) - 1; k++)
+                shown[k] = (v[k] >= 0x20 && v[k] < 0x7f) ? v[k] : '?';
+            shown[k] = '\0';
+            ms_log("%s='%s' is not valid (%s); using the default",
+                opts[i].name, shown, opts[i].help);
+        }
     }
     if (ms_opt.test_mode)
         ms_opt.formats &= ~MS_FMT_HTML;

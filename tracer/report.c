@@ -340,6 +340,10 @@ ms_report_build(const char *trigger, uint64_t snapshot)
         size_t n = ms_timeline_copy(pts, cap);
         r->timeline = ms_xcalloc((n ? n : 1) * sizeof(*r->timeline));
         if (r->timeline != NULL) {
+            /* points taken after this report began show the export's own
+             * work (symbol look-ups), not the program's: left out */
+            while (n > 0 && pts[n - 1].t_ns > r->duration_ns)
+                n--;
             for (size_t i = 0; i < n; i++) {
                 ms_rpoint_t *d = &r->timeline[i];
                 d->t_ns = pts[i].t_ns;
