@@ -14,6 +14,9 @@ void ms_bin_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
 void ms_md_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
 void ms_html_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
 void ms_folded_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
+/* Folded stacks weighted by allocated bytes (the tool's --metric). */
+void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r)
+    __attribute__((weak));
 
 /* Library side (export.c): builds a report and writes dir/base.EXT for
  * each format bit; 0 or the first negative errno. Unless quiet, a failure

@@ -131,7 +131,7 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
         for (uint64_t v = 0; v < r->nvars; v++) {
             const ms_rvar_t *var = &r->vars[v];
             if (var->site != s->id || var->address == 0 ||
-                strcmp(var->status, "freed") == 0)
+                (var->status != NULL && strcmp(var->status, "freed") == 0))
                 continue;
             if (nv++)
                 ms_w_str(w, ",");

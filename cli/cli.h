@@ -1,0 +1,79 @@
+/*
+ * cli.h - what the files of the memscope tool share: the commands, reading
+ * a report file, writing output, option parsing and the progress line.
+ *
+ * Exit statuses: 0 success, 1 bad input or a failure to write (one line on
+ * stderr), 2 a usage error (one line on stderr). `run` exits with the
+ * status of the program it runs.
+ */
+#ifndef MS_CLI_H
+#define MS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../exporters/report.h"
+#include "../exporters/writer.h"
+
+#define CLI_OK      0
+#define CLI_BAD     1
+#define CLI_USAGE   2
+
+/* The commands: argv[0] is the command's name. */
+int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Folded stacks weighted by allocated bytes (exporters/folded.c). */
+void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
+
+/* "memscope CMD: MESSAGE" and a newline on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Option parsing: is argv[*i] the option name (as "NAME VALUE" or
+ * "NAME=VALUE")? Then *value is set, *i moves past it and 1 is returned;
+ * 0 when it is another argument; -1 (and a usage error printed) when the
+ * value is missing. */
+int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
+    const char **value);
+/* Is argv[i] -h or --help? */
+int cli_is_help(const char *arg);
+/* The usage error for an unknown option or a stray argument. */
+int cli_bad_arg(const char *cmd, const char *arg);
+
+/* A report file read whole and decoded. */
+typedef struct {
+    unsigned char *data;
+    size_t len;
+    ms_report_t *r;
+} cli_input_t;
+
+/* Reads and decodes path; CLI_OK, or CLI_BAD after a one-line error. */
+int cli_load(const char *cmd, const char *path, cli_input_t *in);
+void cli_unload(cli_input_t *in);
+
+/* Output: a file that appears whole or not at all (path), or stdout
+ * (path NULL or "-"). */
+typedef struct {
+    ms_writer_t *w;
+    int to_stdout;
+    const char *path;
+} cli_out_t;
+
+/* CLI_OK or CLI_BAD after a one-line error. */
+int cli_out_open(const char *cmd, cli_out_t *o, const char *path);
+int cli_out_close(const char *cmd, cli_out_t *o);
+
+/* A progress line on stderr, only when stderr is a terminal and the work
+ * has taken more than a second; cleared at the end. */
+void cli_progress(const char *what, uint64_t done, uint64_t total);
+void cli_progress_done(void);
+
+/* Formatting helpers. */
+const char *cli_bytes(char *buf, size_t len, double bytes);  /* "1.5 MiB" */
+const char *cli_basename(const char *path);
+
+#endif

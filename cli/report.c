@@ -1,0 +1,133 @@
+/*
+ * report.c - `memscope report FILE.bin`: makes any report format again
+ * from a binary report, with the same exporters the library uses, so the
+ * JSON is byte for byte the JSON the traced process wrote.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../exporters/export.h"
+
+static const char *cmd = "report";
+
+static void
+usage(FILE *to)
+{
+    fprintf(to,
+        "usage: memscope report FILE.bin [--format FORMAT] [--metric METRIC]\n"
+        "                       [-o OUT]\n"
+        "\n"
+        "Writes a report again from the binary report FILE.bin.\n"
+        "\n"
+        "  --format FORMAT  json (default), md, html, folded or bin\n"
+        "  --metric METRIC  folded only: weigh stacks by live bytes (live,\n"
+        "                   the default) or by bytes allocated (allocated)\n"
+        "  -o OUT           write OUT (whole, or not at all) instead of\n"
+        "                   standard output\n"
+        "\n"
+        "Exit status: 0 done, 1 bad input or a failed write, 2 bad usage.\n");
+}
+
+typedef void (*write_fn)(ms_writer_t *, const ms_report_t *);
+
+/* The writer for a format and metric; an error when this build lacks it. */
+static int
+pick(const char *format, const char *metric, write_fn *fn)
+{
+    int allocated = metric != NULL && strcmp(metric, "allocated") == 0;
+    const struct { const char *name; write_fn fn; } tab[] = {
+        { "json", ms_json_write }, { "md", ms_md_write },
+        { "html", ms_html_write }, { "bin", ms_bin_write },
+        { "folded", allocated ? ms_folded_write_allocated : ms_folded_write },
+    };
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+        if (strcmp(format, tab[i].name) != 0)
+            continue;
+        *fn = tab[i].fn;
+        if (*fn == NULL) {
+            cli_error(cmd, "%s format not available in this build", format);
+            return CLI_BAD;
+        }
+        return CLI_OK;
+    }
+    cli_error(cmd, "unknown format '%s' (json, md, html, folded or bin)",
+        format);
+    return CLI_USAGE;
+}
+
+typedef struct {
+    const char *file, *format, *metric, *out;
+} args_t;
+
+static int
+parse(int argc, char **argv, args_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->format = "json";
+    for (int i = 1; i < argc; ) {
+        int r;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return -1;
+        }
+        if ((r = cli_opt(cmd, argc, argv, &i, "--format", &a->format)) != 0 ||
+            (r = cli_opt(cmd, argc, argv, &i, "--metric", &a->metric)) != 0 ||
+            (r = cli_opt(cmd, argc, argv, &i, "-o", &a->out)) != 0 ||
+            (r = cli_opt(cmd, argc, argv, &i, "--output", &a->out)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            continue;
+        }
+        if (a->file != NULL || (argv[i][0] == '-' && argv[i][1] != '\0'))
+            return cli_bad_arg(cmd, argv[i]);
+        a->file = argv[i++];
+    }
+    if (a->file == NULL) {
+        cli_error(cmd, "no input file (memscope report FILE.bin)");
+        return CLI_USAGE;
+    }
+    if (a->metric != NULL && strcmp(a->metric, "live") != 0 &&
+        strcmp(a->metric, "allocated") != 0) {
+        cli_error(cmd, "unknown metric '%s' (live or allocated)", a->metric);
+        return CLI_USAGE;
+    }
+    if (a->metric != NULL && strcmp(a->format, "folded") != 0) {
+        cli_error(cmd, "--metric applies to --format folded only");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+    args_t a;
+    int rc = parse(argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    write_fn fn;
+    if ((rc = pick(a.format, a.metric, &fn)) != CLI_OK)
+        return rc;
+    int to_stdout = a.out == NULL || strcmp(a.out, "-") == 0;
+    if (to_stdout && fn == ms_bin_write && isatty(STDOUT_FILENO)) {
+        cli_error(cmd, "will not write binary data to a terminal (use -o)");
+        return CLI_USAGE;
+    }
+    cli_input_t in;
+    if (cli_load(cmd, a.file, &in) != CLI_OK)
+        return CLI_BAD;
+    cli_out_t o;
+    rc = cli_out_open(cmd, &o, a.out);
+    if (rc == CLI_OK) {
+        if (o.to_stdout && isatty(STDOUT_FILENO))
+            cli_progress_done();    /* the report shares the terminal */
+        else
+            cli_progress(a.format, 0, 0);
+        fn(o.w, in.r);
+        rc = cli_out_close(cmd, &o);
+    }
+    cli_unload(&in);
+    return rc;
+}

@@ -1,0 +1,517 @@
+/*
+ * snapshot.c - `memscope snapshot PID`: makes a running traced process
+ * write a numbered snapshot and prints its path once it is complete.
+ *
+ * The library writes a snapshot when it gets its signal (MEMSCOPE_SIGNAL,
+ * SIGUSR1 by default) as DIR/NAME.snapshot-N.EXT, one file per format,
+ * each renamed into place whole (tracer/triggers.c). DIR is MEMSCOPE_OUT
+ * (default MemoryAnalysis, relative to the process's working directory)
+ * and NAME is MEMSCOPE_NAME or <program>-<pid>; the tool reads both from
+ * /proc/PID/environ when it may. It checks the process runs memscope
+ * before sending anything (the signal would kill a program without it),
+ * notes the snapshots already there, and waits for a new one: a higher N,
+ * or a file that was replaced.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../exporters/export.h"
+
+static const char *cmd = "snapshot";
+
+#define MAX_SEEN 4096
+#define NFORMATS 5
+
+/* The formats in the order the library writes them. */
+static const char *const fmt_ext[NFORMATS] = { "bin", "json", "md", "html",
+    "folded" };
+
+typedef struct {
+    pid_t pid;
+    int sig;
+    double timeout;
+    const char *dir_opt;
+    char env[65536];            /* /proc/PID/environ, NUL-separated */
+    size_t envlen;
+    int env_ok;
+    char dir[PATH_MAX + 1100];  /* where to look (may go through /proc) */
+    char shown[PATH_MAX + 1100];    /* the same directory, for people */
+    char base[2][512];          /* candidate report names */
+    int nbase;
+    unsigned formats;           /* bit i: fmt_ext[i] expected */
+    int primary;                /* the format whose path is printed */
+    struct { int base, fmt; unsigned long n; ino_t ino; } seen[MAX_SEEN];
+    int nseen;
+} snap_t;
+
+static void
+usage(FILE *to)
+{
+    fprintf(to,
+        "usage: memscope snapshot PID [--signal USR1|USR2|N] [--timeout SEC]\n"
+        "                         [-o DIR]\n"
+        "\n"
+        "Sends process PID, which must run with memscope, its snapshot\n"
+        "signal and prints the path of the new snapshot once it is written\n"
+        "(its .bin file, or the first format written when bin is off).\n"
+        "\n"
+        "  --signal SIG   the signal to send (default: the process's\n"
+        "                 MEMSCOPE_SIGNAL, else USR1)\n"
+        "  --timeout SEC  how long to wait (default 30)\n"
+        "  -o DIR         where the process writes its reports (default: its\n"
+        "                 MEMSCOPE_OUT, else MemoryAnalysis in its working\n"
+        "                 directory)\n"
+        "\n"
+        "Exit status: 0 done, 1 no such process, no memscope in it, or no\n"
+        "snapshot in time, 2 bad usage.\n");
+}
+
+/* ---- the process's settings ---------------------------------------------- */
+
+static const char *
+env_get(const snap_t *s, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < s->envlen; i += strlen(s->env + i) + 1)
+        if (strncmp(s->env + i, name, n) == 0 && s->env[i + n] == '=')
+            return s->env + i + n + 1;
+    return NULL;
+}
+
+static int
+is_false(const char *v)
+{
+    return v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 ||
+        strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0);
+}
+
+/* USR1, SIGUSR2, 10...; -1 when not a signal. */
+static int
+parse_signal(const char *v)
+{
+    if (strncasecmp(v, "SIG", 3) == 0)
+        v += 3;
+    if (strcasecmp(v, "USR1") == 0)
+        return SIGUSR1;
+    if (strcasecmp(v, "USR2") == 0)
+        return SIGUSR2;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *v != '\0' && *end == '\0' && n >= 0 && n < 65 ? (int)n : -1;
+}
+
+static ssize_t
+read_proc(pid_t pid, const char *what, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    ssize_t n;
+    while (got < len && (n = read(fd, buf + got, len - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    return (ssize_t)got;
+}
+
+/* Does the file hold needle? 1 yes, 0 no, -1 unreadable. */
+static int
+file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    size_t n = strlen(needle), have = 0;
+    char buf[65536 + 256];
+    int found = 0;
+    size_t got;
+    while (!found && (got = fread(buf + have, 1, sizeof(buf) - have, f)) > 0) {
+        have += got;
+        found = memmem(buf, have, needle, n) != NULL;
+        size_t keep = have < n ? have : n - 1;
+        memmove(buf, buf + have - keep, keep);
+        have = keep;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Has the process a thread named "memscope"? The tracer's background
+ * thread, which writes the snapshots, is named so. */
+static int
+has_tracer_thread(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        char comm[64], what[300];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(what, sizeof(what), "task/%.255s/comm", e->d_name);
+        ssize_t n = read_proc(pid, what, comm, sizeof(comm) - 1);
+        found = n == 9 && memcmp(comm, "memscope\n", 9) == 0;
+    }
+    closedir(d);
+    return found;
+}
+
+/* 0, or CLI_BAD after the error. */
+static int
+check_memscope(snap_t *s)
+{
+    if (has_tracer_thread(s->pid))
+        return 0;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)s->pid);
+    if (file_has(path, "/libmemscope_malloc.so") == 1)
+        cli_error(cmd, "process %d has memscope loaded but is not tracing "
+            "(MEMSCOPE_ENABLE=0?)", (int)s->pid);
+    else
+        cli_error(cmd, "process %d does not run memscope (no memscope "
+            "thread in it)", (int)s->pid);
+    return CLI_BAD;
+}
+
+/* The report directory, for access and for display. */
+static int
+find_dir(snap_t *s)
+{
+    const char *out = s->dir_opt ? s->dir_opt : env_get(s, "MEMSCOPE_OUT");
+    if (out == NULL || *out == '\0')
+        out = "MemoryAnalysis";
+    if (s->dir_opt != NULL || out[0] == '/') {
+        snprintf(s->dir, sizeof(s->dir), "%s", out);
+        snprintf(s->shown, sizeof(s->shown), "%s", out);
+        return 0;
+    }
+    char link[64], cwd[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/%d/cwd", (int)s->pid);
+    ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+    if (n < 0) {
+        cli_error(cmd, "cannot find the working directory of process %d: %s "
+            "(give the report directory with -o)", (int)s->pid,
+            strerror(errno));
+        return CLI_BAD;
+    }
+    cwd[n] = '\0';
+    snprintf(s->dir, sizeof(s->dir), "%s/%.1024s", link, out);
+    snprintf(s->shown, sizeof(s->shown), "%s%s%.1024s", cwd,
+        strcmp(cwd, "/") ? "/" : "", out);
+    return 0;
+}
+
+/* The report names the library may use: MEMSCOPE_NAME (NAME-PID in a
+ * forked child), else <program>-<pid>, program being argv[0]'s base name. */
+static void
+find_bases(snap_t *s)
+{
+    const char *name = env_get(s, "MEMSCOPE_NAME");
+    if (name != NULL && *name != '\0') {
+        snprintf(s->base[0], sizeof(s->base[0]), "%.400s", name);
+        snprintf(s->base[1], sizeof(s->base[1]), "%.400s-%d", name,
+            (int)s->pid);
+        s->nbase = 2;
+        return;
+    }
+    char argv0[4096];
+    ssize_t n = read_proc(s->pid, "cmdline", argv0, sizeof(argv0) - 1);
+    argv0[n > 0 ? n : 0] = '\0';
+    if (n <= 0 && read_proc(s->pid, "comm", argv0, 16) > 0)
+        argv0[strcspn(argv0, "\n")] = '\0';
+    snprintf(s->base[0], sizeof(s->base[0]), "%.400s-%d",
+        cli_basename(argv0), (int)s->pid);
+    s->nbase = 1;
+}
+
+/* The formats the process writes: MEMSCOPE_FORMATS (default all but
+ * folded; no html in test mode), of those this build has writers for (the
+ * library is built from the same exporters). */
+static int
+find_formats(snap_t *s)
+{
+    void (*have[NFORMATS])(ms_writer_t *, const ms_report_t *) = {
+        ms_bin_write, ms_json_write, ms_md_write, ms_html_write,
+        ms_folded_write };
+    const char *v = env_get(s, "MEMSCOPE_FORMATS");
+    unsigned want = 0xf;
+    if (v != NULL) {
+        char list[256];
+        snprintf(list, sizeof(list), "%s", v);
+        want = 0;
+        for (char *save, *t = strtok_r(list, ", ", &save); t != NULL;
+             t = strtok_r(NULL, ", ", &save))
+            for (int i = 0; i < NFORMATS; i++)
+                if (strcasecmp(t, fmt_ext[i]) == 0 || strcasecmp(t, "all") == 0)
+                    want |= 1u << i;
+    }
+    const char *test = env_get(s, "MEMSCOPE_TEST_MODE");
+    if (test != NULL && !is_false(test))
+        want &= ~(1u << 3);
+    s->formats = 0;
+    for (int i = 0; i < NFORMATS; i++)
+        if ((want & (1u << i)) && have[i] != NULL)
+            s->formats |= 1u << i;
+    s->primary = s->formats ? __builtin_ctz(s->formats) : -1;
+    if (s->primary < 0) {
+        cli_error(cmd, "process %d writes no report format this memscope "
+            "knows (MEMSCOPE_FORMATS=%s)", (int)s->pid, v ? v : "");
+        return CLI_BAD;
+    }
+    return 0;
+}
+
+/* "BASE.snapshot-N.EXT": the index of BASE among the candidates, N and
+ * the index of EXT, or -1. */
+static int
+match(const snap_t *s, const char *file, int *fmt, unsigned long *n)
+{
+    for (int b = 0; b < s->nbase; b++) {
+        size_t bl = strlen(s->base[b]);
+        if (strncmp(file, s->base[b], bl) != 0 ||
+            strncmp(file + bl, ".snapshot-", 10) != 0)
+            continue;
+        const char *p = file + bl + 10;
+        char *end;
+        if (*p < '0' || *p > '9')
+            continue;
+        *n = strtoul(p, &end, 10);
+        for (*fmt = 0; *end == '.' && *fmt < NFORMATS; (*fmt)++)
+            if (strcmp(end + 1, fmt_ext[*fmt]) == 0)
+                return b;
+    }
+    return -1;
+}
+
+/* Was this file there before the signal? A file renamed over it since is
+ * another inode. */
+static int
+was_seen(const snap_t *s, int b, int fmt, unsigned long n, ino_t ino)
+{
+    for (int i = 0; i < s->nseen; i++)
+        if (s->seen[i].base == b && s->seen[i].fmt == fmt &&
+            s->seen[i].n == n && s->seen[i].ino == ino)
+            return 1;
+    return 0;
+}
+
+/* Notes the snapshot files there now (record), or finds the newest
+ * snapshot whose primary file is not one of them (returns 1 and sets *bo,
+ * *no). */
+static int
+scan(snap_t *s, int record, int *bo, unsigned long *no)
+{
+    DIR *d = opendir(s->dir);
+    int found = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        unsigned long n;
+        int fmt, b = match(s, e->d_name, &fmt, &n);
+        struct stat st;
+        if (b < 0 || fstatat(dirfd(d), e->d_name, &st, 0) != 0)
+            continue;
+        if (record && s->nseen < MAX_SEEN) {
+            s->seen[s->nseen].base = b;
+            s->seen[s->nseen].fmt = fmt;
+            s->seen[s->nseen].n = n;
+            s->seen[s->nseen++].ino = st.st_ino;
+        } else if (!record && fmt == s->primary &&
+                   !was_seen(s, b, fmt, n, st.st_ino) && (!found || n > *no)) {
+            found = 1;
+            *bo = b;
+            *no = n;
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+    return found;
+}
+
+/* The formats of snapshot n not yet written anew, as bits. */
+static unsigned
+missing(const snap_t *s, int b, unsigned long n)
+{
+    unsigned miss = 0;
+    for (int i = 0; i < NFORMATS; i++) {
+        char path[sizeof(s->dir) + 600];
+        struct stat st;
+        if (!(s->formats & (1u << i)))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s.snapshot-%lu.%s", s->dir,
+            s->base[b], n, fmt_ext[i]);
+        if (stat(path, &st) != 0 || was_seen(s, b, i, n, st.st_ino))
+            miss |= 1u << i;
+    }
+    return miss;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+alive(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Waits for the new snapshot, then prints its path; CLI_OK or CLI_BAD. */
+static int
+wait_snapshot(snap_t *s)
+{
+    double end = now_s() + s->timeout;
+    struct timespec tick = { 0, 20 * 1000 * 1000 };
+    int b = -1;
+    unsigned long n = 0;
+    unsigned miss = ~0u;
+    while (now_s() < end) {
+        if (b < 0 && scan(s, 0, &b, &n))
+            miss = missing(s, b, n);
+        else if (b >= 0)
+            miss = missing(s, b, n);
+        if (b >= 0 && miss == 0)
+            break;
+        if (!alive(s->pid)) {
+            cli_error(cmd, "process %d exited before its snapshot was "
+                "written", (int)s->pid);
+            return CLI_BAD;
+        }
+        cli_progress("waiting for the snapshot", 0, 0);
+        nanosleep(&tick, NULL);
+    }
+    cli_progress_done();
+    if (b < 0) {
+        cli_error(cmd, "no new snapshot in %s within %g s", s->shown,
+            s->timeout);
+        return CLI_BAD;
+    }
+    if (miss != 0)
+        cli_error(cmd, "warning: snapshot %lu has no .%s file after %g s",
+            n, fmt_ext[__builtin_ctz(miss)], s->timeout);
+    printf("%s/%s.snapshot-%lu.%s\n", s->shown, s->base[b], n,
+        fmt_ext[s->primary]);
+    return fflush(stdout) == 0 ? CLI_OK : CLI_BAD;
+}
+
+static int
+parse(int argc, char **argv, snap_t *s)
+{
+    const char *pid = NULL, *sig = NULL, *timeout = NULL;
+    for (int i = 1; i < argc; ) {
+        int r;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return -1;
+        }
+        if ((r = cli_opt(cmd, argc, argv, &i, "--signal", &sig)) != 0 ||
+            (r = cli_opt(cmd, argc, argv, &i, "--timeout", &timeout)) != 0 ||
+            (r = cli_opt(cmd, argc, argv, &i, "-o", &s->dir_opt)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            continue;
+        }
+        if (pid != NULL || argv[i][0] == '-')
+            return cli_bad_arg(cmd, argv[i]);
+        pid = argv[i++];
+    }
+    char *end = NULL;
+    long p = pid ? strtol(pid, &end, 10) : 0;
+    if (pid == NULL || *pid == '\0' || *end != '\0' || p <= 0 || p > INT_MAX) {
+        cli_error(cmd, pid ? "'%s' is not a process id" :
+            "no process id (memscope snapshot PID)", pid);
+        return CLI_USAGE;
+    }
+    s->pid = (pid_t)p;
+    s->sig = sig ? parse_signal(sig) : 0;
+    if (sig != NULL && s->sig <= 0) {
+        cli_error(cmd, "'%s' is not a signal (USR1, USR2 or a number)", sig);
+        return CLI_USAGE;
+    }
+    s->timeout = timeout ? strtod(timeout, &end) : 30;
+    if (timeout != NULL && (*end != '\0' || !(s->timeout > 0))) {
+        cli_error(cmd, "--timeout wants a number of seconds, not '%s'",
+            timeout);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The process exists, runs memscope and takes a snapshot signal. */
+static int
+check_process(snap_t *s)
+{
+    if (kill(s->pid, 0) != 0) {
+        cli_error(cmd, errno == ESRCH ? "no process with id %d" :
+            "not allowed to signal process %d", (int)s->pid);
+        return CLI_BAD;
+    }
+    ssize_t n = read_proc(s->pid, "environ", s->env, sizeof(s->env) - 1);
+    s->envlen = n > 0 ? (size_t)n : 0;
+    s->env[s->envlen] = '\0';
+    if (check_memscope(s) != 0)
+        return CLI_BAD;
+    const char *v = env_get(s, "MEMSCOPE_SIGNAL");
+    int env_sig = v ? parse_signal(v) : SIGUSR1;
+    if (s->sig == 0 && env_sig == 0) {
+        cli_error(cmd, "process %d takes no snapshot signal "
+            "(MEMSCOPE_SIGNAL=%s)", (int)s->pid, v);
+        return CLI_BAD;
+    }
+    if (s->sig == 0)
+        s->sig = env_sig > 0 ? env_sig : SIGUSR1;
+    return 0;
+}
+
+int
+cmd_snapshot(int argc, char **argv)
+{
+    snap_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        cli_error(cmd, "out of memory");
+        return CLI_BAD;
+    }
+    int rc = parse(argc, argv, s);
+    if (rc == CLI_OK)
+        rc = check_process(s);
+    if (rc == CLI_OK)
+        rc = find_dir(s);
+    if (rc == CLI_OK) {
+        find_bases(s);
+        rc = find_formats(s);
+    }
+    if (rc == CLI_OK) {
+        int b;
+        unsigned long n;
+        scan(s, 1, &b, &n);
+        if (kill(s->pid, s->sig) != 0) {
+            cli_error(cmd, "cannot signal process %d: %s", (int)s->pid,
+                strerror(errno));
+            rc = CLI_BAD;
+        } else {
+            rc = wait_snapshot(s);
+        }
+    }
+    free(s);
+    return rc < 0 ? CLI_OK : rc;
+}

@@ -1,0 +1,287 @@
+/*
+ * util.c - the tool's shared pieces: errors, options, reading a report
+ * file, writing output and the progress line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../exporters/bin_read.h"
+
+void
+cli_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* one line, whatever a file name holds */
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = '?';
+    cli_progress_done();
+    fprintf(stderr, "memscope%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+}
+
+int
+cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int
+cli_bad_arg(const char *cmd, const char *arg)
+{
+    if (arg[0] == '-' && arg[1] != '\0')
+        cli_error(cmd, "unknown option '%s' (see memscope %s --help)", arg,
+            cmd);
+    else
+        cli_error(cmd, "unexpected argument '%s' (see memscope %s --help)",
+            arg, cmd);
+    return CLI_USAGE;
+}
+
+int
+cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
+    const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=' && name[1] == '-') {
+        *value = a + n + 1;
+        *i += 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error(cmd, "option '%s' needs a value", name);
+        return -1;
+    }
+    *value = argv[*i + 1];
+    *i += 2;
+    return 1;
+}
+
+/* ---- the progress line ---------------------------------------------------- */
+
+static double progress_start = -1;
+static int progress_shown;
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+cli_progress(const char *what, uint64_t done, uint64_t total)
+{
+    static double last;
+    double t = now_s();
+    if (progress_start < 0) {
+        progress_start = t;
+        return;
+    }
+    if (t - progress_start < 1.0 || t - last < 0.1 || !isatty(2))
+        return;
+    last = t;
+    char a[32], b[32];
+    if (total > 0)
+        fprintf(stderr, "\rmemscope: %s: %s of %s (%d%%)\033[K", what,
+            cli_bytes(a, sizeof(a), (double)done),
+            cli_bytes(b, sizeof(b), (double)total),
+            (int)((double)done * 100.0 / (double)total));
+    else
+        fprintf(stderr, "\rmemscope: %s (%.0f s)\033[K", what,
+            t - progress_start);
+    progress_shown = 1;
+}
+
+void
+cli_progress_done(void)
+{
+    if (progress_shown)
+        fputs("\r\033[K", stderr);
+    progress_shown = 0;
+}
+
+const char *
+cli_bytes(char *buf, size_t len, double bytes)
+{
+    static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    int u = 0;
+    double v = bytes < 0 ? -bytes : bytes;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%s%.0f B", bytes < 0 ? "-" : "", v);
+    else
+        snprintf(buf, len, "%s%.1f %s", bytes < 0 ? "-" : "", v, unit[u]);
+    return buf;
+}
+
+const char *
+cli_basename(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL && s[1] != '\0' ? s + 1 : path;
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+/* Reads the whole of fd; 0 or an errno. */
+static int
+read_all(int fd, const char *path, size_t hint, unsigned char **out,
+    size_t *outlen)
+{
+    size_t cap = hint ? hint + 1 : 65536, len = 0;
+    unsigned char *buf = malloc(cap);
+    if (buf == NULL)
+        return ENOMEM;
+    for (;;) {
+        if (len == cap) {
+            unsigned char *n = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (n == NULL) {
+                free(buf);
+                return ENOMEM;
+            }
+            buf = n;
+            cap *= 2;
+        }
+        size_t want = cap - len < (1u << 20) ? cap - len : (1u << 20);
+        ssize_t n = read(fd, buf + len, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            return e;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        cli_progress(cli_basename(path), len, hint);
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+int
+cli_load(const char *cmd, const char *path, cli_input_t *in)
+{
+    memset(in, 0, sizeof(*in));
+    cli_progress("reading", 0, 0);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
+        return CLI_BAD;
+    }
+    struct stat st;
+    int dir = 0;
+    if (fstat(fd, &st) != 0 || (dir = S_ISDIR(st.st_mode)) != 0) {
+        cli_error(cmd, "cannot read %s: %s", path,
+            dir ? "it is a directory" : strerror(errno));
+        close(fd);
+        return CLI_BAD;
+    }
+    size_t hint = S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
+    int e = read_all(fd, path, hint, &in->data, &in->len);
+    close(fd);
+    if (e != 0) {
+        cli_error(cmd, "cannot read %s: %s", path, strerror(e));
+        return CLI_BAD;
+    }
+    char err[512];
+    cli_progress("decoding", 0, 0);
+    if (ms_bin_read(in->data, in->len, &in->r, err, sizeof(err)) != 0) {
+        cli_error(cmd, "%s: %s", path, err);
+        cli_unload(in);
+        return CLI_BAD;
+    }
+    return CLI_OK;
+}
+
+void
+cli_unload(cli_input_t *in)
+{
+    ms_report_free(in->r);
+    free(in->data);
+    memset(in, 0, sizeof(*in));
+}
+
+/* ---- output --------------------------------------------------------------- */
+
+int
+cli_out_open(const char *cmd, cli_out_t *o, const char *path)
+{
+    memset(o, 0, sizeof(*o));
+    o->w = malloc(sizeof(*o->w));
+    if (o->w == NULL) {
+        cli_error(cmd, "out of memory");
+        return CLI_BAD;
+    }
+    if (path == NULL || strcmp(path, "-") == 0) {
+        memset(o->w, 0, offsetof(ms_writer_t, buf));
+        o->w->fd = STDOUT_FILENO;
+        o->to_stdout = 1;
+        o->path = "standard output";
+        return CLI_OK;
+    }
+    o->path = path;
+    mode_t mask = umask(0);
+    umask(mask);
+    int rc = ms_writer_open(o->w, path, 0666 & ~(int)mask);
+    if (rc != 0) {
+        cli_error(cmd, "cannot write %s: %s", path, strerror(-rc));
+        free(o->w);
+        o->w = NULL;
+        return CLI_BAD;
+    }
+    return CLI_OK;
+}
+
+/* The writer flushes whenever its buffer fills; the rest goes here. */
+static int
+flush_stdout(ms_writer_t *w)
+{
+    size_t off = 0;
+    while (off < w->len && w->err == 0) {
+        ssize_t n = write(w->fd, w->buf + off, w->len - off);
+        if (n < 0 && errno != EINTR)
+            w->err = errno;
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    w->len = 0;
+    return -w->err;
+}
+
+int
+cli_out_close(const char *cmd, cli_out_t *o)
+{
+    int rc = o->to_stdout ? flush_stdout(o->w) : ms_writer_close(o->w);
+    free(o->w);
+    o->w = NULL;
+    cli_progress_done();
+    if (rc != 0) {
+        cli_error(cmd, "cannot write %s: %s", o->path, strerror(-rc));
+        return CLI_BAD;
+    }
+    return CLI_OK;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""normalize.py - makes a memscope report comparable between runs, for the
+golden tests (tests/integration/golden.sh).
+
+  normalize.py json PREFIXES   < report.json   > normalized text
+  normalize.py folded PREFIXES < report.folded > normalized text
+
+json: every key is kept, in its order, with its value, except the values
+that differ from run to run (addresses, pids, times, sizes of the process
+and of jemalloc, module directories, per-bucket lifetimes), which become
+"<masked>" (null stays null; a module keeps its file name; a lifetime array
+becomes its total, which does not depend on timing). Each rule must match
+at least once, so a masked field that is renamed or dropped fails here
+rather than slipping through. A frame of a function that does not start
+with one of the comma-separated PREFIXES (one of libc or the loader, whose
+names, files and lines depend on the debug information installed) keeps
+only its module's file name: its function, file and line become "<other>".
+
+folded: such frames become "<other>", and the lines are sorted again.
+"""
+import json
+import sys
+
+# key -> where it is masked ("any" = wherever it occurs)
+MASK = {
+    "pid": "any", "tid": "any", "start_unix_ns": "any", "duration_ns": "any",
+    "clock_resolution_ns": "any", "begin_ns": "any", "end_ns": "any",
+    "created_ns": "any", "freed_ns": "any", "t_ns": "any", "address": "any",
+    "offset": "any", "block": "any", "rss": "any", "peak_rss": "any",
+    "tracer_overhead_bytes": "any", "table_bytes": "any",
+    "table_bytes_per_tracked_block": "any",
+    # jemalloc's own statistics
+    "allocated": "allocator", "active": "allocator", "resident": "allocator",
+    "mapped": "allocator", "retained": "allocator",
+    "fragmentation": "allocator",
+}
+seen = set()
+ours = ()
+
+
+def foreign_frame(v):
+    f = v.get("function")
+    return "module" in v and "offset" in v and not (
+        isinstance(f, str) and f.startswith(ours))
+
+
+def norm(v, parent):
+    if isinstance(v, dict):
+        out = {}
+        foreign = foreign_frame(v)
+        for k, x in v.items():
+            if foreign and k in ("function", "file", "line"):
+                out[k] = "<other>"
+                continue
+            where = MASK.get(k)
+            if where is not None and (where == "any" or where == parent):
+                seen.add(k)
+                out[k] = None if x is None else "<masked>"
+            elif k == "module" and isinstance(x, str):
+                seen.add(k)
+                out[k] = x.rsplit("/", 1)[-1]
+            elif k == "lifetimes" and isinstance(x, list):
+                seen.add(k)
+                out[k] = "total %d" % sum(x)
+            elif k == "count" and parent == "lifetime_histogram":
+                seen.add("lifetime_histogram")
+                out[k] = "<masked>"
+            else:
+                out[k] = norm(x, k if not isinstance(x, list) else k)
+        return out
+    if isinstance(v, list):
+        return [norm(x, parent) for x in v]
+    return v
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    global ours
+    if len(sys.argv) == 3:
+        ours = tuple(sys.argv[2].split(","))
+    if mode == "json" and len(sys.argv) == 3:
+        doc = json.load(sys.stdin)
+        out = norm(doc, "")
+        want = set(MASK) | {"module", "lifetimes", "lifetime_histogram"}
+        # keys that occur only in some reports
+        want -= {"begin_ns", "end_ns", "created_ns", "freed_ns", "t_ns"}
+        missing = sorted(want - seen)
+        if missing:
+            sys.exit("normalize.py: no field %s in the report" %
+                     ", ".join(missing))
+        json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif mode == "folded" and len(sys.argv) == 3:
+        lines = []
+        for line in sys.stdin:
+            stack, _, value = line.rstrip("\n").rpartition(" ")
+            if not stack or not value.isdigit():
+                sys.exit("normalize.py: not a folded line: %r" % line)
+            frames = [f if f.startswith(ours) else "<other>"
+                      for f in stack.split(";")]
+            lines.append(";".join(frames) + " " + value)
+        sys.stdout.write("".join(l + "\n" for l in sorted(lines)))
+    else:
+        sys.exit("usage: normalize.py json|folded PREFIXES")
+
+
+main()
