@@ -717,6 +717,8 @@ ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
     int f = foreign_free(t, (uintptr_t)old, &r, MS_FREE_REALLOC, ra, fp);
     if (f == 0)
         ms_je_free(old);
+    if (ms_opt.sample != 0 && f >= 0)
+        t->frees++;         /* exact mode counts it in foreign_free */
     t->reallocs++;
     leave();
     q = ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static unsigned snap_requests, snap_done;
 static struct sigaction old_action;
 static int signal_installed;
 static pthread_mutex_t export_mu = PTHREAD_MUTEX_INITIALIZER;
+static int exiting;
 
 static void
 on_signal(int sig, siginfo_t *si, void *uc)
@@ -64,6 +66,8 @@ int
 ms_export_locked(const char *dir, const char *base, unsigned formats,
     int quiet_errors)
 {
+    if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE))
+        return -ESHUTDOWN;      /* the exit report is the last one */
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
     pthread_mutex_lock(&export_mu);
@@ -88,6 +92,7 @@ bg_main(void *arg)
 {
     (void)arg;
     ms_tls_busy = 1;     /* nothing this thread allocates is traced */
+    ms_tls_quiet = 1;    /* and all it frees, it made itself */
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -139,14 +144,27 @@ bg_start(void)
         pthread_setname_np(bg_thread, "memscope");
 }
 
+/*
+ * At exit: the last report, after which no snapshot may start (one cut
+ * short by the process's end would leave a temporary file behind). The
+ * export lock is taken and kept: a snapshot being written is finished
+ * first, and any later one waits until the process is gone.
+ */
 static void
 at_exit(void)
 {
-    if (!ms_opt.enable || !ms_opt.auto_export)
+    if (!ms_opt.enable)
         return;
-    char base[512];
-    ms_report_base(base, sizeof(base));
-    ms_export_locked(ms_opt.out, base, ms_opt.formats, 0);
+    int busy = ms_tls_busy;
+    ms_tls_busy = 1;
+    pthread_mutex_lock(&export_mu);
+    __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
+    if (ms_opt.auto_export) {
+        char base[512];
+        ms_report_base(base, sizeof(base));
+        ms_export(ms_opt.out, base, ms_opt.formats, 0);
+    }
+    ms_tls_busy = busy;
 }
 
 /* fork: hold every tracer lock across it, so the child inherits none. */
@@ -201,6 +219,11 @@ ms_tracer_start(void)
     ms_tls_busy++;
     ms_je_free(ms_je_malloc(1));        /* jemalloc is initialised */
     ms_options_load();
+    if (getauxval(AT_SECURE)) {
+        /* setuid or otherwise privileged: no option was read, and no
+         * report is written where an unprivileged user could point it */
+        ms_opt.enable = 0;
+    }
     if (!ms_opt.enable) {
         __atomic_store_n(&ms_trace_on, MS_TRACE_OFF, __ATOMIC_RELEASE);
         ms_tls_busy--;
