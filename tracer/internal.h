@@ -130,6 +130,8 @@ int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Slow part of an insert: makes room (grows); 0 or -1 without memory. */
 int ms_table_grow(ms_table_t *t);
+/* Halves a table that holds far fewer records than it has slots. */
+void ms_table_shrink(ms_table_t *t);
 /* A consistent copy of ptr's record, read by any thread; 0 when found. */
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Owner only: a pointer to ptr's record, valid until the next change. */

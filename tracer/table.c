@@ -30,10 +30,27 @@ free_retired(ms_table_t *t)
     t->nretired = 0;
 }
 
+static int table_resize(ms_table_t *t, uint64_t cap);
+
 int
 ms_table_grow(ms_table_t *t)
 {
-    uint64_t cap = t->slots ? (t->mask + 1) * 2 : MIN_SLOTS;
+    return table_resize(t, t->slots ? (t->mask + 1) * 2 : MIN_SLOTS);
+}
+
+void
+ms_table_shrink(ms_table_t *t)
+{
+    uint64_t cap = t->mask + 1;
+    while (cap > MIN_SLOTS && t->count * 4 < cap / 2)
+        cap /= 2;
+    if (cap < t->mask + 1)
+        table_resize(t, cap);   /* on failure the table stays as it is */
+}
+
+static int
+table_resize(ms_table_t *t, uint64_t cap)
+{
     ms_rec_t *slots = ms_tcalloc(cap * sizeof(ms_rec_t));
     if (slots == NULL)
         return -1;

@@ -105,6 +105,9 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, uint64_t h, ms_rec_t *out)
     slots[hole].ptr = 0;
     t->count--;
     ms_table_write_end(t);
+    /* a table far larger than its live set gives its memory back */
+    if (MS_UNLIKELY(t->count * 8 < mask + 1 && mask + 1 > 4096))
+        ms_table_shrink(t);
     return 0;
 }
 
