@@ -1,0 +1,146 @@
+/*
+ * export_bench.c - how long each report format takes to write, and how
+ * big it is, for a process with N live blocks.
+ *
+ *   export_bench LIVE_BLOCKS OUT_DIR [THREADS]
+ *
+ * THREADS threads (8 by default) allocate LIVE_BLOCKS blocks of 16..128
+ * bytes between them, spread over SITES distinct call sites: SITES small
+ * functions generated below, each its own return address (and so its own
+ * call stack at any depth). While the threads wait with their blocks
+ * live, the main thread calls memscope_export(OUT_DIR, "fmt", FORMAT) for
+ * one format at a time, then for all of them in one call, timing each
+ * with clock_gettime; then the threads free everything. It prints:
+ *
+ *   LIVE live_blocks=L live_bytes=B threads=T sites=S
+ *   EXPORT format=F rc=R ns=T bytes=N    (bytes=-1: the file was not
+ *                                         written: format not built)
+ *
+ * Linked with -lmemscope_malloc, so its malloc is memscope's.
+ */
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "memscope.h"
+#include "common.h"
+
+#define SITES 10000
+
+/* SITES functions site_10000 .. site_19999, kept apart by their constant
+ * (and by -fno-ipa-icf), never inlined, never tail-calling malloc. */
+static volatile uintptr_t sink;
+#define FN(n) static __attribute__((noinline, noclone)) void * \
+    site_##n(size_t len) { void *p = malloc(len); sink += (uintptr_t)p ^ n##u; return p; }
+#define L1(m, p) m(p##0) m(p##1) m(p##2) m(p##3) m(p##4) m(p##5) m(p##6) m(p##7) m(p##8) m(p##9)
+#define L2(m, p) L1(m, p##0) L1(m, p##1) L1(m, p##2) L1(m, p##3) L1(m, p##4) \
+    L1(m, p##5) L1(m, p##6) L1(m, p##7) L1(m, p##8) L1(m, p##9)
+#define L3(m, p) L2(m, p##0) L2(m, p##1) L2(m, p##2) L2(m, p##3) L2(m, p##4) \
+    L2(m, p##5) L2(m, p##6) L2(m, p##7) L2(m, p##8) L2(m, p##9)
+#define L4(m, p) L3(m, p##0) L3(m, p##1) L3(m, p##2) L3(m, p##3) L3(m, p##4) \
+    L3(m, p##5) L3(m, p##6) L3(m, p##7) L3(m, p##8) L3(m, p##9)
+L4(FN, 1)
+#define REF(n) site_##n,
+static void *(*const site[SITES])(size_t) = { L4(REF, 1) };
+
+typedef struct {
+    long first, count;
+    void **blocks;
+    pthread_barrier_t *bar;
+} arg_t;
+
+static void *
+worker(void *p)
+{
+    arg_t *a = p;
+    for (long j = 0; j < a->count; j++) {
+        long g = a->first + j;
+        size_t len = 16 + (size_t)(g % 8) * 16;
+        if ((a->blocks[j] = site[(g * 7919) % SITES](len)) == NULL)
+            bench_die("malloc");
+    }
+    pthread_barrier_wait(a->bar);       /* all live: main exports */
+    pthread_barrier_wait(a->bar);       /* exports done */
+    for (long j = 0; j < a->count; j++)
+        free(a->blocks[j]);
+    return NULL;
+}
+
+static void
+export_one(const char *dir, const char *name, unsigned fmt, const char *ext)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/fmt.%s", dir, ext);
+    unlink(path);
+    uint64_t t0 = bench_now_ns();
+    int rc = memscope_export(dir, "fmt", fmt);
+    uint64_t t1 = bench_now_ns();
+    struct stat st;
+    long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    printf("EXPORT format=%s rc=%d ns=%llu bytes=%lld\n", name, rc,
+        (unsigned long long)(t1 - t0), bytes);
+    fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s LIVE_BLOCKS OUT_DIR [THREADS]\n", argv[0]);
+        return 2;
+    }
+    long live = bench_arg(argc, argv, 1, 1000000);
+    const char *dir = argv[2];
+    int threads = (int)bench_arg(argc, argv, 3, 8);
+    if (!memscope_is_tracing()) {
+        fprintf(stderr, "export_bench: memscope is not tracing\n");
+        return 1;
+    }
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)threads + 1);
+    pthread_t *tid = calloc((size_t)threads, sizeof(*tid));
+    arg_t *args = calloc((size_t)threads, sizeof(*args));
+    if (tid == NULL || args == NULL)
+        bench_die("calloc");
+    long per = live / threads;
+    for (int i = 0; i < threads; i++) {
+        long count = i == threads - 1 ? live - per * (threads - 1) : per;
+        args[i] = (arg_t){ per * i, count, malloc((size_t)count * sizeof(void *)), &bar };
+        if (args[i].blocks == NULL)
+            bench_die("malloc");
+        if ((errno = pthread_create(&tid[i], NULL, worker, &args[i])) != 0)
+            bench_die("pthread_create");
+    }
+    pthread_barrier_wait(&bar);
+    memscope_snapshot_t snap;
+    memset(&snap, 0, sizeof(snap));
+    memscope_get_snapshot(&snap);
+    printf("LIVE live_blocks=%lld live_bytes=%lld threads=%llu sites=%d\n",
+        (long long)snap.live_blocks, (long long)snap.live_bytes,
+        (unsigned long long)snap.threads, SITES);
+    static const struct { const char *name, *ext; unsigned bit; } fmts[] = {
+        { "bin", "bin", MEMSCOPE_FORMAT_BIN },
+        { "json", "json", MEMSCOPE_FORMAT_JSON },
+        { "html", "html", MEMSCOPE_FORMAT_HTML },
+        { "md", "md", MEMSCOPE_FORMAT_MD },
+        { "folded", "folded", MEMSCOPE_FORMAT_FOLDED },
+    };
+    for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++)
+        export_one(dir, fmts[f].name, fmts[f].bit, fmts[f].ext);
+    /* every format in one call: the report is built once */
+    uint64_t t0 = bench_now_ns();
+    int rc = memscope_export(dir, "all", MEMSCOPE_FORMAT_ALL);
+    uint64_t t1 = bench_now_ns();
+    printf("EXPORT format=all rc=%d ns=%llu bytes=-1\n", rc,
+        (unsigned long long)(t1 - t0));
+    fflush(stdout);
+    pthread_barrier_wait(&bar);
+    for (int i = 0; i < threads; i++) {
+        pthread_join(tid[i], NULL);
+        free(args[i].blocks);
+    }
+    pthread_barrier_destroy(&bar);
+    free(args);
+    free(tid);
+    return 0;
+}
