@@ -334,10 +334,18 @@ ms_report_build(const char *trigger, uint64_t snapshot)
             r->life_hist[b] += r->sites[i].life[b];
     copy_api(r, at_exit);
 
-    size_t cap = 4096;
+    size_t cap = 4096 + 1;
     ms_tl_point_t *pts = ms_xmalloc(cap * sizeof(*pts));
     if (pts != NULL) {
-        size_t n = ms_timeline_copy(pts, cap);
+        size_t n = ms_timeline_copy(pts, cap - 1);
+        /* and one point now, so a run shorter than the interval has one */
+        if (ms_opt.interval_ms > 0 && !ms_opt.test_mode) {
+            while (n > 0 && pts[n - 1].t_ns > r->duration_ns)
+                n--;
+            ms_timeline_sample(&pts[n]);
+            pts[n].t_ns = r->duration_ns;
+            n++;
+        }
         r->timeline = ms_xcalloc((n ? n : 1) * sizeof(*r->timeline));
         if (r->timeline != NULL) {
             /* points taken after this report began show the export's own
