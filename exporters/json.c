@@ -49,19 +49,13 @@ write_frame(ms_writer_t *w, const ms_rframe_t *f)
     ms_w_str(w, "}");
 }
 
+static void write_frame_list(ms_writer_t *w, const ms_report_t *r,
+    const uint64_t *ix, uint64_t n);
+
 static void
 write_frames(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s)
 {
-    ms_w_str(w, "[");
-    for (uint64_t k = 0; k < s->depth; k++) {
-        if (k)
-            ms_w_str(w, ",");
-        if (s->frames[k] < r->nframes)
-            write_frame(w, &r->frames[s->frames[k]]);
-        else
-            ms_w_str(w, "null");
-    }
-    ms_w_str(w, "]");
+    write_frame_list(w, r, s->frames, s->depth);
 }
 
 static void

@@ -11,6 +11,8 @@
  * so the engine's locks have to be in a sane state after fork.
  */
 #include <check.h>
+
+#include "two_passes.h"
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -446,66 +448,4 @@ threads_suite(void)
     return s;
 }
 
-/*
- * The suite runs twice, each time in a fresh process (the tracer reads its
- * options at load time): first as the environment says, tracing on by
- * default, then with MEMSCOPE_ENABLE=0, the allocator without the tracer.
- * Reports at exit are off (unless the caller turned them on), so that no
- * run leaves files behind.
- */
-static int
-run_suite(const char *pass)
-{
-    printf("threads: %s\n", pass);
-    fflush(stdout);
-    SRunner *sr = srunner_create(threads_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
-
-/* Runs this program again for one pass; returns its exit status. */
-static int
-run_pass(const char *pass, const char *enable)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        return EXIT_FAILURE;
-    if (pid == 0) {
-        setenv("MS_TEST_PASS", pass, 1);
-        if (enable != NULL)
-            setenv("MEMSCOPE_ENABLE", enable, 1);
-        execl("/proc/self/exe", "test_threads", (char *)NULL);
-        perror("exec /proc/self/exe");
-        _exit(127);
-    }
-    int st;
-    if (waitpid(pid, &st, 0) != pid)
-        return EXIT_FAILURE;
-    if (WIFSIGNALED(st))
-        printf("threads: %s pass killed by signal %d\n", pass, WTERMSIG(st));
-    return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAILURE;
-}
-
-int
-main(int argc, char **argv)
-{
-    const char *argv0 = argc > 0 ? argv[0] : "test";
-    const char *pass = getenv("MS_TEST_PASS");
-    if (pass != NULL)
-        return run_suite(pass);
-    if (getenv("MS_TEST_DRIVER") == NULL) {
-        /* This process was traced with the caller's options: start over
-         * (exec runs no exit handler, so it writes no report). */
-        setenv("MS_TEST_DRIVER", "1", 1);
-        setenv("MEMSCOPE_AUTO_EXPORT", "0", 0);
-        execl("/proc/self/exe", argv0, (char *)NULL);
-        perror("exec /proc/self/exe");
-        return EXIT_FAILURE;
-    }
-    int traced = run_pass("as configured (tracing on by default)", NULL);
-    int plain = run_pass("MEMSCOPE_ENABLE=0", "0");
-    return traced == 0 && plain == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+MS_TWO_PASS_MAIN("threads", threads_suite)
