@@ -156,3 +156,87 @@ ms_assert_binds() {
     done
     rm -f "$log".*
 }
+
+# ---- helpers of the reliability tests (rel_*.sh) -----------------------
+
+# ms_start TAG CMD...: starts CMD in the background, stdout and stderr in
+# $TMP/TAG.out and $TMP/TAG.err; MS_PID is its pid. ms_wait LIMIT TAG
+# waits for it and sets MS_RC to its exit status. One still running
+# LIMIT seconds after ms_wait began is a hang: the stacks of its threads
+# (and of its children's) are printed with gdb, it is killed, and the test
+# fails. ms_timed LIMIT TAG CMD... is both.
+ms_start() {
+    local tag=$1
+    shift
+    "$@" >"$TMP/$tag.out" 2>"$TMP/$tag.err" &
+    MS_PID=$!
+}
+
+ms_wait() {
+    local limit=$1 tag=$2 pid=$MS_PID n=0 p
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $n -ge $((limit * 10)) ]; then
+            echo "$tag: still running after ${limit}s: a hang. Stacks:" >&2
+            for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+                echo "--- pid $p: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" >&2
+                if command -v gdb >/dev/null; then
+                    timeout 60 gdb -q -batch -p "$p" -ex 'thread apply all bt' \
+                        </dev/null 2>/dev/null | grep -E '^(Thread|#)' | head -200 >&2 || true
+                fi
+            done
+            pkill -KILL -P "$pid" 2>/dev/null || true
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            echo "--- its stderr (tail):" >&2
+            tail -n 20 "$TMP/$tag.err" >&2
+            ms_fail "$tag hung"
+        fi
+        sleep 0.1
+        n=$((n + 1))
+    done
+    MS_RC=0
+    wait "$pid" || MS_RC=$?
+}
+
+ms_timed() {
+    local limit=$1 tag=$2
+    shift 2
+    ms_start "$tag" "$@"
+    ms_wait "$limit" "$tag"
+}
+
+# ms_reports_check [--pid N] [--mode exact|sampled] [--trigger T]
+#   [--program P] [--errors N] FILE...: each FILE is a complete JSON
+# report (tests/data/rel_json.py check: parses whole, format, version,
+# consistent summary) with no heap errors unless --errors says how many.
+ms_reports_check() {
+    /usr/bin/python3 "$REPO/tests/data/rel_json.py" check "$@" ||
+        ms_fail "bad report (see above)"
+}
+
+# ms_no_tmp DIR...: no temporary file (NAME.EXT.tmp.PID) left behind.
+ms_no_tmp() {
+    local left
+    left=$(find "$@" -name '*.tmp.*' 2>/dev/null | head -5)
+    [ -z "$left" ] || ms_fail "temporary report files left behind: $left"
+}
+
+# ms_status_is TAG WANT: $MS_RC (from ms_timed TAG) is WANT.
+ms_status_is() {
+    if [ "$MS_RC" != "$2" ]; then
+        echo "$1: exit status $(_ms_status "$MS_RC"), want $(_ms_status "$2")" >&2
+        echo "--- stderr (head -20):" >&2
+        head -n 20 "$TMP/$1.err" >&2
+        ms_fail "$1: exit status"
+    fi
+}
+
+# ms_not_hung TAG: neither ms_run of TAG (run under `timeout`) timed out.
+ms_not_hung() {
+    local m
+    for m in plain pre; do
+        if [ -f "$TMP/$1.$m.rc" ] && [ "$(cat "$TMP/$1.$m.rc")" = 124 ]; then
+            ms_fail "$1: the $m run hung (killed by timeout): $(tail -n 3 "$TMP/$1.$m.err")"
+        fi
+    done
+}

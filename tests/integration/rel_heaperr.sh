@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# rel_heaperr.sh - heap errors are found, not caused (exact mode;
+# tests/programs/rel_heaperr.cc): a double free (same thread; of a live
+# thread's block, which waits in its inbox; of an exited thread's block),
+# a free of a static buffer, delete of malloc'ed memory, delete[] of new'ed
+# memory, free of new[]'ed memory and a free of an interior pointer.
+# - The program runs on: it gets past every bad call (none reaches
+#   jemalloc), works on, and exits 0.
+# - The JSON report lists each error in order, with its kind, address,
+#   allocation and release kinds, the release stack (naming the function
+#   that made the bad call) and, when a block was allocated, its allocation
+#   stack (naming the function that allocated it).
+# - With MEMSCOPE_ABORT_ON_ERROR=1, each error alone aborts the program
+#   (status 134) after one line on stderr naming its kind and address.
+# The other formats are rel_heaperr_formats.sh's.
+set -euo pipefail
+. "$(dirname "$0")/common.bash"
+
+ms_need /usr/bin/python3
+ms_setup rel_heaperr
+P=$PROGS/rel_heaperr
+CASES="double_free invalid_free delete_malloc delete_array_new free_new_array interior
+       double_free_xthread double_free_exited"
+
+ms_timed 60 all env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_NAME=he "$P" all
+ms_status_is all 0
+grep -qx survived "$TMP/all.out" || ms_fail "the program did not get past its heap errors"
+echo "ok: the program ran on past 8 heap errors and exited 0"
+ms_reports_check --errors 8 "$MEMSCOPE_OUT/he.json"
+/usr/bin/python3 - "$TMP/all.out" "$MEMSCOPE_OUT/he.json" $CASES <<'PYEOF' || ms_fail "the JSON report does not describe the heap errors"
+import json, sys
+out, rep, cases = sys.argv[1], sys.argv[2], sys.argv[3:]
+want = [l.split()[1:] for l in open(out) if l.startswith("expect ")]
+errs = json.load(open(rep))["heap_errors"]
+if len(errs) != len(want):
+    sys.exit("%d heap errors in the report, the program made %d" % (len(errs), len(want)))
+funcs = lambda frames: " ".join(f["function"] or "?" for f in frames)
+bad = 0
+for case, (kind, addr, alloc, how), e in zip(cases, want, errs):
+    problems = []
+    if e["kind"] != kind:
+        problems.append("kind %s" % e["kind"])
+    if int(e["address"], 16) != int(addr, 16):
+        problems.append("address %s, want %s" % (e["address"], addr))
+    if e["free_kind"] != how:
+        problems.append("free_kind %s, want %s" % (e["free_kind"], how))
+    if kind == "mismatched_free" and e["alloc_kind"] != alloc:
+        problems.append("alloc_kind %s, want %s" % (e["alloc_kind"], alloc))
+    fn = case
+    if "bad_" + fn not in funcs(e["free_frames"]):
+        problems.append("free_frames [%s] do not name bad_%s" % (funcs(e["free_frames"]), fn))
+    if alloc != "-" and "make_" not in funcs(e["alloc_frames"]):
+        problems.append("alloc_frames [%s] do not name the allocating function"
+                        % funcs(e["alloc_frames"]))
+    if problems:
+        print("%s: %s" % (case, "; ".join(problems)))
+        bad = 1
+    else:
+        print("ok: %s: %s at %s (%s of %s), %s" % (case, kind, addr, how, alloc,
+              "the free stack (no block)" if alloc == "-" else "both stacks"))
+sys.exit(bad)
+PYEOF
+
+for c in $CASES; do
+    out=$TMP/abort-$c
+    ms_timed 60 abort-$c env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_ABORT_ON_ERROR=1 \
+        MEMSCOPE_OUT="$out" "$P" $c
+    ms_status_is abort-$c 134
+    read -r _ kind addr _ < "$TMP/abort-$c.out"
+    grep -q "heap error: $kind of $addr" "$TMP/abort-$c.err" ||
+        ms_fail "abort-$c: stderr does not name the error ($kind of $addr): $(cat "$TMP/abort-$c.err")"
+    [ "$(grep -c . "$TMP/abort-$c.err")" = 1 ] ||
+        ms_fail "abort-$c: more than one line on stderr: $(cat "$TMP/abort-$c.err")"
+    grep -q survived "$TMP/abort-$c.out" && ms_fail "abort-$c: the program went on"
+    # the report written before aborting, if any, is complete
+    for f in "$out"/*.json; do
+        [ -e "$f" ] && ms_reports_check --errors 1 "$f" >/dev/null
+    done
+    ms_no_tmp "$out"
+done
+echo "ok: MEMSCOPE_ABORT_ON_ERROR=1: each of the 8 errors aborts (134) with its kind and address on stderr"
