@@ -17,11 +17,26 @@
 
 #include "internal.h"
 
+/* A module's function symbols sorted by address, read once per report:
+ * libdw's own look-up scans the whole table for every address. */
+typedef struct {
+    uint64_t addr, size;
+    const char *name;       /* libdw's, valid while the Dwfl lives */
+} fsym_t;
+
+typedef struct {
+    Dwfl_Module *mod;
+    fsym_t *syms;
+    int n;
+} modsyms_t;
+
 struct ms_symtab {
     uintptr_t *keys;
     ms_sym_t *vals;
     uint64_t mask, count;
     Dwfl *dwfl;
+    modsyms_t *mods;
+    int nmods, capmods;
 };
 
 static struct {
@@ -37,6 +52,9 @@ static struct {
     Dwfl_Line *(*getsrc)(Dwfl_Module *, Dwarf_Addr);
     const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *,
         Dwarf_Word *, Dwarf_Word *);
+    int (*getsymtab)(Dwfl_Module *);
+    const char *(*getsym_info)(Dwfl_Module *, int, GElf_Sym *, GElf_Addr *,
+        GElf_Word *, Elf **, Dwarf_Addr *);
     Dwfl_Callbacks cb;
 } dw;
 
@@ -64,6 +82,8 @@ dw_load(void)
     SYM(addrname, "dwfl_module_addrname");
     SYM(getsrc, "dwfl_module_getsrc");
     SYM(lineinfo, "dwfl_lineinfo");
+    SYM(getsymtab, "dwfl_module_getsymtab");
+    SYM(getsym_info, "dwfl_module_getsym_info");
     SYM(cb.find_elf, "dwfl_linux_proc_find_elf");
     SYM(cb.find_debuginfo, "dwfl_standard_find_debuginfo");
 #undef SYM
@@ -116,6 +136,74 @@ demangle(const char *name)
     return ms_tstrdup(name);
 }
 
+static int
+fsym_cmp(const void *a, const void *b)
+{
+    const fsym_t *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static modsyms_t *
+module_syms(ms_symtab_t *st, Dwfl_Module *m)
+{
+    for (int i = 0; i < st->nmods; i++)
+        if (st->mods[i].mod == m)
+            return &st->mods[i];
+    if (st->nmods == st->capmods) {
+        int nc = st->capmods ? st->capmods * 2 : 16;
+        modsyms_t *n = ms_trealloc(st->mods, (size_t)nc * sizeof(*n));
+        if (n == NULL)
+            return NULL;
+        st->mods = n;
+        st->capmods = nc;
+    }
+    modsyms_t *ms = &st->mods[st->nmods++];
+    memset(ms, 0, sizeof(*ms));
+    ms->mod = m;
+    int total = dw.getsymtab(m);
+    if (total <= 0)
+        return ms;
+    ms->syms = ms_tmalloc((size_t)total * sizeof(fsym_t));
+    if (ms->syms == NULL)
+        return ms;
+    for (int i = 0; i < total; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        const char *name = dw.getsym_info(m, i, &sym, &addr, NULL, NULL, NULL);
+        if (name == NULL || *name == '\0' || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+            sym.st_shndx == SHN_UNDEF)
+            continue;
+        ms->syms[ms->n++] = (fsym_t){ addr, sym.st_size, name };
+    }
+    qsort(ms->syms, (size_t)ms->n, sizeof(fsym_t), fsym_cmp);
+    return ms;
+}
+
+/* The function containing pc, by binary search; NULL when none. */
+static const char *
+module_func(ms_symtab_t *st, Dwfl_Module *m, uint64_t pc)
+{
+    modsyms_t *ms = module_syms(st, m);
+    if (ms == NULL || ms->n == 0)
+        return NULL;
+    int lo = 0, hi = ms->n - 1, best = -1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ms->syms[mid].addr <= pc) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if (best < 0)
+        return NULL;
+    const fsym_t *f = &ms->syms[best];
+    if (f->size != 0 && pc >= f->addr + f->size)
+        return NULL;
+    return f->name;
+}
+
 static void
 resolve(ms_symtab_t *st, uintptr_t addr, ms_sym_t *out)
 {
@@ -132,7 +220,9 @@ resolve(ms_symtab_t *st, uintptr_t addr, ms_sym_t *out)
     if (st->dwfl != NULL) {
         Dwfl_Module *m = dw.addrmodule(st->dwfl, pc);
         if (m != NULL) {
-            const char *name = dw.addrname(m, pc);
+            const char *name = module_func(st, m, pc);
+            if (name == NULL)
+                name = dw.addrname(m, pc);
             if (name != NULL) {
                 ms_tfree(out->func);
                 out->func = demangle(name);
@@ -205,6 +295,9 @@ ms_symtab_free(ms_symtab_t *st)
         ms_tfree(st->vals[i].file);
         ms_tfree(st->vals[i].module);
     }
+    for (int i = 0; i < st->nmods; i++)
+        ms_tfree(st->mods[i].syms);
+    ms_tfree(st->mods);
     if (st->dwfl != NULL)
         dw.end(st->dwfl);
     ms_tfree(st->keys);
