@@ -82,7 +82,8 @@ new_common(size_t n, size_t align, const char *nothrow, ms_kind_t kind,
         h();
     }
     if (MS_UNLIKELY(ms_trace_on))
-        p = ms_trace_alloc(p, n, kind, ra, fp);
+        p = ms_trace_alloc(p, n, align > 16 ? (ms_kind_t)(kind |
+            MS_KIND_OVERALIGNED) : kind, ra, fp);
     return p;
 }
 

@@ -367,7 +367,8 @@ put_site(enc_t *e, const ms_rsite_t *s)
     for (uint64_t k = 0; k < s->depth; k++)
         put_uv(e, s->frames[k]);
     uint64_t u[] = { s->allocs, s->bytes, s->frees, s->freed_bytes,
-        s->live_blocks, s->live_bytes, s->temporaries };
+        s->live_blocks, s->live_bytes, s->temporaries, s->usable_bytes,
+        s->live_usable_bytes };
     for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
         put_uv(e, u[i]);
     put_f64(e, s->est_allocs);

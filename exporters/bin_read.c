@@ -442,6 +442,8 @@ rd_site(rd_t *c, ms_rsite_t *s)
     s->live_blocks = rd_uv(c);
     s->live_bytes = rd_uv(c);
     s->temporaries = rd_uv(c);
+    s->usable_bytes = rd_uv(c);
+    s->live_usable_bytes = rd_uv(c);
     s->est_allocs = rd_f64(c);
     s->est_bytes = rd_f64(c);
     s->est_live_blocks = rd_f64(c);
@@ -454,7 +456,7 @@ static void
 sec_site(rd_t *c)
 {
     ms_report_t *r = c->r;
-    uint64_t n = rd_count(c, 9 + 32 + MS_REPORT_LIFE_BUCKETS, "sites");
+    uint64_t n = rd_count(c, 11 + 32 + MS_REPORT_LIFE_BUCKETS, "sites");
     r->sites = rd_array(c, n, sizeof(*r->sites));
     if (r->sites != NULL)
         r->nsites = n;

@@ -85,6 +85,8 @@ write_site(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s,
         KU("freed_bytes", s->freed_bytes);
         KU("live_blocks", s->live_blocks);
         KU("live_bytes", s->live_bytes);
+        KU("usable_bytes", s->usable_bytes);
+        KU("live_usable_bytes", s->live_usable_bytes);
     }
     KU("temporaries", s->temporaries);
     key(w, "lifetimes", &first);

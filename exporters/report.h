@@ -28,6 +28,7 @@ typedef struct {
     uint64_t allocs, bytes, frees, freed_bytes;     /* observed records */
     uint64_t live_blocks, live_bytes;               /* observed */
     uint64_t temporaries;   /* freed before the thread's next allocation */
+    uint64_t usable_bytes, live_usable_bytes;   /* size classes' bytes */
     double est_allocs, est_bytes, est_live_blocks, est_live_bytes;
     uint64_t life[MS_REPORT_LIFE_BUCKETS];
 } ms_rsite_t;

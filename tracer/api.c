@@ -352,7 +352,8 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
             rc = -ENOMEM;
             goto out;
         }
-        ms_rec_t r = { .ptr = p, .size = size, .kind = MS_KIND_MALLOC,
+        ms_rec_t r = { .ptr = p, .size = size,
+            .usable = ms_usable_code(size), .kind = MS_KIND_MALLOC,
             .flags = MS_REC_VARIABLE | MS_REC_SAMPLED, .time_ms = ms_clock_ms(),
             .seq = (uint32_t)t->allocs, .site = slot, .task = ms_tls_task };
         ms_table_insert(&t->table, &r);

@@ -98,7 +98,8 @@ uint64_t ms_clock_resolution_ns(void);
 /* One record per live tracked block: 32 bytes. */
 typedef struct {
     uintptr_t ptr;          /* 0 = empty slot */
-    uint64_t size : 48;     /* requested bytes */
+    uint64_t size : 40;     /* requested bytes (up to 1 TiB) */
+    uint64_t usable : 8;    /* usable bytes, as ms_usable_code() */
     uint64_t kind : 4;      /* ms_kind_t */
     uint64_t flags : 4;     /* MS_REC_* */
     uint64_t dist : 8;      /* distance from its home slot (table.c) */
@@ -107,6 +108,24 @@ typedef struct {
     uint32_t site;          /* owner's site slot (sites.c) */
     uint32_t task;          /* task id, 0 = none */
 } ms_rec_t;
+
+/* A jemalloc size class in 8 bits: classes are (4 + m) << (lg - 2), m < 4,
+ * so (lg, m) names each exactly. */
+static inline unsigned
+ms_usable_code(uint64_t u)
+{
+    if (u < 4)
+        return 0;
+    unsigned lg = 63u - (unsigned)__builtin_clzll(u);
+    return (lg << 2) | (unsigned)((u >> (lg - 2)) & 3u);
+}
+
+static inline uint64_t
+ms_usable_of_code(unsigned code)
+{
+    unsigned lg = code >> 2;
+    return lg < 2 ? 0 : (uint64_t)(4u + (code & 3u)) << (lg - 2);
+}
 
 #define MS_REC_VARIABLE 1u  /* named by the program: see api.c */
 #define MS_REC_SAMPLED  2u  /* in sampled mode: a sampled block */
@@ -150,6 +169,7 @@ typedef struct {
     uint32_t stack;         /* global stack id */
     uint32_t pad;
     uint64_t allocs, bytes, frees, freed_bytes, temporaries;
+    uint64_t usable_bytes, freed_usable_bytes;  /* size classes' bytes */
     double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
     uint64_t life[MS_LIFE_BUCKETS];
 } ms_sitestat_t;

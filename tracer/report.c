@@ -32,6 +32,8 @@ add_site(acc_t *a, const ms_sitestat_t *st)
     a->s.frees += st->frees;
     a->s.freed_bytes += st->freed_bytes;
     a->s.temporaries += st->temporaries;
+    a->s.usable_bytes += st->usable_bytes;
+    a->s.live_usable_bytes += st->usable_bytes - st->freed_usable_bytes;
     a->s.est_allocs += st->est_allocs;
     a->s.est_bytes += st->est_bytes;
     a->s.est_live_blocks += st->est_allocs - st->est_freed_allocs;

@@ -257,8 +257,22 @@ sample_weight(uint64_t n)
     return 1.0 / -expm1(-(double)n / (double)ms_opt.sample);
 }
 
+extern const uint8_t je_sz_size2index_tab[];
+extern const size_t je_sz_index2size_tab[];
+
+/* The usable size of a new block: jemalloc's size class, from its own
+ * tables for small requests, asked of jemalloc for the rest. */
+static inline uint64_t
+usable_size(uintptr_t p, size_t req, unsigned kind)
+{
+    if (MS_LIKELY(req <= 4096 && kind != MS_KIND_ALIGNED &&
+            !(kind & MS_KIND_OVERALIGNED)))
+        return je_sz_index2size_tab[je_sz_size2index_tab[(req + 7) >> 3]];
+    return ms_je_sallocx((void *)p, 0);
+}
+
 static void
-record(ms_thread_t *t, uintptr_t p, size_t req, ms_kind_t kind,
+record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     unsigned flags, void *ra, void *fp)
 {
     uint32_t slot = site_slot(t, ra, fp);
@@ -267,7 +281,9 @@ record(ms_thread_t *t, uintptr_t p, size_t req, ms_kind_t kind,
         dropped();
         return;
     }
-    ms_rec_t r = { .ptr = p, .size = req, .kind = kind, .flags = flags,
+    uint64_t usable = usable_size(p, req, kind);
+    ms_rec_t r = { .ptr = p, .size = req, .usable = ms_usable_code(usable),
+        .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
         .time_ms = ms_clock_ms(), .seq = (uint32_t)t->allocs, .site = slot,
         .task = ms_tls_task };
     if (MS_UNLIKELY(own_insert(t, &r) != 0)) {
@@ -277,6 +293,7 @@ record(ms_thread_t *t, uintptr_t p, size_t req, ms_kind_t kind,
     ms_sitestat_t *st = ms_sites_at(&t->sites, slot);
     st->allocs++;
     st->bytes += req;
+    st->usable_bytes += usable;
     if (flags & MS_REC_SAMPLED) {
         double w = sample_weight(req);
         st->est_allocs += w;
@@ -371,6 +388,7 @@ account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
     uint32_t now = ms_clock_ms();
     st->frees++;
     st->freed_bytes += r->size;
+    st->freed_usable_bytes += ms_usable_of_code(r->usable);
     st->temporaries += (uint64_t)temporary;
     if (r->flags & MS_REC_SAMPLED) {
         double w = sample_weight(r->size);

@@ -21,6 +21,9 @@ typedef enum {
     MS_KIND_COUNT
 } ms_kind_t;
 
+/* Or'ed into the kind passed to ms_trace_alloc by an over-aligned new. */
+#define MS_KIND_OVERALIGNED 0x8
+
 typedef enum {
     MS_FREE_FREE = 0,
     MS_FREE_DELETE,
