@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "internal.h"
 #include "../tracer/trace.h"
+#include "../tracer/fast.h"
 
 #define RA() __builtin_return_address(0)
 #define FP() __builtin_frame_address(0)
@@ -51,7 +52,7 @@ MS_EXPORT void *
 malloc(size_t n)
 {
     void *p = ms_je_malloc(n);
-    if (MS_UNLIKELY(ms_trace_on) && p != NULL)
+    if (MS_UNLIKELY(ms_trace_on) && p != NULL && !ms_fast_alloc(n))
         p = ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP());
     return p;
 }
@@ -62,7 +63,7 @@ free(void *p)
     if (p == NULL)
         return;
     int *e = errno_slot(), saved = *e;
-    if (!(MS_UNLIKELY(ms_trace_on) &&
+    if (!(MS_UNLIKELY(ms_trace_on) && !ms_fast_free(p) &&
             ms_trace_free(p, MS_FREE_FREE, RA(), FP())))
         ms_je_free(p);
     *e = saved;

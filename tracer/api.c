@@ -358,6 +358,7 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
             .seq = (uint32_t)t->allocs, .site = slot, .task = ms_tls_task };
         ms_table_insert(&t->table, &r);
         __atomic_add_fetch(&ms_named_unsampled, 1, __ATOMIC_RELAXED);
+        ms_fast_update();
     }
     pthread_mutex_lock(&api_mu);
     uint32_t old = var_lookup(p, NULL);

@@ -309,6 +309,7 @@ extern uint64_t ms_untracked_frees;
 extern uint64_t ms_dropped_events;
 extern size_t ms_max_events;         /* cap on tracked blocks, 0 = none */
 extern uint64_t ms_named_unsampled;
+void ms_fast_update(void);           /* after a change of mode or of the above */
 extern uint64_t ms_vars_foreign;      /* named blocks of other threads */
 extern pid_t ms_pid;
 extern uint64_t ms_start_ns;

@@ -40,11 +40,22 @@ uint64_t ms_untracked_frees;
 uint64_t ms_dropped_events;
 size_t ms_max_events;
 uint64_t ms_named_unsampled;
+int ms_fast_sampled;
 uint64_t ms_vars_foreign;     /* named blocks outside sampling, or owned
                                     by another thread: frees must look */
 uint32_t ms_tick_ms;
 int ms_ticking;
 static int warned_table_oom;
+
+/* Whether malloc and free may take the inlined sampled path (fast.h):
+ * sampled mode, and no unsampled block that a free must look up. */
+void
+ms_fast_update(void)
+{
+    __atomic_store_n(&ms_fast_sampled, ms_opt.sample != 0 &&
+        __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) == 0,
+        __ATOMIC_RELEASE);
+}
 
 uint32_t
 ms_clock_ms(void)

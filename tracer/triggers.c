@@ -247,6 +247,7 @@ ms_tracer_start(void)
     bg_start();
     if (ms_opt.verbose)
         ms_options_print(2);
+    ms_fast_update();
     __atomic_store_n(&ms_trace_on, 1, __ATOMIC_RELEASE);
     ms_tls_busy--;
 }

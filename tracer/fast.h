@@ -1,0 +1,57 @@
+/*
+ * fast.h - the sampled mode's common case, inlined into malloc and free:
+ * a block that is not sampled only moves the thread's countdown and
+ * counters. Anything else (a sample due, a free that may need a look-up,
+ * counters to publish, frees waiting in the inbox, the tracer busy) goes
+ * through the hooks of trace.h. Exact mode never takes this path.
+ */
+#ifndef MS_FAST_H
+#define MS_FAST_H
+
+#include "internal.h"
+
+#define MS_SAMPLE_ALIGN 4096u
+
+extern int ms_fast_sampled;     /* sampled mode, and nothing forcing look-ups */
+
+static inline int
+ms_fast_size_bucket(uint64_t n)
+{
+    int b = n == 0 ? 0 : 64 - __builtin_clzll(n);
+    return b < MS_SIZE_BUCKETS ? b : MS_SIZE_BUCKETS - 1;
+}
+
+/* 1 when the allocation of n bytes was fully accounted here. */
+static inline int
+ms_fast_alloc(size_t n)
+{
+    if (!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))
+        return 0;
+    ms_thread_t *t = ms_tls_self;
+    if (t == NULL || ms_tls_busy || t->je_allocp == NULL ||
+        __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED) ||
+        t->sample_left < (int64_t)n || ((t->allocs + 1) & 127) == 0)
+        return 0;
+    t->sample_left -= (int64_t)n;
+    t->allocs++;
+    t->size_hist[ms_fast_size_bucket(n)]++;
+    return 1;
+}
+
+/* 1 when the free of p was fully accounted here (p was never sampled). */
+static inline int
+ms_fast_free(const void *p)
+{
+    if (!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED) ||
+        ((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0)
+        return 0;
+    ms_thread_t *t = ms_tls_self;
+    if (t == NULL || ms_tls_busy || t->je_allocp == NULL ||
+        __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED) ||
+        ((t->frees + 1) & 127) == 0)
+        return 0;
+    t->frees++;
+    return 1;
+}
+
+#endif
