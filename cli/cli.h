@@ -12,8 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../exporters/report.h"
-#include "../exporters/writer.h"
+#include "../exporters/export.h"
 
 #define CLI_OK      0
 #define CLI_BAD     1
@@ -27,7 +26,6 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 /* Folded stacks weighted by allocated bytes (exporters/folded.c). */
-void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
 
 /* "memscope CMD: MESSAGE" and a newline on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

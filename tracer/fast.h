@@ -10,10 +10,13 @@
 
 #include "internal.h"
 
+/* Sampled blocks are moved to this alignment, so a free can tell them
+ * from the rest by the pointer alone (trace.c). */
 #define MS_SAMPLE_ALIGN 4096u
 
 extern int ms_fast_sampled;     /* sampled mode, and nothing forcing look-ups */
 
+/* The size histogram's bucket: sizes in [2^(b-1), 2^b), 0 for 0. */
 static inline int
 ms_fast_size_bucket(uint64_t n)
 {

@@ -28,9 +28,9 @@
 #include "internal.h"
 #include "table.h"
 #include "heaperr.h"
+#include "fast.h"
 #include "../allocator/engine.h"
 
-#define SAMPLE_ALIGN 4096u
 #define LIVE_FLUSH   (32 * 1024)
 
 int ms_trace_on = MS_TRACE_EARLY;
@@ -85,13 +85,6 @@ static inline void
 leave(void)
 {
     ms_tls_busy = 0;
-}
-
-static inline int
-size_bucket(uint64_t n)
-{
-    int b = n == 0 ? 0 : 64 - __builtin_clzll(n);
-    return b < MS_SIZE_BUCKETS ? b : MS_SIZE_BUCKETS - 1;
 }
 
 /* Moves a thread's drift in live bytes to the global figure and peak. */
@@ -344,7 +337,7 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
     if (MS_UNLIKELY(fresh) && t->je_allocp != NULL)
         t->je_base_alloc -= ms_je_sallocx(p, 0);  /* counted before t */
     t->allocs++;
-    t->size_hist[size_bucket(req)]++;
+    t->size_hist[ms_fast_size_bucket(req)]++;
     if (ms_opt.sample == 0) {
         t->bytes_alloc += req;
         live_add(t, (int64_t)req);
@@ -368,8 +361,8 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
     }
     t->sample_left = draw_interval(t);
     /* Sampled: make the block page-aligned, so free() can recognise it. */
-    if (((uintptr_t)p & (SAMPLE_ALIGN - 1)) != 0) {
-        void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(SAMPLE_ALIGN) |
+    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) != 0) {
+        void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(MS_SAMPLE_ALIGN) |
             (kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0));
         if (q != NULL) {
             if (kind == MS_KIND_REALLOC)
@@ -629,7 +622,7 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
     } else if (MS_UNLIKELY((t->frees & 127) == 0)) {
         sampled_flush(t);
     }
-    if (((uintptr_t)p & (SAMPLE_ALIGN - 1)) == 0 ||
+    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 ||
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
         ms_rec_t r;
         if (own_remove(t, (uintptr_t)p, &r) == 0) {
@@ -709,7 +702,7 @@ ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
         return q;
     }
     ms_rec_t r;
-    int look = ms_opt.sample == 0 || ((uintptr_t)old & (SAMPLE_ALIGN - 1)) == 0
+    int look = ms_opt.sample == 0 || ((uintptr_t)old & (MS_SAMPLE_ALIGN - 1)) == 0
         || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
     if (!look)
         return realloc_here(t, old, req, -1, &r, ra, fp);

@@ -23,8 +23,6 @@
 #include "../../exporters/bin_read.h"
 #include "../../exporters/export.h"
 
-void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
-
 static int devnull = -1, memfd = -1;
 static ms_writer_t *wr;
 
