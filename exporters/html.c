@@ -1,7 +1,9 @@
 /*
  * html.c - the HTML report: one self-contained file that opens in any
- * browser without network access. Its style sheet and script are inline
- * (html_assets.h); its Content-Security-Policy forbids every fetch and
+ * browser without network access. Its style sheet and script are inline:
+ * they are the files in exporters/html/, which the build turns into the
+ * strings of html_assets.h (build/gen/, made by exporters/html/embed.c);
+ * its Content-Security-Policy forbids every fetch and
  * lets run only that script, named by its SHA-256. The report's data goes
  * in as one JSON object in a <script type="application/json"> block
  * (ms_w_jstr escapes < > &, so no string can close it), and the script

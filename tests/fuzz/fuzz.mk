@@ -21,7 +21,7 @@ FUZZ_SEEDS  := $(FUZZ_DIR)/seeds
 FUZZ_CORPUS ?= tests/fuzz/corpus-run
 FUZZ_SRCS   := tests/fuzz/fuzz_bin_read.c \
                $(filter-out exporters/export.c,$(wildcard exporters/*.c))
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Iinclude -D_GNU_SOURCE \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Iinclude -I$(BUILD)/gen -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_OPTS   := -rss_limit_mb=1024 -malloc_limit_mb=128 -max_len=65536 \
                -timeout=10 -dict=tests/fuzz/bin.dict \
@@ -31,7 +31,7 @@ SEED_SRCS   := tests/fuzz/mkseeds.c exporters/bin.c exporters/writer.c \
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 
-$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard exporters/*.h) | deps-present
+$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard exporters/*.h) $(HTML_ASSETS) | deps-present
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) -lcmark -lm

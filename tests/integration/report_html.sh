@@ -81,11 +81,11 @@ MEMSCOPE_OUT=$TMP/scale MEMSCOPE_NAME=s MEMSCOPE_FORMATS=html MEMSCOPE_INTERVAL_
 chrome scale "$TMP/scale/s.html" --dump-dom
 echo "ok: scale report loaded ($((SECONDS - start)) s so far)"
 
-"$PY" - "$TMP" <<'EOF'
+"$PY" - "$TMP" "$REPO" <<'EOF'
 import base64, hashlib, html, json, re, sys
 from html.parser import HTMLParser
 
-tmp = sys.argv[1]
+tmp, repo = sys.argv[1], sys.argv[2]
 fails = []
 
 def check(ok, what):
@@ -135,6 +135,14 @@ def static_checks(path, limit):
         check(pol.get("default-src") == "'none'", f"default-src: {pol}")
         check(pol.get("script-src") == f"'sha256-{digest}'", "script-src is not the script's hash alone")
         check(pol.get("img-src") == "data:", f"img-src: {pol}")
+    # the page's style sheet and script are the sources in exporters/html/
+    # (GNUmakefile's HTML_CSS and HTML_JS, in that order), byte for byte
+    mk = open(f"{repo}/GNUmakefile", encoding="utf-8").read()
+    srcs = lambda var: re.search(rf"^{var}\s*:=\s*(.*)$", mk, re.M).group(1).split()
+    css = "".join(open(f"{repo}/{f}", encoding="utf-8").read() for f in srcs("HTML_CSS"))
+    code = "".join(open(f"{repo}/{f}", encoding="utf-8").read() for f in srcs("HTML_JS"))
+    check(f"<style>\n{css}</style>" in s, f"{path}: <style> is not {srcs('HTML_CSS')}")
+    check(len(scripts) == 2 and scripts[1][1] == code, f"{path}: the script is not {srcs('HTML_JS')}")
     data = json.loads(scripts[0][1]) if scripts else {}
     check(scripts and 'type="application/json"' in scripts[0][0], "first script is not the JSON data block")
     return s, data
