@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "../engine/engine.h"
 #include "internal.h"
 #include "../tracer/trace.h"
 #include "../tracer/fast.h"

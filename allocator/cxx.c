@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "engine.h"
+#include "../engine/engine.h"
 #include "internal.h"
 #include "../tracer/trace.h"
 

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 #include "api_state.h"
-#include "../allocator/engine.h"
+#include "../engine/engine.h"
 
 static pthread_mutex_t api_mu = PTHREAD_MUTEX_INITIALIZER;
 

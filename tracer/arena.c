@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "../allocator/engine.h"
+#include "../engine/engine.h"
 
 static unsigned arena_index;
 static int arena_flags;         /* 0 until the arena exists */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "../allocator/engine.h"
+#include "../engine/engine.h"
 
 __thread ms_thread_t *ms_tls_self MS_TLS;
 __thread int ms_tls_busy MS_TLS;

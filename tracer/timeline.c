@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "../allocator/engine.h"
+#include "../engine/engine.h"
 
 #define TL_CAP 4096
 

@@ -29,7 +29,7 @@
 #include "table.h"
 #include "heaperr.h"
 #include "fast.h"
-#include "../allocator/engine.h"
+#include "../engine/engine.h"
 
 #define LIVE_FLUSH   (32 * 1024)
 
@@ -260,9 +260,6 @@ sample_weight(uint64_t n)
 {
     return 1.0 / -expm1(-(double)n / (double)ms_opt.sample);
 }
-
-extern const uint8_t je_sz_size2index_tab[];
-extern const size_t je_sz_index2size_tab[];
 
 /* The usable size of a new block: jemalloc's size class, from its own
  * tables for small requests, asked of jemalloc for the rest. */

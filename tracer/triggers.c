@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "../allocator/engine.h"
+#include "../engine/engine.h"
 #include "../exporters/export.h"
 
 pid_t ms_pid;

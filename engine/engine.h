@@ -2,9 +2,11 @@
  * engine.h - the jemalloc engine, linked in statically with its public
  * symbols renamed (malloc -> ms_je_malloc, ...). See docs/design.md.
  *
- * Nothing outside allocator/ and tracer/ calls these; a program can never
- * reach them because the library's version script exports only the malloc
- * family and the memscope_ API.
+ * The engine's interface has a folder of its own because two others use
+ * it: allocator/ serves the program's calls with it, tracer/ moves sampled
+ * blocks, asks for usable sizes and reads statistics. Nothing else calls
+ * these; a program can never reach them because the library's version
+ * script exports only the malloc family and the memscope_ API.
  */
 #ifndef MS_ENGINE_H
 #define MS_ENGINE_H
@@ -36,5 +38,10 @@ int ms_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
 int ms_je_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
 int ms_je_mallctlbymib(const size_t *mib, size_t miblen, void *oldp,
     size_t *oldlenp, void *newp, size_t newlen);
+
+/* jemalloc's size-class tables (internal, not renamed): the usable size of
+ * a small request without a call (tracer/trace.c). */
+extern const unsigned char je_sz_size2index_tab[];
+extern const size_t je_sz_index2size_tab[];
 
 #endif
