@@ -18,10 +18,4 @@ void ms_folded_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak))
 void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r)
     __attribute__((weak));
 
-/* Library side (export.c): builds a report and writes dir/base.EXT for
- * each format bit; 0 or the first negative errno. Unless quiet, a failure
- * warns once on stderr. */
-int ms_export(const char *dir, const char *base, unsigned formats, int quiet);
-int ms_export_json_path(const char *path);
-
 #endif

@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "../engine/engine.h"
+#include "../exporters/xalloc.h"
 
 static unsigned arena_index;
 static int arena_flags;         /* 0 until the arena exists */
@@ -111,3 +112,6 @@ ms_arena_allocated(void)
     }
     return total;
 }
+
+/* The exporters' memory inside the library (exporters/xalloc.h). */
+const ms_xalloc_t ms_xalloc = { ms_tmalloc, ms_tcalloc, ms_trealloc, ms_tfree };

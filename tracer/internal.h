@@ -342,6 +342,13 @@ void ms_report_base(char *out, size_t len);
 int ms_export_locked(const char *dir, const char *base, unsigned formats,
     int quiet_errors);
 
+/* ---- exporting (export.c) ---------------------------------------------- */
+/* Builds a report and writes dir/base.EXT for each format bit; 0 or the
+ * first negative errno. Unless quiet, a failure warns once on stderr. */
+int ms_export(const char *dir, const char *base, unsigned formats, int quiet);
+/* Writes a JSON report to path; 0 or a negative errno. */
+int ms_export_json_path(const char *path);
+
 /* ---- symbols (symbols.c) ------------------------------------------------ */
 typedef struct {
     char *func;         /* NULL when unknown */

@@ -19,14 +19,13 @@ FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_BIN    := $(FUZZ_DIR)/fuzz_bin_read
 FUZZ_SEEDS  := $(FUZZ_DIR)/seeds
 FUZZ_CORPUS ?= tests/fuzz/corpus-run
-FUZZ_SRCS   := tests/fuzz/fuzz_bin_read.c \
-               $(filter-out exporters/export.c,$(wildcard exporters/*.c))
+FUZZ_SRCS   := tests/fuzz/fuzz_bin_read.c cli/xalloc.c $(wildcard exporters/*.c)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Iinclude -I$(BUILD)/gen -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_OPTS   := -rss_limit_mb=1024 -malloc_limit_mb=128 -max_len=65536 \
                -timeout=10 -dict=tests/fuzz/bin.dict \
                -artifact_prefix=$(FUZZ_DIR)/crash-
-SEED_SRCS   := tests/fuzz/mkseeds.c exporters/bin.c exporters/writer.c \
+SEED_SRCS   := tests/fuzz/mkseeds.c cli/xalloc.c exporters/bin.c exporters/writer.c \
                exporters/report.c
 
 .PHONY: fuzz fuzz-build fuzz-smoke

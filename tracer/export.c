@@ -1,6 +1,6 @@
 /*
  * export.c - the library's side of exporting: build one report of the
- * process, then write each requested format from it. One export runs at a
+ * process, then write each requested format from it with the exporters. One export runs at a
  * time (export_mu); a failure to write warns once and never stops the
  * program.
  */
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
-#include "../tracer/internal.h"
+#include "internal.h"
+#include "../exporters/export.h"
 
 static int warned_write;
 
