@@ -3,16 +3,14 @@
  * a block that is not sampled only moves the thread's countdown and
  * counters. Anything else (a sample due, a free that may need a look-up,
  * counters to publish, frees waiting in the inbox, the tracer busy) goes
- * through the hooks of trace.h. Exact mode never takes this path.
+ * through the hooks of trace.h, which count with the same inline steps
+ * (sample.h). Exact mode never takes this path.
  */
 #ifndef MS_FAST_H
 #define MS_FAST_H
 
 #include "internal.h"
-
-/* Sampled blocks are moved to this alignment, so a free can tell them
- * from the rest by the pointer alone (trace.c). */
-#define MS_SAMPLE_ALIGN 4096u
+#include "sample.h"
 
 extern int ms_fast_sampled;     /* sampled mode, and nothing forcing look-ups */
 
@@ -33,9 +31,8 @@ ms_fast_alloc(size_t n)
     ms_thread_t *t = ms_tls_self;
     if (t == NULL || ms_tls_busy || t->je_allocp == NULL ||
         __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED) ||
-        t->sample_left < (int64_t)n || ((t->allocs + 1) & 127) == 0)
+        ms_sample_publish_due(t->allocs + 1) || !ms_sample_skips(t, n))
         return 0;
-    t->sample_left -= (int64_t)n;
     t->allocs++;
     t->size_hist[ms_fast_size_bucket(n)]++;
     return 1;
@@ -51,7 +48,7 @@ ms_fast_free(const void *p)
     ms_thread_t *t = ms_tls_self;
     if (t == NULL || ms_tls_busy || t->je_allocp == NULL ||
         __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED) ||
-        ((t->frees + 1) & 127) == 0)
+        ms_sample_publish_due(t->frees + 1))
         return 0;
     t->frees++;
     return 1;

@@ -279,7 +279,7 @@ void ms_threads_init(void);
 void ms_threads_after_fork_child(void);
 /* Gives back the blocks other threads freed (owner only). */
 void ms_inbox_drain(ms_thread_t *t);
-/* A thread's byte counters, whatever the mode (trace.c). */
+/* A thread's byte counters, whatever the mode (sample.c). */
 uint64_t ms_thread_bytes_alloc(const ms_thread_t *t);
 uint64_t ms_thread_bytes_freed(const ms_thread_t *t);
 int64_t ms_thread_live(const ms_thread_t *t);

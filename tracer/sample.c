@@ -1,0 +1,186 @@
+/*
+ * sample.c - sampled mode (MEMSCOPE_SAMPLE=N): the hooks' part, and a
+ * thread's byte counters.
+ *
+ * Each thread counts bytes down to an exponentially distributed threshold
+ * with mean N (a Poisson process over bytes, as in jemalloc and tcmalloc).
+ * A block that crosses it is sampled and moved to a page-aligned block of
+ * the same size (rare: N bytes apart on average), so a free can tell from
+ * the pointer's low bits that most blocks were never sampled and need no
+ * look-up. Counts stay exact; byte counts come from jemalloc's exact
+ * per-thread usable-byte counters, since the requested size of an
+ * unsampled block is not kept. The common case of all this is inlined
+ * into malloc and free (fast.h, sample.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "hooks.h"
+#include "sample.h"
+#include "fast.h"
+#include "../engine/engine.h"
+
+/*
+ * Sampled mode reads jemalloc's counters in the thread's own TLS: only the
+ * thread itself may (another thread's TLS can vanish as it exits), so it
+ * publishes them every MS_PUBLISH_INTERVAL allocations or frees, and at exit; other
+ * threads read what was published.
+ */
+static inline int
+reads_tls(const ms_thread_t *t)
+{
+    return ms_opt.sample != 0 && t == ms_tls_self && t->je_allocp != NULL;
+}
+
+uint64_t
+ms_thread_bytes_alloc(const ms_thread_t *t)
+{
+    if (reads_tls(t))
+        return *t->je_allocp - t->je_base_alloc - t->adj_alloc;
+    return __atomic_load_n(&t->bytes_alloc, __ATOMIC_RELAXED);
+}
+
+uint64_t
+ms_thread_bytes_freed(const ms_thread_t *t)
+{
+    if (reads_tls(t))
+        return *t->je_deallocp - t->je_base_dealloc - t->adj_free;
+    return __atomic_load_n(&t->bytes_freed, __ATOMIC_RELAXED);
+}
+
+int64_t
+ms_thread_live(const ms_thread_t *t)
+{
+    if (reads_tls(t))
+        return (int64_t)(ms_thread_bytes_alloc(t) - ms_thread_bytes_freed(t));
+    return __atomic_load_n(&t->live, __ATOMIC_RELAXED);
+}
+
+/* Sampled mode: publishes the thread's byte counters and brings the
+ * global peak up to date. Called by the thread itself. */
+void
+ms_sample_publish(ms_thread_t *t)
+{
+    if (t->je_allocp == NULL || t != ms_tls_self)
+        return;
+    uint64_t a = ms_thread_bytes_alloc(t), f = ms_thread_bytes_freed(t);
+    __atomic_store_n(&t->bytes_alloc, a, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->bytes_freed, f, __ATOMIC_RELAXED);
+    t->live = (int64_t)(a - f);
+    ms_live_flush(t);
+}
+
+void
+ms_thread_freeze(ms_thread_t *t)
+{
+    if (ms_opt.sample != 0)
+        ms_sample_publish(t);
+    t->je_allocp = t->je_deallocp = NULL;
+}
+
+/* Blocks libc makes and frees for the tracer (while it runs) are counted
+ * by jemalloc too: sampled mode sets them apart. */
+void
+ms_busy_alloc(void *p)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (p != NULL && t != NULL && t->je_allocp != NULL && !ms_tls_quiet)
+        t->adj_alloc += ms_je_sallocx(p, 0);
+}
+
+void
+ms_busy_free(void *p)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (p != NULL && ms_tls_busy && t != NULL && t->je_allocp != NULL)
+        t->adj_free += ms_je_sallocx(p, 0);
+}
+
+/* Sampling: bytes to the next sample, exponential with mean ms_opt.sample. */
+int64_t
+ms_sample_draw(ms_thread_t *t)
+{
+    t->rng ^= t->rng << 13;
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    double u = (double)((t->rng >> 11) + 1) * (1.0 / 9007199254740993.0);
+    double v = -log(u) * (double)ms_opt.sample;
+    return v < 1 ? 1 : v > 9e18 ? (int64_t)9e18 : (int64_t)v;
+}
+
+int
+ms_sample_due(ms_thread_t *t, size_t n)
+{
+    if (t->sample_left < 0)
+        t->sample_left = ms_sample_draw(t);     /* the thread's first */
+    t->sample_left -= (int64_t)n;
+    if (t->sample_left >= 0)
+        return 0;
+    t->sample_left = ms_sample_draw(t);
+    return 1;
+}
+
+/* The sampled mode's part of an allocation hook: counters, the countdown,
+ * and a sampled block moved and recorded. Returns the block to give. */
+void *
+ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
+    void *fp)
+{
+    if (MS_UNLIKELY(t->je_allocp == NULL)) {
+        uint64_t u = ms_je_sallocx(p, 0);
+        t->bytes_alloc += u;
+        ms_live_add(t, (int64_t)u);
+    } else if (MS_UNLIKELY(ms_sample_publish_due(t->allocs))) {
+        ms_sample_publish(t);
+    }
+    if (MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))
+        return p;
+    /* Sampled: make the block page-aligned, so free() can recognise it. */
+    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) != 0) {
+        void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(MS_SAMPLE_ALIGN) |
+            (kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0));
+        if (q != NULL) {
+            if (kind == MS_KIND_REALLOC)
+                memcpy(q, p, req);
+            uint64_t u = ms_je_sallocx(p, 0), uq = ms_je_sallocx(q, 0);
+            ms_je_free(p);
+            if (t->je_allocp != NULL) {
+                t->adj_alloc += u;      /* p's alloc and free were ours */
+                t->adj_free += u;
+            } else {
+                t->bytes_alloc += uq - u;
+                ms_live_add(t, (int64_t)uq - (int64_t)u);
+            }
+            p = q;
+        }
+    }
+    ms_record(t, (uintptr_t)p, req, kind, MS_REC_SAMPLED, ra, fp);
+    return p;
+}
+
+/* The sampled mode's part of a free hook; returns as ms_trace_free. */
+int
+ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
+{
+    int rc = 0;
+    t->frees++;
+    if (MS_UNLIKELY(t->je_allocp == NULL)) {
+        uint64_t u = ms_je_sallocx(p, 0);
+        t->bytes_freed += u;
+        ms_live_add(t, -(int64_t)u);
+    } else if (MS_UNLIKELY(ms_sample_publish_due(t->frees))) {
+        ms_sample_publish(t);
+    }
+    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 ||
+        __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
+        ms_rec_t r;
+        if (ms_own_remove(t, (uintptr_t)p, &r) == 0) {
+            ms_account_site_free(ms_sites_at(&t->sites, r.site), &r, 0);
+            ms_account_free_extras(&r);
+        } else {
+            int f = ms_foreign_free(t, (uintptr_t)p, &r, kind, ra, fp);
+            rc = f < 0 ? 0 : f;
+        }
+    }
+    return rc;
+}
