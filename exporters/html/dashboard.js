@@ -1,5 +1,11 @@
 'use strict';
+/* dashboard.js - the HTML report's script: reads the data block and draws
+ * every panel, with the pure logic of logic.js (which comes first in the
+ * page's script). */
 (function () {
+const { isNum, int, human, dur, pct, base, str, sortRows, filterRows, nextSort, pageOf, rowsInfo,
+  niceBytes, visibleRange, extent, yScale, xScale, timeTicks, nearest, zoomAt,
+  flameTree, flameLayout, flameColor, fitLabel, TK, taskRows, trim, sizeLabel, lifeLabel } = MSLogic;
 /* Every string that came from the traced program reaches the page as a
  * text node or an attribute set with setAttribute, never as markup. */
 const PAGE = 100, FLAME_MAX = 3000, ROW_H = 18;
@@ -34,28 +40,8 @@ function sv(tag, a, ...kids) { const e = attrs(document.createElementNS(SVGNS, t
 function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
 
 const NM = () => h('span', { cls: 'nm' }, 'not measured');
-const isNum = v => typeof v === 'number' && isFinite(v);
-function int(v) { return isNum(v) ? Math.round(v).toLocaleString('en-US') : 'not measured'; }
-function human(v) {
-  if (!isNum(v)) return 'not measured';
-  const a = Math.abs(v), u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  if (a < 1024) return Math.round(v) + ' B';
-  let i = 0, x = a;
-  while (x >= 1024 && i < u.length - 1) { x /= 1024; i++; }
-  return (v < 0 ? '-' : '') + parseFloat(x.toFixed(x < 10 ? 2 : 1)) + ' ' + u[i];
-}
-function dur(ns) {
-  if (!isNum(ns)) return 'not measured';
-  const f = (x, d) => parseFloat(x.toFixed(d));
-  if (ns < 1e3) return Math.round(ns) + ' ns';
-  if (ns < 1e6) return f(ns / 1e3, 1) + ' \u00b5s';
-  if (ns < 1e9) return f(ns / 1e6, ns < 1e7 ? 2 : 1) + ' ms';
-  return f(ns / 1e9, ns < 1e10 ? 3 : 1) + ' s';
-}
-const pct = x => isNum(x) ? (100 * x).toFixed(1) + '%' : 'not measured';
 const est = s => EST ? '\u2248 ' + s : s;
 const mval = (v, f) => isNum(v) ? f(v) : NM();
-const base = p => p == null ? null : String(p).replace(/^.*\//, '');
 
 function showTip(ev, lines) {
   clear(tip);
@@ -109,23 +95,14 @@ function table(o) {
   const next = h('button', { on: { click: () => { page++; draw(); } } }, 'Next \u203a');
   const heads = o.cols.map((c, i) => h('th', { cls: (c.num ? 'num ' : '') + (c.get && o.sortable !== false ? 'sort' : ''),
     on: { click: () => { if (!c.get || o.sortable === false) return;
-      dir = col === i ? -dir : (c.num ? -1 : 1); col = i; page = 0; order(); draw(); } } }, c.label));
-  function order() {
-    if (col < 0) return;
-    const g = o.cols[col].get;
-    rows = rows.slice().sort((a, b) => { const x = g(a), y = g(b);
-      return (x < y ? -1 : x > y ? 1 : 0) * dir || (a.id || 0) - (b.id || 0); });
-  }
-  function filter(q) {
-    q = q.trim().toLowerCase();
-    rows = q ? o.rows.filter(r => o.search(r).indexOf(q) >= 0) : o.rows;
-    page = 0; order(); draw();
-  }
+      ({ col, dir } = nextSort(col, dir, i, c.num)); page = 0; order(); draw(); } } }, c.label));
+  function order() { if (col >= 0) rows = sortRows(rows, o.cols[col].get, dir); }
+  function filter(q) { rows = filterRows(o.rows, o.search, q); page = 0; order(); draw(); }
   function draw() {
     clear(body);
-    const pages = Math.max(1, Math.ceil(rows.length / PAGE));
-    page = Math.min(Math.max(page, 0), pages - 1);
-    const part = rows.slice(page * PAGE, page * PAGE + PAGE);
+    const pg = pageOf(rows.length, page, PAGE), pages = pg.pages;
+    page = pg.page;
+    const part = rows.slice(pg.start, pg.end);
     heads.forEach((th, i) => { th.textContent = o.cols[i].label + (i === col ? (dir < 0 ? ' \u25be' : ' \u25b4') : ''); });
     if (!part.length) body.appendChild(h('tr', null, h('td', { colspan: o.cols.length, cls: 'empty' }, o.empty || 'None.')));
     part.forEach(r => {
@@ -138,8 +115,7 @@ function table(o) {
         tr.addEventListener('click', () => { if (d) { d.remove(); d = null; open.delete(r); } else { d = show(); open.add(r); } });
       }
     });
-    info.textContent = rows.length ? 'Rows ' + int(page * PAGE + 1) + '\u2013' + int(page * PAGE + part.length) +
-      ' of ' + int(rows.length) + (rows.length !== o.rows.length ? ' (filtered from ' + int(o.rows.length) + ')' : '') : '';
+    info.textContent = rowsInfo(pg.start, part.length, rows.length, o.rows.length);
     prev.disabled = page === 0; next.disabled = page >= pages - 1;
   }
   if (o.search) {
@@ -205,16 +181,6 @@ function overview() {
 }
 
 /* ---- memory over time ---------------------------------------------------- */
-function niceStep(span, n) {
-  const raw = span / n, p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
-  return p * (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10);
-}
-/* a step of 1, 2 or 5 (or 10, 20, 50...) KiB, MiB... so labels stay round */
-function niceBytes(raw) {
-  const u = Math.pow(1024, Math.max(0, Math.floor(Math.log(Math.max(raw, 1)) / Math.log(1024))));
-  const n = niceStep(raw / u, 1);
-  return n > 512 ? 1024 * u : n * u;
-}
 function memory() {
   const sec = panel('memory', 'Memory over time', 'Heap live bytes (the tracer\u2019s count), resident set size (from /proc) and ' +
     'jemalloc resident bytes, sampled every ' + dur(D.timeline.interval_ns) + '. Drag to zoom into a range, use the wheel to zoom ' +
@@ -237,31 +203,16 @@ function memory() {
   function draw() {
     clear(box);
     const W = Math.max(box.clientWidth || 900, 300), iw = W - M.l - M.r, ih = H - M.t - M.b;
-    let lo = 0, hi = 0;
-    while (lo < P.length - 1 && P[lo + 1][0] < v0) lo++;
-    hi = lo; while (hi < P.length - 1 && P[hi][0] < v1) hi++;
-    let ymax = 1, ymin = Infinity, Y;
-    ser.forEach(s => { if (s.on) for (let i = lo; i <= hi; i++) if (isNum(P[i][s.k])) {
-      ymax = Math.max(ymax, P[i][s.k]); if (P[i][s.k] > 0) ymin = Math.min(ymin, P[i][s.k]); } });
-    const ticks = [];
-    if (logY) {   /* powers of two, at most about 7 of them */
-      const a = Math.floor(Math.log2(ymin < Infinity ? ymin : 1)), b = Math.max(a + 1, Math.ceil(Math.log2(ymax)));
-      const st = Math.max(1, Math.ceil((b - a) / 6));
-      Y = v => M.t + ih - (Math.log2(Math.max(v, Math.pow(2, a))) - a) / (b - a) * ih;
-      for (let e = a; e <= b; e += st) ticks.push(Math.pow(2, e));
-    } else {
-      const step = niceBytes(ymax / 5); ymax = Math.ceil(ymax * 1.04 / step) * step;
-      Y = v => M.t + ih - v / ymax * ih;
-      for (let y = 0; y <= ymax + 1e-9; y += step) ticks.push(y);
-    }
-    const X = t => M.l + (t - v0) / (v1 - v0) * iw;
+    const [lo, hi] = visibleRange(P, v0, v1);
+    const ex = extent(P, lo, hi, ser.filter(s => s.on).map(s => s.k));
+    const { y: Y, ticks } = yScale(ex.ymin, ex.ymax, logY, M.t, ih);
+    const X = xScale(v0, v1, M.l, iw);
     const svg = sv('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H });
     ticks.forEach(y => add(svg, [sv('line', { x1: M.l, x2: W - M.r, y1: Y(y), y2: Y(y), cls: 'grid' }),
       sv('text', { x: M.l - 6, y: Y(y) + 4, 'text-anchor': 'end', cls: 'axis' }, human(y))]));
-    const ts = niceStep((v1 - v0) / 1e6, 8) * 1e6;
-    for (let t = Math.ceil(v0 / ts) * ts; t <= v1; t += ts)
+    timeTicks(v0, v1).forEach(t =>
       add(svg, [sv('line', { x1: X(t), x2: X(t), y1: M.t, y2: M.t + ih, cls: 'grid' }),
-        sv('text', { x: X(t), y: H - 10, 'text-anchor': 'middle', cls: 'axis' }, dur(t))]);
+        sv('text', { x: X(t), y: H - 10, 'text-anchor': 'middle', cls: 'axis' }, dur(t))]));
     const g = sv('g', { 'clip-path': null });
     ser.forEach(s => {
       if (!s.on) return;
@@ -291,7 +242,7 @@ function memory() {
         const t = tAt(ev);
         if (drag != null) { const a = X(Math.min(drag, t)), b = X(Math.max(drag, t));
           attrs(sel, { x: Math.max(a, M.l), width: Math.max(0, Math.min(b, W - M.r) - Math.max(a, M.l)), visibility: 'visible' }); }
-        let i = lo; while (i < hi && Math.abs(P[i + 1][0] - t) <= Math.abs(P[i][0] - t)) i++;
+        const i = nearest(P, lo, hi, t);
         attrs(cross, { x1: X(P[i][0]), x2: X(P[i][0]), visibility: 'visible' });
         showTip(ev, ['t = ' + dur(P[i][0])].concat(ser.map(s => s.name + ': ' +
           (isNum(P[i][s.k]) ? human(P[i][s.k]) + ' (' + int(P[i][s.k]) + ' B)' : 'not measured'))));
@@ -301,9 +252,8 @@ function memory() {
       mouseup: ev => { const t = tAt(ev), a = Math.min(drag, t), b = Math.max(drag, t);
         drag = null; if (X(b) - X(a) > 4) { v0 = Math.max(T0, a); v1 = Math.min(T1, b); } draw(); },
       dblclick: () => { v0 = T0; v1 = T1; draw(); },
-      wheel: ev => { ev.preventDefault(); const t = tAt(ev), f = ev.deltaY < 0 ? 0.8 : 1.25;
-        v0 = Math.max(T0, t - (t - v0) * f); v1 = Math.min(T1, t + (v1 - t) * f);
-        if (v1 - v0 < 1e3) v1 = v0 + 1e3; draw(); } } });
+      wheel: ev => { ev.preventDefault();
+        [v0, v1] = zoomAt(v0, v1, T0, T1, tAt(ev), ev.deltaY < 0 ? 0.8 : 1.25); draw(); } } });
     box.appendChild(svg);
   }
   draw();
@@ -330,27 +280,11 @@ function threads() {
       { label: 'Live B', num: 1, get: r => r[TH.live], cell: r => int(r[TH.live]) }] }));
 }
 
-const TK = { id: 0, parent: 1, name: 2, ended: 3, threads: 4, begin: 5, end: 6, allocs: 7, frees: 8, bytes: 9, freed: 10, live: 11, peak: 12 };
-function taskRows() {
-  const byId = new Map(), kids = new Map(), out = [], seen = new Set();
-  D.tasks.forEach(t => byId.set(t[TK.id], t));
-  D.tasks.forEach(t => { const p = byId.has(t[TK.parent]) ? t[TK.parent] : 0;
-    if (!kids.has(p)) kids.set(p, []); kids.get(p).push(t); });
-  const stack = (kids.get(0) || []).slice().reverse().map(t => [t, 0]);
-  while (stack.length) {
-    const [t, d] = stack.pop();
-    if (seen.has(t)) continue;
-    seen.add(t); out.push({ t: t, depth: d, id: out.length });
-    (kids.get(t[TK.id]) || []).slice().reverse().forEach(c => stack.push([c, d + 1]));
-  }
-  D.tasks.forEach(t => { if (!seen.has(t)) out.push({ t: t, depth: 0, id: out.length }); });
-  return out;
-}
 function tasks() {
   const sec = panel('tasks', 'Tasks', 'Tasks the program began (memscope_task_begin), as a tree by parent; memory is what the task\u2019s ' +
     'allocations hold now (live) and held at most (peak).' + (D.summary.dropped_tasks ? ' ' + int(D.summary.dropped_tasks) +
     ' tasks were dropped over the task limit.' : ''));
-  const rows = taskRows();
+  const rows = taskRows(D.tasks);
   const peak = D.tasks.reduce((m, t) => Math.max(m, t[TK.peak]), 1);
   const name = r => h('span', { style: null, cls: 'tname' }, r.depth ? '\u2514 ' : '', r.t[TK.name] != null && r.t[TK.name] !== '' ? r.t[TK.name] : '(unnamed)');
   const el = table({ rows: rows, sortable: false, empty: 'None: the program began no task.',
@@ -370,7 +304,6 @@ function tasks() {
 
 const V = { id: 0, name: 1, type: 2, status: 3, addr: 4, size: 5, elem: 6, count: 7, value: 8, file: 9, line: 10, func: 11,
   thread: 12, task: 13, site: 14, created: 15, freed: 16, owned: 17, owners: 18, dropped: 19 };
-const str = (v, none) => v != null && v !== '' ? String(v) : none;
 function owners(r) {
   const o = r[V.owners];
   if (!o.length) return h('span', { cls: 'nm' }, r[V.owned] ? 'none recorded' : 'not owned');
@@ -419,23 +352,6 @@ function sitesPanel() {
       { label: 'Temporaries', num: 1, get: s => s.temps, cell: s => int(s.temps) }] }));
 }
 
-function flameTree(weight) {
-  const root = { name: 'all sites', fi: -1, v: 0, kids: new Map(), depth: 0 };
-  sites.forEach(s => {
-    const w = s[weight];
-    if (!(w > 0)) return;
-    root.v += w;
-    let n = root;
-    for (let k = s.frames.length - 1; k >= 0; k--) {
-      const fi = s.frames[k], key = frameKeys[fi];
-      let c = n.kids.get(key);
-      if (!c) { c = { name: fname(fi), fi: fi, v: 0, kids: new Map(), parent: n }; n.kids.set(key, c); }
-      c.v += w; n = c;
-    }
-  });
-  return root;
-}
-function hue(s) { let x = 0; for (let i = 0; i < s.length; i++) x = (x * 31 + s.charCodeAt(i)) | 0; return Math.abs(x); }
 function flame() {
   const sec = panel('flame', 'Flame graph', 'Call stacks of all sites merged by function, outermost at the top; a frame\u2019s width is ' +
     'its share of the chosen measure. Click a frame to zoom into it, click the top bar to zoom out. Frames narrower than a pixel are ' +
@@ -449,34 +365,25 @@ function flame() {
   add(sec, h('div', { cls: 'tools' }, bl, ba, h('button', { on: { click: () => { zoom = null; draw(); } } }, 'Reset zoom'), crumb), box);
   function draw() {
     clear(box);
-    const root = trees[weight] || (trees[weight] = flameTree(weight));
+    const root = trees[weight] || (trees[weight] = flameTree(sites, weight, fi => frameKeys[fi], fname));
     if (!root.v) { add(box, h('div', { cls: 'empty' }, weight === 'lbytes' ? 'No live bytes at the time of the report.' : 'No allocation was recorded.')); crumb.textContent = ''; return; }
     const z = zoom || root, W = Math.max(box.clientWidth || 1000, 300), sc = W / z.v;
     const chain = []; for (let n = z; n; n = n.parent) chain.unshift(n);
     crumb.textContent = chain.length > 1 ? 'Zoomed into ' + z.name : '';
-    const q = [[z, 0, 0]], rects = []; let hidden = 0, depth = 0;
-    while (q.length) {
-      const [n, x, d] = q.shift();
-      if (rects.length >= FLAME_MAX) { hidden++; continue; }
-      rects.push([n, x, d]); depth = Math.max(depth, d);
-      let cx = x;
-      [...n.kids.values()].sort((a, b) => b.v - a.v).forEach(c => {
-        const w = c.v * sc; if (w >= 1) q.push([c, cx, d + 1]); else hidden++; cx += w; });
-    }
+    const { rects, hidden, depth } = flameLayout(z, W, FLAME_MAX);
     const svg = sv('svg', { width: W, height: (depth + 1) * ROW_H + 2, viewBox: '0 0 ' + W + ' ' + ((depth + 1) * ROW_H + 2) });
     rects.forEach(([n, x, d]) => {
       const w = n.v * sc, y = d * ROW_H, f = n.fi >= 0 ? frame(n.fi) : null;
       const col = n === z && chain.length > 1 ? '#c9d3e3' : !f ? '#d5dbe6' : f[F.func] == null ? '#cfd4dc' :
-        'hsl(' + (hue(n.name) % 40 + 8) + ',' + (72 + hue(n.name) % 18) + '%,' + (66 + hue(n.name) % 12) + '%)';
+        flameColor(n.name);
       const r = sv('rect', { x: x.toFixed(2), y: y, width: Math.max(w - 0.4, 0.6).toFixed(2), height: ROW_H - 1, rx: 2, fill: col });
       const pv = z.v ? n.v / z.v : 0, rv = root.v ? n.v / root.v : 0;
       attrs(r, { on: { mousemove: ev => showTip(ev, [n.name, n.fi >= 0 ? floc(n.fi) : 'all sites', est(human(n.v) + ' (' + int(n.v) + ' B)') +
         ', ' + pct(rv) + ' of all' + (z !== root ? ', ' + pct(pv) + ' of the zoomed frame' : '')]), mouseleave: hideTip,
         click: () => { hideTip(); zoom = n === z ? (z.parent || null) : n; if (zoom === root) zoom = null; draw(); } } });
       svg.appendChild(r);
-      const chars = Math.floor((w - 6) / 6.6);
-      if (chars >= 3) svg.appendChild(sv('text', { x: x + 4, y: y + ROW_H - 5 },
-        n.name.length > chars ? n.name.slice(0, chars - 1) + '\u2026' : n.name));
+      const label = fitLabel(n.name, w);
+      if (label != null) svg.appendChild(sv('text', { x: x + 4, y: y + ROW_H - 5 }, label));
     });
     box.appendChild(svg);
     if (hidden) add(box, h('div', { cls: 'loc' }, int(hidden) + ' frames too narrow or over the limit are not drawn.'));
@@ -545,18 +452,11 @@ function bars(title, rows) {
     add(g, h('div', { cls: 'hrow' }, h('span', { cls: 'hl' }, r[0]), h('div', { cls: 'bar' }, i), h('span', { cls: 'hc' }, int(r[1])))); });
   return g;
 }
-function trim(list) {
-  let a = 0, b = list.length - 1;
-  while (a <= b && !list[a][2]) a++;
-  while (b >= a && !list[b][2]) b--;
-  return list.slice(a, b + 1);
-}
 function histograms() {
   const sec = panel('histograms', 'Sizes and lifetimes', 'Requested sizes of all allocations (log\u2082 buckets), and how long freed ' +
     'blocks lived (from allocation to free, on a 1 ms clock). A bar counts from its first bound up to, not including, its second.');
-  const size = trim(D.size_hist).map(b => [b[0] === b[1] ? human(b[0]) : human(b[0]) + ' \u2013 ' + human(b[1] + 1), b[2]]);
-  const life = trim(D.life_hist).map(b => [b[1] == null ? '\u2265 ' + dur(b[0] * 1e6) : b[0] === 0 ? '< 1 ms' :
-    b[0] + ' \u2013 ' + b[1] + ' ms', b[2]]);
+  const size = trim(D.size_hist).map(b => [sizeLabel(b), b[2]]);
+  const life = trim(D.life_hist).map(b => [lifeLabel(b), b[2]]);
   add(sec, h('div', { cls: 'row2' }, bars('Allocation sizes', size), bars('Lifetimes of freed blocks', life)));
 }
 function allocator() {
