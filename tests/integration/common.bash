@@ -50,6 +50,18 @@ ms_setup() {
     ulimit -c 0 2>/dev/null || true
 }
 
+# ms_lib_copy DIR: a copy of the library in DIR (made 0755, the copy
+# 0755), for a program that runs as another user (nobody): the checkout,
+# and so build/, may be in a directory only its owner can enter (a 0700
+# mktemp -d). Prints DIR.
+ms_lib_copy() {
+    mkdir -p -m 0755 "$1"
+    chmod 0755 "$1"
+    cp "$MEMSCOPE_LIB" "$1/libmemscope_malloc.so"
+    chmod 0755 "$1/libmemscope_malloc.so"
+    echo "$1"
+}
+
 # ms_run MODE TAG CMD...: runs CMD plainly (MODE plain) or with the library
 # preloaded (MODE pre); stdout, stderr and the exit status go to
 # $TMP/TAG.{plain,pre}.{out,err,rc}. MODE pre-inner is a pre run that

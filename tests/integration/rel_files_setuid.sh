@@ -4,7 +4,8 @@
 # (its working directory may be a user's; rel_files_setuid_link.sh). A
 # setuid program cannot be preloaded from a path, so
 # tests/programs/rel_exit.c is linked against the library here (absolute
-# rpath), made setuid root and run as nobody with MEMSCOPE_OUT,
+# rpath to a copy of the library in a directory of its own, so that
+# nobody can load it wherever the checkout is), made setuid root and run as nobody with MEMSCOPE_OUT,
 # MEMSCOPE_NAME, MEMSCOPE_FORMATS and MEMSCOPE_VERBOSE set: its output and
 # status are unchanged, nothing is written where they say nor in
 # ./MemoryAnalysis, and no option is printed. The same program not setuid
@@ -20,11 +21,13 @@ ms_setup rel_files_setuid
 chmod 0755 "$TMP"
 W=$TMP/w
 mkdir -m 0777 "$W" "$W/cwd"
-LIBDIR=$(dirname "$MEMSCOPE_LIB")
+# the library copied out of the checkout, which nobody may not be able to enter
+LIBDIR=$(ms_lib_copy "$TMP/lib")
 cc -std=gnu11 -O1 -g -D_GNU_SOURCE -pthread -o "$W/suidprog" "$REPO/tests/programs/rel_exit.c" \
     -L"$LIBDIR" -lmemscope_malloc -Wl,-rpath,"$LIBDIR"
-ldd "$W/suidprog" | grep -q "$LIBDIR/libmemscope_malloc.so" ||
-    ms_fail "suidprog is not linked against $LIBDIR/libmemscope_malloc.so"
+ldd "$W/suidprog" >"$TMP/ldd" || true
+grep -q "$LIBDIR/libmemscope_malloc.so" "$TMP/ldd" ||
+    ms_fail "suidprog is not linked against $LIBDIR/libmemscope_malloc.so: $(cat "$TMP/ldd")"
 VARS=(MEMSCOPE_OUT="$W/evil" MEMSCOPE_NAME=evil MEMSCOPE_FORMATS=json MEMSCOPE_VERBOSE=1)
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 

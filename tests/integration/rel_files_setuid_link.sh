@@ -17,7 +17,8 @@ chmod 0755 "$TMP"
 W=$TMP/w
 mkdir -m 0777 "$W" "$W/cwd"
 mkdir -m 0700 "$TMP/rootonly"
-LIBDIR=$(dirname "$MEMSCOPE_LIB")
+# the library copied out of the checkout, which nobody may not be able to enter
+LIBDIR=$(ms_lib_copy "$TMP/lib")
 cc -std=gnu11 -O1 -g -D_GNU_SOURCE -pthread -o "$W/suidprog" "$REPO/tests/programs/rel_exit.c" \
     -L"$LIBDIR" -lmemscope_malloc -Wl,-rpath,"$LIBDIR"
 chown root:root "$W/suidprog"
