@@ -32,29 +32,26 @@ usage(FILE *to)
 
 typedef void (*write_fn)(ms_writer_t *, const ms_report_t *);
 
-/* The writer for a format and metric; an error when this build lacks it. */
+/* The writer for a format (exporters/formats.c) and metric. */
 static int
 pick(const char *format, const char *metric, write_fn *fn)
 {
-    int allocated = metric != NULL && strcmp(metric, "allocated") == 0;
-    const struct { const char *name; write_fn fn; } tab[] = {
-        { "json", ms_json_write }, { "md", ms_md_write },
-        { "html", ms_html_write }, { "bin", ms_bin_write },
-        { "folded", allocated ? ms_folded_write_allocated : ms_folded_write },
-    };
-    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-        if (strcmp(format, tab[i].name) != 0)
-            continue;
-        *fn = tab[i].fn;
-        if (*fn == NULL) {
-            cli_error(cmd, "%s format not available in this build", format);
-            return CLI_BAD;
-        }
-        return CLI_OK;
+    const ms_format_t *f = ms_format_named(format);
+    if (f == NULL || strcmp(f->name, format) != 0) {
+        char names[256];
+        size_t n = 0;
+        for (size_t i = 0; i < ms_nformats && n < sizeof(names); i++)
+            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s",
+                i == 0 ? "" : i + 1 == ms_nformats ? " or " : ", ",
+                ms_formats[i].name);
+        cli_error(cmd, "unknown format '%s' (%s)", format, names);
+        return CLI_USAGE;
     }
-    cli_error(cmd, "unknown format '%s' (json, md, html, folded or bin)",
-        format);
-    return CLI_USAGE;
+    *fn = f->write;
+    if (f->write == ms_folded_write && metric != NULL &&
+        strcmp(metric, "allocated") == 0)
+        *fn = ms_folded_write_allocated;
+    return CLI_OK;
 }
 
 typedef struct {

@@ -31,11 +31,6 @@
 static const char *cmd = "snapshot";
 
 #define MAX_SEEN 4096
-#define NFORMATS 5
-
-/* The formats in the order the library writes them. */
-static const char *const fmt_ext[NFORMATS] = { "bin", "json", "md", "html",
-    "folded" };
 
 typedef struct {
     pid_t pid;
@@ -49,7 +44,7 @@ typedef struct {
     char shown[PATH_MAX + 1100];    /* the same directory, for people */
     char base[2][512];          /* candidate report names */
     int nbase;
-    unsigned formats;           /* bit i: fmt_ext[i] expected */
+    unsigned formats;           /* bit i: ms_formats[i] expected */
     int primary;                /* the format whose path is printed */
     struct { int base, fmt; unsigned long n; ino_t ino; } seen[MAX_SEEN];
     int nseen;
@@ -241,33 +236,22 @@ find_bases(snap_t *s)
     s->nbase = 1;
 }
 
-/* The formats the process writes: MEMSCOPE_FORMATS (default all but
- * folded; no html in test mode), of those this build has writers for (the
- * library is built from the same exporters). */
+/* The formats the process writes, as the library reads MEMSCOPE_FORMATS
+ * (tracer/options.c): its default when unset or not valid, no html in test
+ * mode. */
 static int
 find_formats(snap_t *s)
 {
-    void (*have[NFORMATS])(ms_writer_t *, const ms_report_t *) = {
-        ms_bin_write, ms_json_write, ms_md_write, ms_html_write,
-        ms_folded_write };
     const char *v = env_get(s, "MEMSCOPE_FORMATS");
-    unsigned want = 0xf;
-    if (v != NULL) {
-        char list[256];
-        snprintf(list, sizeof(list), "%s", v);
-        want = 0;
-        for (char *save, *t = strtok_r(list, ", ", &save); t != NULL;
-             t = strtok_r(NULL, ", ", &save))
-            for (int i = 0; i < NFORMATS; i++)
-                if (strcasecmp(t, fmt_ext[i]) == 0 || strcasecmp(t, "all") == 0)
-                    want |= 1u << i;
-    }
+    unsigned want = MS_FORMATS_DEFAULT;
+    if (v != NULL)
+        ms_formats_parse(v, &want);     /* not valid: the default stays */
     const char *test = env_get(s, "MEMSCOPE_TEST_MODE");
     if (test != NULL && !is_false(test))
-        want &= ~(1u << 3);
+        want &= ~MEMSCOPE_FORMAT_HTML;
     s->formats = 0;
-    for (int i = 0; i < NFORMATS; i++)
-        if ((want & (1u << i)) && have[i] != NULL)
+    for (size_t i = 0; i < ms_nformats; i++)
+        if (want & ms_formats[i].bit)
             s->formats |= 1u << i;
     s->primary = s->formats ? __builtin_ctz(s->formats) : -1;
     if (s->primary < 0) {
@@ -293,8 +277,8 @@ match(const snap_t *s, const char *file, int *fmt, unsigned long *n)
         if (*p < '0' || *p > '9')
             continue;
         *n = strtoul(p, &end, 10);
-        for (*fmt = 0; *end == '.' && *fmt < NFORMATS; (*fmt)++)
-            if (strcmp(end + 1, fmt_ext[*fmt]) == 0)
+        for (*fmt = 0; *end == '.' && *fmt < (int)ms_nformats; (*fmt)++)
+            if (strcmp(end + 1, ms_formats[*fmt].ext) == 0)
                 return b;
     }
     return -1;
@@ -349,13 +333,13 @@ static unsigned
 missing(const snap_t *s, int b, unsigned long n)
 {
     unsigned miss = 0;
-    for (int i = 0; i < NFORMATS; i++) {
+    for (int i = 0; i < (int)ms_nformats; i++) {
         char path[sizeof(s->dir) + 600];
         struct stat st;
         if (!(s->formats & (1u << i)))
             continue;
         snprintf(path, sizeof(path), "%s/%s.snapshot-%lu.%s", s->dir,
-            s->base[b], n, fmt_ext[i]);
+            s->base[b], n, ms_formats[i].ext);
         if (stat(path, &st) != 0 || was_seen(s, b, i, n, st.st_ino))
             miss |= 1u << i;
     }
@@ -408,9 +392,9 @@ wait_snapshot(snap_t *s)
     }
     if (miss != 0)
         cli_error(cmd, "warning: snapshot %lu has no .%s file after %g s",
-            n, fmt_ext[__builtin_ctz(miss)], s->timeout);
+            n, ms_formats[__builtin_ctz(miss)].ext, s->timeout);
     printf("%s/%s.snapshot-%lu.%s\n", s->shown, s->base[b], n,
-        fmt_ext[s->primary]);
+        ms_formats[s->primary].ext);
     return fflush(stdout) == 0 ? CLI_OK : CLI_BAD;
 }
 

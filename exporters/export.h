@@ -1,21 +1,50 @@
 /*
- * export.h - writing reports: one function per format over one writer.
+ * export.h - the report formats: one table of them (name, file extension,
+ * bit, writer), shared by the library (tracer/export.c, options.c) and the
+ * memscope tool (report, snapshot). A format is one writer over one
+ * report, in a file of its own; adding one is adding its row in
+ * formats.c and its MEMSCOPE_FORMAT_* bit in memscope.h.
  */
 #ifndef MS_EXPORT_H
 #define MS_EXPORT_H
 
+#include <stddef.h>
+
+#include "memscope.h"
 #include "report.h"
 #include "writer.h"
 
-/* One writer per format, each in its own file. Formats whose file is not
- * part of the build are weak and skipped. */
+/* The writers: each writes r whole to w (errors stay in w). */
 void ms_json_write(ms_writer_t *w, const ms_report_t *r);
-void ms_bin_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
-void ms_md_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
-void ms_html_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
-void ms_folded_write(ms_writer_t *w, const ms_report_t *r) __attribute__((weak));
+void ms_bin_write(ms_writer_t *w, const ms_report_t *r);
+void ms_md_write(ms_writer_t *w, const ms_report_t *r);
+void ms_html_write(ms_writer_t *w, const ms_report_t *r);
+void ms_folded_write(ms_writer_t *w, const ms_report_t *r);
 /* Folded stacks weighted by allocated bytes (the tool's --metric). */
-void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r)
-    __attribute__((weak));
+void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
+
+typedef struct {
+    const char *name;       /* in MEMSCOPE_FORMATS and --format */
+    const char *ext;        /* of its file, without the dot */
+    unsigned bit;           /* MEMSCOPE_FORMAT_* */
+    void (*write)(ms_writer_t *w, const ms_report_t *r);
+} ms_format_t;
+
+/* Every format, in the order the library writes them (the first one the
+ * library writes is the one `memscope snapshot` waits for). */
+extern const ms_format_t ms_formats[];
+extern const size_t ms_nformats;
+
+/* What MEMSCOPE_FORMATS is when unset (no folded stacks). */
+#define MS_FORMATS_DEFAULT (MEMSCOPE_FORMAT_BIN | MEMSCOPE_FORMAT_JSON | \
+    MEMSCOPE_FORMAT_HTML | MEMSCOPE_FORMAT_MD)
+
+/* Returns the format called name (any case), or NULL. */
+const ms_format_t *ms_format_named(const char *name);
+
+/* Parses MEMSCOPE_FORMATS: names separated by commas, "all" for every
+ * format. Returns 0 and sets *bits, or -1 (*bits untouched) for an empty
+ * list or a name no format has. Allocates nothing. */
+int ms_formats_parse(const char *list, unsigned *bits);
 
 #endif

@@ -97,7 +97,7 @@ typedef struct {
     char *mode;                 /* "exact" or "sampled" */
     uint64_t sample_interval;   /* bytes, 0 in exact mode */
     uint64_t stack_depth;
-    char *trigger;              /* "exit", "signal", "api" */
+    char *trigger;              /* "exit", "signal", "api", "heap_error" */
     uint64_t snapshot;          /* snapshot number, 0 = not a snapshot */
     uint64_t start_unix_ns, duration_ns;
     uint64_t clock_resolution_ns;
@@ -126,8 +126,7 @@ typedef struct {
     uint64_t dropped_heap_errors;
 } ms_report_t;
 
-/* Builds a report of the running process (tracer/report.c). */
-ms_report_t *ms_report_build(const char *trigger, uint64_t snapshot);
+/* Frees r and all it holds (r may be NULL). */
 void ms_report_free(ms_report_t *r);
 
 /* Lifetime bucket b holds lifetimes in [lower, upper) ms: bucket 0 is

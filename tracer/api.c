@@ -11,6 +11,7 @@
 #include <memscope.h>
 
 #include "internal.h"
+#include "fork.h"
 #include "api_state.h"
 #include "../engine/engine.h"
 
@@ -32,9 +33,10 @@ static uint32_t *var_index;         /* open addressing: ptr -> id */
 static uint64_t var_mask;
 static uint64_t var_live;           /* entries in var_index */
 
-void ms_api_lock(void) { pthread_mutex_lock(&api_mu); }
-void ms_api_unlock(void) { pthread_mutex_unlock(&api_mu); }
-void ms_api_after_fork_child(void) { pthread_mutex_init(&api_mu, NULL); }
+static void fork_prepare(void) { pthread_mutex_lock(&api_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&api_mu); }
+static void fork_child(void) { pthread_mutex_init(&api_mu, NULL); }
+MS_FORK_JOIN(MS_FORK_API, fork_prepare, fork_parent, fork_child);
 
 /* ---- tasks ---------------------------------------------------------------- */
 

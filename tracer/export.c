@@ -1,33 +1,35 @@
 /*
  * export.c - the library's side of exporting: build one report of the
- * process, then write each requested format from it with the exporters. One export runs at a
- * time (export_mu); a failure to write warns once and never stops the
- * program.
+ * process for a request, then write each requested format from it with the
+ * exporters. One export runs at a time (export_mu); a failure to write
+ * warns once and never stops the program.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "export.h"
+#include "fork.h"
 #include "../exporters/export.h"
 
 static int warned_write;
+static pthread_mutex_t export_mu = PTHREAD_MUTEX_INITIALIZER;
+static int exiting;
 
-typedef struct {
-    unsigned bit;
-    const char *ext;
-    void (*write)(ms_writer_t *, const ms_report_t *);
-} format_t;
+const char *
+ms_trigger_name(ms_trigger_t trigger)
+{
+    switch (trigger) {
+    case MS_TRIGGER_EXIT: return "exit";
+    case MS_TRIGGER_SIGNAL: return "signal";
+    case MS_TRIGGER_API: return "api";
+    case MS_TRIGGER_HEAP_ERROR: return "heap_error";
+    }
+    return "unknown";
+}
 
-static const format_t formats_tab[] = {
-    { MS_FMT_BIN, "bin", ms_bin_write },
-    { MS_FMT_JSON, "json", ms_json_write },
-    { MS_FMT_MD, "md", ms_md_write },
-    { MS_FMT_HTML, "html", ms_html_write },
-    { MS_FMT_FOLDED, "folded", ms_folded_write },
-};
-
+/* Returns 0 or a negative errno. */
 static int
 write_one(const char *path, const ms_report_t *r,
     void (*fn)(ms_writer_t *, const ms_report_t *))
@@ -44,35 +46,60 @@ write_one(const char *path, const ms_report_t *r,
     return rc;
 }
 
-int
-ms_export(const char *dir, const char *base, unsigned formats, int quiet)
+/* The files' base name for req into out; returns out. */
+static const char *
+base_name(const ms_export_req_t *req, char *out, size_t len)
 {
-    const char *trigger = strstr(base, ".snapshot-") ? "signal" :
-        quiet ? "api" : "exit";
-    unsigned long snap = 0;
-    const char *s = strstr(base, ".snapshot-");
-    if (s != NULL)
-        snap = strtoul(s + 10, NULL, 10);
-    int rc = ms_mkdir_p(dir);
+    if (req->base != NULL)
+        return req->base;
+    char name[512];
+    ms_report_base(name, sizeof(name));
+    if (req->trigger == MS_TRIGGER_SIGNAL)
+        snprintf(out, len, "%s.snapshot-%llu", name,
+            (unsigned long long)req->snapshot);
+    else if (req->trigger == MS_TRIGGER_HEAP_ERROR)
+        snprintf(out, len, "%s.heap-error", name);
+    else
+        snprintf(out, len, "%s", name);
+    return out;
+}
+
+/* Builds and writes; the caller holds export_mu (or needs no lock). */
+static int
+export_now(const ms_export_req_t *req)
+{
+    int quiet = req->trigger == MS_TRIGGER_API;
+    if (req->json_path != NULL) {
+        ms_report_t *r = ms_report_build(req);
+        if (r == NULL)
+            return -ENOMEM;
+        int rc = write_one(req->json_path, r, ms_json_write);
+        ms_report_free(r);
+        return rc;
+    }
+    int rc = ms_mkdir_p(req->dir);
     if (rc != 0) {
         if (!quiet)
             ms_warn_once(&warned_write, "cannot create '%s' for reports: %s; "
-                "the program runs on without them", dir, strerror(-rc));
+                "the program runs on without them", req->dir, strerror(-rc));
         return rc;
     }
-    ms_report_t *r = ms_report_build(trigger, snap);
+    char buf[640];
+    const char *base = base_name(req, buf, sizeof(buf));
+    ms_report_t *r = ms_report_build(req);
     if (r == NULL)
         return -ENOMEM;
     int first_err = 0;
-    for (size_t i = 0; i < sizeof(formats_tab) / sizeof(formats_tab[0]); i++) {
-        if (!(formats & formats_tab[i].bit) || formats_tab[i].write == NULL)
+    for (size_t i = 0; i < ms_nformats; i++) {
+        const ms_format_t *f = &ms_formats[i];
+        if (!(req->formats & f->bit))
             continue;
         char path[4096];
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", dir, base,
-            formats_tab[i].ext) >= sizeof(path)) {
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", req->dir, base,
+            f->ext) >= sizeof(path)) {
             rc = -ENAMETOOLONG;
         } else {
-            rc = write_one(path, r, formats_tab[i].write);
+            rc = write_one(path, r, f->write);
         }
         if (rc != 0) {
             if (!quiet)
@@ -89,12 +116,43 @@ ms_export(const char *dir, const char *base, unsigned formats, int quiet)
 }
 
 int
-ms_export_json_path(const char *path)
+ms_export(const ms_export_req_t *req)
 {
-    ms_report_t *r = ms_report_build("api", 0);
-    if (r == NULL)
-        return -ENOMEM;
-    int rc = write_one(path, r, ms_json_write);
-    ms_report_free(r);
+    int busy = ms_tls_busy;
+    ms_tls_busy = 1;
+    int rc;
+    if (req->json_path != NULL) {
+        /* one file named by the program: written even after the exit
+         * report, so never waits for the lock that report keeps */
+        rc = export_now(req);
+    } else if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE)) {
+        rc = -ESHUTDOWN;        /* the exit report is the last one */
+    } else {
+        pthread_mutex_lock(&export_mu);
+        rc = export_now(req);
+        pthread_mutex_unlock(&export_mu);
+    }
+    ms_tls_busy = busy;
     return rc;
 }
+
+/*
+ * The export lock is taken and kept: a snapshot being written is finished
+ * first, and any later one waits until the process is gone.
+ */
+void
+ms_export_final(const ms_export_req_t *req)
+{
+    int busy = ms_tls_busy;
+    ms_tls_busy = 1;
+    pthread_mutex_lock(&export_mu);
+    __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
+    if (req != NULL)
+        export_now(req);
+    ms_tls_busy = busy;
+}
+
+static void fork_prepare(void) { pthread_mutex_lock(&export_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&export_mu); }
+static void fork_child(void) { pthread_mutex_init(&export_mu, NULL); }
+MS_FORK_JOIN(MS_FORK_EXPORT, fork_prepare, fork_parent, fork_child);

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "fork.h"
 #include "heaperr.h"
+#include "export.h"
 
 #define EARLY_MAX 4096
 #define ERR_MAX   1024
@@ -122,12 +124,10 @@ ms_heap_error(int kind, uintptr_t addr, ms_free_kind_t how,
             "(MEMSCOPE_ABORT_ON_ERROR=1)", ms_herr_kind_name(kind),
             (void *)addr, ms_free_kind_name(how), ak ? " of a block made by " :
             "", ak ? ak : "", e.thread);
-        {
-            char base[512], name[600];
-            ms_report_base(base, sizeof(base));
-            snprintf(name, sizeof(name), "%s.heap-error", base);
-            ms_export_locked(ms_opt.out, name, ms_opt.formats & ~MS_FMT_HTML, 0);
-        }
+        ms_export_req_t req = { .trigger = MS_TRIGGER_HEAP_ERROR,
+            .formats = ms_opt.formats & ~MEMSCOPE_FORMAT_HTML,
+            .dir = ms_opt.out };
+        ms_export(&req);
         abort();
     }
 }
@@ -156,8 +156,9 @@ ms_heap_errors_copy(ms_herr_t *out, uint32_t max, uint64_t *dropped)
     return n;
 }
 
-void
-ms_heap_errors_after_fork_child(void)
-{
-    pthread_mutex_init(&err_mu, NULL);
-}
+/* fork: err_mu is held across it, so a child forked while another
+ * thread records a heap error finds it free. */
+static void fork_prepare(void) { pthread_mutex_lock(&err_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&err_mu); }
+static void fork_child(void) { pthread_mutex_init(&err_mu, NULL); }
+MS_FORK_JOIN(MS_FORK_HEAPERR, fork_prepare, fork_parent, fork_child);

@@ -32,7 +32,6 @@ void ms_heap_error(int kind, uintptr_t addr, ms_free_kind_t how,
 void ms_heap_error_stack(int kind, uintptr_t addr, ms_free_kind_t how,
     uint32_t alloc_stack, ms_thread_t *t, void *ra, void *fp);
 uint32_t ms_heap_errors_copy(ms_herr_t *out, uint32_t max, uint64_t *dropped);
-void ms_heap_errors_after_fork_child(void);
 const char *ms_herr_kind_name(int kind);
 const char *ms_alloc_kind_name(unsigned k);
 const char *ms_free_kind_name(unsigned k);

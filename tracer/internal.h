@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "memscope.h"
 #include "trace.h"
 
 #define MS_HIDDEN  __attribute__((visibility("hidden")))
@@ -57,18 +58,12 @@ typedef struct {
     int signal;             /* MEMSCOPE_SIGNAL: signal number, 0 = none */
     char out[1024];         /* MEMSCOPE_OUT */
     char name[256];         /* MEMSCOPE_NAME ("" = <program>-<pid>) */
-    unsigned formats;       /* MEMSCOPE_FORMATS, MS_FMT_* bits */
+    unsigned formats;       /* MEMSCOPE_FORMATS, MEMSCOPE_FORMAT_* bits */
     int verbose;            /* MEMSCOPE_VERBOSE */
     int test_mode;          /* MEMSCOPE_TEST_MODE */
     int file_mode;          /* MEMSCOPE_FILE_MODE */
     int abort_on_error;     /* MEMSCOPE_ABORT_ON_ERROR */
 } ms_options_t;
-
-#define MS_FMT_BIN     1u
-#define MS_FMT_JSON    2u
-#define MS_FMT_HTML    4u
-#define MS_FMT_MD      8u
-#define MS_FMT_FOLDED 16u
 
 extern ms_options_t ms_opt;
 void ms_options_load(void);
@@ -270,13 +265,10 @@ extern __thread uint32_t ms_tls_task MS_TLS;
 extern __thread int ms_tls_quiet MS_TLS;
 /* The head of the registry; the list is only prepended to. */
 ms_thread_t *ms_threads_head(void);
-void ms_threads_lock(void);
-void ms_threads_unlock(void);
 uint32_t ms_threads_count(void);
 void ms_thread_set_name(ms_thread_t *t, const char *name);
 void ms_threads_refresh_names(void);
 void ms_threads_init(void);
-void ms_threads_after_fork_child(void);
 /* Gives back the blocks other threads freed (owner only). */
 void ms_inbox_drain(ms_thread_t *t);
 /* A thread's byte counters, whatever the mode (sample.c). */
@@ -296,8 +288,6 @@ uint32_t ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth);
 int ms_stack_frames(uint32_t id, uintptr_t *out, int max);
 uint32_t ms_stacks_count(void);
 uint64_t ms_stacks_bytes(void);
-void ms_stacks_lock(void);
-void ms_stacks_unlock(void);
 
 /* ---- global state (trace.c) --------------------------------------------- */
 extern int64_t ms_global_live;       /* flushed per-thread live bytes */
@@ -311,7 +301,6 @@ extern size_t ms_max_events;         /* cap on tracked blocks, 0 = none */
 extern uint64_t ms_named_unsampled;
 void ms_fast_update(void);           /* after a change of mode or of the above */
 extern uint64_t ms_vars_foreign;      /* named blocks of other threads */
-extern pid_t ms_pid;
 extern uint64_t ms_start_ns;
 void ms_tracer_start(void);
 void ms_trace_stop(void);
@@ -328,7 +317,6 @@ typedef struct {
 
 void ms_timeline_tick(void);
 uint64_t ms_timeline_interval_ns(void);
-void ms_timeline_after_fork_child(void);
 /* Copies up to max points (oldest first, decimated); returns the count. */
 size_t ms_timeline_copy(ms_tl_point_t *out, size_t max);
 void ms_timeline_sample(ms_tl_point_t *p);
@@ -338,16 +326,6 @@ void ms_je_stats(int64_t *allocated, int64_t *active, int64_t *resident,
 /* ---- triggers (triggers.c) ---------------------------------------------- */
 extern pid_t ms_pid_first;          /* the process the tracer started in */
 void ms_report_base(char *out, size_t len);
-/* Writes reports, one export at a time; 0 or a negative errno. */
-int ms_export_locked(const char *dir, const char *base, unsigned formats,
-    int quiet_errors);
-
-/* ---- exporting (export.c) ---------------------------------------------- */
-/* Builds a report and writes dir/base.EXT for each format bit; 0 or the
- * first negative errno. Unless quiet, a failure warns once on stderr. */
-int ms_export(const char *dir, const char *base, unsigned formats, int quiet);
-/* Writes a JSON report to path; 0 or a negative errno. */
-int ms_export_json_path(const char *path);
 
 /* ---- symbols (symbols.c) ------------------------------------------------ */
 typedef struct {
@@ -368,8 +346,5 @@ void ms_variable_on_free(uintptr_t ptr, uint64_t now);
 void ms_variable_on_realloc(uintptr_t old, uintptr_t new_ptr, size_t size);
 void ms_task_account(uint32_t task, int64_t bytes, int alloc);
 void ms_api_counts(uint64_t *ntask, uint64_t *active, uint64_t *nvar);
-void ms_api_lock(void);
-void ms_api_unlock(void);
-void ms_api_after_fork_child(void);
 
 #endif

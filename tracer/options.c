@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../exporters/export.h"
 
 ms_options_t ms_opt = {
     .enable = 1,
@@ -23,7 +24,7 @@ ms_options_t ms_opt = {
     .signal = SIGUSR1,
     .out = "MemoryAnalysis",
     .name = "",
-    .formats = MS_FMT_BIN | MS_FMT_JSON | MS_FMT_HTML | MS_FMT_MD,
+    .formats = MS_FORMATS_DEFAULT,
     .verbose = 0,
     .test_mode = 0,
     .file_mode = 0600,
@@ -128,34 +129,6 @@ parse_signal(const char *v, int *out)
     return 0;
 }
 
-static int
-parse_formats(const char *v, unsigned *out)
-{
-    static const struct { const char *name; unsigned bit; } f[] = {
-        { "bin", MS_FMT_BIN }, { "json", MS_FMT_JSON }, { "html", MS_FMT_HTML },
-        { "md", MS_FMT_MD }, { "folded", MS_FMT_FOLDED },
-        { "all", MS_FMT_BIN | MS_FMT_JSON | MS_FMT_HTML | MS_FMT_MD |
-          MS_FMT_FOLDED },
-    };
-    unsigned bits = 0;
-    while (*v) {
-        size_t len = strcspn(v, ",");
-        size_t i;
-        for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-            if (strlen(f[i].name) == len && strncasecmp(v, f[i].name, len) == 0)
-                break;
-        if (i == sizeof(f) / sizeof(f[0]))
-            return -1;
-        bits |= f[i].bit;
-        v += len;
-        if (*v == ',')
-            v++;
-    }
-    if (bits == 0)
-        return -1;
-    *out = bits;
-    return 0;
-}
 
 static int
 parse_one(const opt_desc_t *d, const char *v)
@@ -184,7 +157,7 @@ parse_one(const opt_desc_t *d, const char *v)
         strcpy(d->dst, v);
         return 0;
     case OPT_FORMATS:
-        return parse_formats(v, d->dst);
+        return ms_formats_parse(v, d->dst);
     case OPT_MODE: {
         char *end;
         errno = 0;
@@ -218,7 +191,7 @@ ms_options_load(void)
         }
     }
     if (ms_opt.test_mode)
-        ms_opt.formats &= ~MS_FMT_HTML;
+        ms_opt.formats &= ~MEMSCOPE_FORMAT_HTML;
 }
 
 void
@@ -236,12 +209,14 @@ ms_options_print(int fd)
     ms_log("  MEMSCOPE_OUT=%s", ms_opt.out);
     ms_log("  MEMSCOPE_NAME=%s", ms_opt.name[0] ? ms_opt.name :
         "(program-pid)");
-    ms_log("  MEMSCOPE_FORMATS=%s%s%s%s%s",
-        ms_opt.formats & MS_FMT_BIN ? "bin " : "",
-        ms_opt.formats & MS_FMT_JSON ? "json " : "",
-        ms_opt.formats & MS_FMT_HTML ? "html " : "",
-        ms_opt.formats & MS_FMT_MD ? "md " : "",
-        ms_opt.formats & MS_FMT_FOLDED ? "folded" : "");
+    char fmts[256];
+    size_t n = 0;
+    fmts[0] = '\0';
+    for (size_t i = 0; i < ms_nformats; i++)
+        if ((ms_opt.formats & ms_formats[i].bit) && n < sizeof(fmts))
+            n += (size_t)snprintf(fmts + n, sizeof(fmts) - n, "%s%s",
+                n ? " " : "", ms_formats[i].name);
+    ms_log("  MEMSCOPE_FORMATS=%s", fmts);
     ms_log("  MEMSCOPE_TEST_MODE=%d", ms_opt.test_mode);
     ms_log("  MEMSCOPE_FILE_MODE=%03o", ms_opt.file_mode);
     ms_log("  MEMSCOPE_ABORT_ON_ERROR=%d", ms_opt.abort_on_error);

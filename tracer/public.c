@@ -9,7 +9,7 @@
 #include <memscope.h>
 
 #include "internal.h"
-#include "../exporters/export.h"
+#include "export.h"
 
 MS_EXPORT const char *
 memscope_version(void)
@@ -73,16 +73,13 @@ memscope_export(const char *dir, const char *base, unsigned formats)
         return -ENOTSUP;
     if (base != NULL && (*base == '\0' || strchr(base, '/') != NULL))
         return -EINVAL;
-    char def[512];
-    if (base == NULL) {
-        ms_report_base(def, sizeof(def));
-        base = def;
-    }
     if (formats == 0)
         formats = ms_opt.formats;
     if (formats & ~(unsigned)MEMSCOPE_FORMAT_ALL)
         return -EINVAL;
-    return ms_export_locked(dir ? dir : ms_opt.out, base, formats, 1);
+    ms_export_req_t req = { .trigger = MS_TRIGGER_API, .formats = formats,
+        .dir = dir ? dir : ms_opt.out, .base = base };
+    return ms_export(&req);
 }
 
 MS_EXPORT int
@@ -92,11 +89,8 @@ memscope_export_json(const char *path)
         return -EINVAL;
     if (!ms_opt.enable)
         return -ENOTSUP;
-    int busy = ms_tls_busy;
-    ms_tls_busy = 1;
-    int rc = ms_export_json_path(path);
-    ms_tls_busy = busy;
-    return rc;
+    ms_export_req_t req = { .trigger = MS_TRIGGER_API, .json_path = path };
+    return ms_export(&req);
 }
 
 MS_EXPORT int

@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "api_state.h"
 #include "heaperr.h"
+#include "export.h"
 #include "../exporters/report.h"
 #include "../exporters/xalloc.h"
 
@@ -263,20 +264,20 @@ out:
 }
 
 ms_report_t *
-ms_report_build(const char *trigger, uint64_t snapshot)
+ms_report_build(const ms_export_req_t *req)
 {
     uint64_t overhead = ms_arena_allocated();
     ms_report_t *r = ms_xcalloc(sizeof(*r));
     if (r == NULL)
         return NULL;
-    int at_exit = strcmp(trigger, "exit") == 0;
+    int at_exit = req->trigger == MS_TRIGGER_EXIT;
     r->program = ms_xstrdup(program_invocation_short_name);
     r->pid = getpid();
     r->mode = ms_xstrdup(ms_opt.sample ? "sampled" : "exact");
     r->sample_interval = ms_opt.sample;
     r->stack_depth = (uint64_t)ms_opt.stack_depth;
-    r->trigger = ms_xstrdup(trigger);
-    r->snapshot = snapshot;
+    r->trigger = ms_xstrdup(ms_trigger_name(req->trigger));
+    r->snapshot = req->snapshot;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = ms_now_precise_ns();

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "fork.h"
 
 typedef struct {
     uint64_t hash;
@@ -29,17 +30,10 @@ static uint32_t *index_ids;          /* open addressing on hash */
 static uint64_t index_mask;
 static uint64_t stacks_mem;
 
-void
-ms_stacks_lock(void)
-{
-    pthread_mutex_lock(&stacks_mu);
-}
-
-void
-ms_stacks_unlock(void)
-{
-    pthread_mutex_unlock(&stacks_mu);
-}
+static void fork_prepare(void) { pthread_mutex_lock(&stacks_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&stacks_mu); }
+static void fork_child(void) { pthread_mutex_init(&stacks_mu, NULL); }
+MS_FORK_JOIN(MS_FORK_STACKS, fork_prepare, fork_parent, fork_child);
 
 static int
 index_grow(void)

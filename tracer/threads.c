@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "fork.h"
 #include "../engine/engine.h"
 
 __thread ms_thread_t *ms_tls_self MS_TLS;
@@ -34,15 +35,20 @@ ms_threads_head(void)
     return __atomic_load_n(&head, __ATOMIC_ACQUIRE);
 }
 
-void
-ms_threads_lock(void)
+/* fork: the registry and every inbox are held across it. */
+static void
+fork_prepare(void)
 {
     pthread_mutex_lock(&reg_mu);
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+        ms_spin_lock(&t->inbox.lock);
 }
 
-void
-ms_threads_unlock(void)
+static void
+fork_parent(void)
 {
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+        ms_spin_unlock(&t->inbox.lock);
     pthread_mutex_unlock(&reg_mu);
 }
 
@@ -174,8 +180,8 @@ ms_thread_self(void)
 }
 
 /* After fork the child's only thread is the one that forked. */
-void
-ms_threads_after_fork_child(void)
+static void
+fork_child(void)
 {
     pthread_mutex_init(&reg_mu, NULL);
     ms_thread_t *me = ms_tls_self;
@@ -194,3 +200,5 @@ ms_threads_after_fork_child(void)
     if (me != NULL)
         me->tid = (pid_t)syscall(SYS_gettid);
 }
+
+MS_FORK_JOIN(MS_FORK_THREADS, fork_prepare, fork_parent, fork_child);

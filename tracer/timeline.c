@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "fork.h"
 #include "../engine/engine.h"
 
 #define TL_CAP 4096
@@ -128,11 +129,16 @@ ms_timeline_interval_ns(void)
     return (uint64_t)ms_opt.interval_ms * 1000000u * stride;
 }
 
-void
-ms_timeline_after_fork_child(void)
+static void fork_prepare(void) { pthread_mutex_lock(&tl_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&tl_mu); }
+
+/* The child's timeline starts empty. */
+static void
+fork_child(void)
 {
     pthread_mutex_init(&tl_mu, NULL);
     npoints = 0;
     stride = 1;
     tick = 0;
 }
+MS_FORK_JOIN(MS_FORK_TIMELINE, fork_prepare, fork_parent, fork_child);

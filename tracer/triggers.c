@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "export.h"
+#include "fork.h"
 #include "../engine/engine.h"
-#include "../exporters/export.h"
 
-pid_t ms_pid;
 uint64_t ms_start_ns;
 
 static sem_t wake;
@@ -28,9 +28,6 @@ static int bg_running;
 static pthread_t bg_thread;
 static unsigned snap_requests, snap_done;
 static struct sigaction old_action;
-static int signal_installed;
-static pthread_mutex_t export_mu = PTHREAD_MUTEX_INITIALIZER;
-static int exiting;
 
 static void
 on_signal(int sig, siginfo_t *si, void *uc)
@@ -62,29 +59,13 @@ ms_report_base(char *out, size_t len)
         snprintf(out, len, "%s", ms_opt.name);
 }
 
-int
-ms_export_locked(const char *dir, const char *base, unsigned formats,
-    int quiet_errors)
-{
-    if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE))
-        return -ESHUTDOWN;      /* the exit report is the last one */
-    int busy = ms_tls_busy;
-    ms_tls_busy = 1;
-    pthread_mutex_lock(&export_mu);
-    int rc = ms_export(dir, base, formats, quiet_errors);
-    pthread_mutex_unlock(&export_mu);
-    ms_tls_busy = busy;
-    return rc;
-}
-
 static void
 write_snapshot(void)
 {
-    char base[512], name[600];
-    ms_report_base(base, sizeof(base));
     unsigned n = __atomic_add_fetch(&snap_done, 1, __ATOMIC_RELAXED);
-    snprintf(name, sizeof(name), "%s.snapshot-%u", base, n);
-    ms_export_locked(ms_opt.out, name, ms_opt.formats, 0);
+    ms_export_req_t req = { .trigger = MS_TRIGGER_SIGNAL, .snapshot = n,
+        .formats = ms_opt.formats, .dir = ms_opt.out };
+    ms_export(&req);
 }
 
 static void *
@@ -144,69 +125,29 @@ bg_start(void)
         pthread_setname_np(bg_thread, "memscope");
 }
 
-/*
- * At exit: the last report, after which no snapshot may start (one cut
- * short by the process's end would leave a temporary file behind). The
- * export lock is taken and kept: a snapshot being written is finished
- * first, and any later one waits until the process is gone.
- */
+/* At exit: the last report, after which no snapshot may start. */
 static void
 at_exit(void)
 {
     if (!ms_opt.enable)
         return;
-    int busy = ms_tls_busy;
-    ms_tls_busy = 1;
-    pthread_mutex_lock(&export_mu);
-    __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
-    if (ms_opt.auto_export) {
-        char base[512];
-        ms_report_base(base, sizeof(base));
-        ms_export(ms_opt.out, base, ms_opt.formats, 0);
-    }
-    ms_tls_busy = busy;
+    ms_export_req_t req = { .trigger = MS_TRIGGER_EXIT,
+        .formats = ms_opt.formats, .dir = ms_opt.out };
+    ms_export_final(ms_opt.auto_export ? &req : NULL);
 }
 
-/* fork: hold every tracer lock across it, so the child inherits none. */
-static void
-fork_prepare(void)
-{
-    ms_tls_busy++;
-    pthread_mutex_lock(&export_mu);
-    ms_api_lock();
-    ms_stacks_lock();
-    ms_threads_lock();
-    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
-        ms_spin_lock(&t->inbox.lock);
-}
-
-static void
-fork_parent(void)
-{
-    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
-        ms_spin_unlock(&t->inbox.lock);
-    ms_threads_unlock();
-    ms_stacks_unlock();
-    ms_api_unlock();
-    pthread_mutex_unlock(&export_mu);
-    ms_tls_busy--;
-}
-
+/* fork: the child's background thread is started again, and its snapshot
+ * count starts over. */
 static void
 fork_child(void)
 {
-    ms_threads_after_fork_child();      /* resets every thread's lock */
-    ms_stacks_unlock();
-    ms_api_after_fork_child();
-    pthread_mutex_init(&export_mu, NULL);
-    ms_timeline_after_fork_child();
     sem_init(&wake, 0, 0);
     snap_requests = snap_done = 0;
     __atomic_store_n(&ms_ticking, 0, __ATOMIC_RELAXED);
     if (bg_running)
         bg_start();
-    ms_tls_busy--;
 }
+MS_FORK_JOIN(MS_FORK_TRIGGERS, NULL, NULL, fork_child);
 
 pid_t ms_pid_first;
 
@@ -231,10 +172,10 @@ ms_tracer_start(void)
     }
     ms_arena_init();
     ms_threads_init();
-    ms_pid = ms_pid_first = getpid();
+    ms_pid_first = getpid();
     ms_start_ns = ms_now_precise_ns();
     sem_init(&wake, 0, 0);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    ms_fork_install();
     atexit(at_exit);
     if (ms_opt.signal != 0) {
         struct sigaction sa;
@@ -242,7 +183,9 @@ ms_tracer_start(void)
         sa.sa_sigaction = on_signal;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        signal_installed = sigaction(ms_opt.signal, &sa, &old_action) == 0;
+        if (sigaction(ms_opt.signal, &sa, &old_action) != 0)
+            ms_log("cannot install the handler of signal %d (%s): no snapshots",
+                ms_opt.signal, strerror(errno));
     }
     bg_start();
     if (ms_opt.verbose)

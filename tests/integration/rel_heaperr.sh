@@ -11,7 +11,9 @@
 #   that made the bad call) and, when a block was allocated, its allocation
 #   stack (naming the function that allocated it).
 # - With MEMSCOPE_ABORT_ON_ERROR=1, each error alone aborts the program
-#   (status 134) after one line on stderr naming its kind and address.
+#   (status 134) after one line on stderr naming its kind and address, and
+#   after writing NAME.heap-error.json, a complete report of trigger
+#   "heap_error".
 # The other formats are rel_heaperr_formats.sh's.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
@@ -72,10 +74,13 @@ for c in $CASES; do
     [ "$(grep -c . "$TMP/abort-$c.err")" = 1 ] ||
         ms_fail "abort-$c: more than one line on stderr: $(cat "$TMP/abort-$c.err")"
     grep -q survived "$TMP/abort-$c.out" && ms_fail "abort-$c: the program went on"
-    # the report written before aborting, if any, is complete
-    for f in "$out"/*.json; do
-        [ -e "$f" ] && ms_reports_check --errors 1 "$f" >/dev/null
-    done
+    # the report written before aborting is NAME.heap-error.json, complete,
+    # and says what made it: trigger "heap_error", not a snapshot
+    reps=("$out"/*.heap-error.json)
+    [ -e "${reps[0]}" ] || ms_fail "abort-$c: no *.heap-error.json report in $out: $(ls "$out" 2>&1)"
+    ms_reports_check --errors 1 --trigger heap_error "${reps[@]}" >/dev/null
+    grep -q '"trigger":"heap_error","snapshot":0' "${reps[0]}" ||
+        ms_fail "abort-$c: ${reps[0]} does not say trigger heap_error, snapshot 0"
     ms_no_tmp "$out"
 done
-echo "ok: MEMSCOPE_ABORT_ON_ERROR=1: each of the 8 errors aborts (134) with its kind and address on stderr"
+echo "ok: MEMSCOPE_ABORT_ON_ERROR=1: each of the 8 errors aborts (134) with its kind and address on stderr, after a report of trigger heap_error"
