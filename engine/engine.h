@@ -15,6 +15,7 @@
 
 /* Flags for ms_je_mallocx and friends (same encoding as jemalloc.h). */
 #define MS_JE_LG_ALIGN(la)   ((int)(la))
+#define MS_JE_LG_ALIGN_MASK  ((int)0x3f)
 #define MS_JE_ALIGN(a)       ((int)(__builtin_ffsll((long long)(a)) - 1))
 #define MS_JE_ZERO           ((int)0x40)
 #define MS_JE_TCACHE_NONE    (((int)(-1 + 2)) << 8)     /* MALLOCX_TCACHE(-1) */
@@ -33,6 +34,9 @@ void ms_je_dallocx(void *p, int flags);
 void ms_je_sdallocx(void *p, size_t size, int flags);
 size_t ms_je_sallocx(const void *p, int flags);
 size_t ms_je_nallocx(size_t size, int flags);
+size_t ms_je_xallocx(void *p, size_t size, size_t extra, int flags);
+void ms_je_malloc_stats_print(void (*write_cb)(void *, const char *),
+    void *cbopaque, const char *opts);
 int ms_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
     size_t newlen);
 int ms_je_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);

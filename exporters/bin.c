@@ -246,6 +246,17 @@ sec_summ(enc_t *e, const ms_report_t *r)
 }
 
 static void
+sec_kind(enc_t *e, const ms_report_t *r)
+{
+    put_uv(e, MS_REPORT_ALLOC_KINDS);
+    for (int k = 0; k < MS_REPORT_ALLOC_KINDS; k++)
+        put_uv(e, r->alloc_kinds[k]);
+    put_uv(e, MS_REPORT_FREE_KINDS);
+    for (int k = 0; k < MS_REPORT_FREE_KINDS; k++)
+        put_uv(e, r->free_kinds[k]);
+}
+
+static void
 sec_aloc(enc_t *e, const ms_report_t *r)
 {
     put_sv(e, r->je_allocated);
@@ -430,10 +441,14 @@ sec_time(enc_t *e, const ms_report_t *r)
     }
 }
 
-/* In file order: the order of MS_BIN_TAGS. */
-static void (*const sections[MS_BIN_NSECTIONS])(enc_t *, const ms_report_t *) = {
-    sec_strs, sec_head, sec_summ, sec_aloc, sec_hist, sec_thrd, sec_task,
-    sec_vars, sec_frms, sec_site, sec_herr, sec_time,
+/* In file order: the required sections in the order of MS_BIN_TAGS, with
+ * the optional kind section after SUMM. */
+#define NWRITE (MS_BIN_NSECTIONS + 1)
+static const char write_tags[4 * NWRITE + 1] =
+    "STRSHEADSUMM" MS_BIN_KIND_TAG "ALOCHISTTHRDTASKVARSFRMSSITEHERRTIME";
+static void (*const sections[NWRITE])(enc_t *, const ms_report_t *) = {
+    sec_strs, sec_head, sec_summ, sec_kind, sec_aloc, sec_hist, sec_thrd,
+    sec_task, sec_vars, sec_frms, sec_site, sec_herr, sec_time,
 };
 
 /* ---- the file ------------------------------------------------------------- */
@@ -445,10 +460,10 @@ write_file(enc_t *e, const ms_report_t *r, const uint64_t *size,
     put(e, MS_BIN_MAGIC, MS_BIN_MAGIC_LEN);
     put_le(e, MS_BIN_VERSION, 2);
     put_le(e, 0, 2);                            /* flags */
-    put_le(e, MS_BIN_NSECTIONS, 4);
+    put_le(e, NWRITE, 4);
     put_le(e, total, 8);
-    for (int i = 0; i < MS_BIN_NSECTIONS; i++) {
-        put(e, &MS_BIN_TAGS[4 * i], 4);
+    for (int i = 0; i < NWRITE; i++) {
+        put(e, &write_tags[4 * i], 4);
         put_le(e, size[i], 8);
         uint64_t before = e->n;
         sections[i](e, r);
@@ -473,9 +488,9 @@ ms_bin_write(ms_writer_t *w, const ms_report_t *r)
     }
     e->w = w;
     e->hash = &hash;
-    uint64_t size[MS_BIN_NSECTIONS];
+    uint64_t size[NWRITE];
     uint64_t total = MS_BIN_HEADER_LEN + MS_BIN_TRAILER_LEN;
-    for (int i = 0; i < MS_BIN_NSECTIONS; i++) {
+    for (int i = 0; i < NWRITE; i++) {
         e->n = 0;
         sections[i](e, r);
         size[i] = e->n;

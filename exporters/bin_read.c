@@ -513,6 +513,27 @@ sec_time(rd_t *c)
     }
 }
 
+/* The optional kinds: as many as this reader knows; more is an error. */
+static void
+rd_kinds(rd_t *c, uint64_t *dst, uint64_t want, const char *what)
+{
+    uint64_t n = rd_uv(c);
+    if (!c->bad && n != want) {
+        fail(c, "%llu %s kinds, this reader knows %llu",
+            (unsigned long long)n, what, (unsigned long long)want);
+        return;
+    }
+    for (uint64_t k = 0; k < want && !c->bad; k++)
+        dst[k] = rd_uv(c);
+}
+
+static void
+sec_kind(rd_t *c)
+{
+    rd_kinds(c, c->r->alloc_kinds, MS_REPORT_ALLOC_KINDS, "allocation");
+    rd_kinds(c, c->r->free_kinds, MS_REPORT_FREE_KINDS, "release");
+}
+
 static void (*const sections[MS_BIN_NSECTIONS])(rd_t *) = {
     sec_strs, sec_head, sec_summ, sec_aloc, sec_hist, sec_thrd, sec_task,
     sec_vars, sec_frms, sec_site, sec_herr, sec_time,
@@ -564,7 +585,7 @@ read_sections(rd_t *c, uint64_t count, size_t len)
 {
     const unsigned char *p = c->base + MS_BIN_HEADER_LEN;
     const unsigned char *end = c->base + len - MS_BIN_TRAILER_LEN;
-    int next = 0;
+    int next = 0, seen_kind = 0;
     for (uint64_t i = 0; i < count && !c->bad; i++) {
         if (end - p < MS_BIN_SECTION_LEN) {
             fail(c, "the header announces %llu sections, the data ends after "
@@ -583,6 +604,24 @@ read_sections(rd_t *c, uint64_t count, size_t len)
             return;
         }
         int k = tag_index(tag);
+        if (memcmp(tag, MS_BIN_KIND_TAG, 4) == 0) {
+            /* known optional: once, after SUMM */
+            if (next != MS_BIN_SUMM + 1 || seen_kind++) {
+                fail(c, "section kind at byte %llu is out of place or "
+                    "repeated", (unsigned long long)(tag - c->base));
+                return;
+            }
+            c->p = p;
+            c->end = p + plen;
+            c->tag = MS_BIN_KIND_TAG;
+            sec_kind(c);
+            if (!c->bad && c->p != c->end)
+                fail(c, "%llu unread bytes at the end of the section",
+                    (unsigned long long)left(c));
+            c->tag = NULL;
+            p += plen;
+            continue;
+        }
         int place = section_place(c, tag, k, next);
         if (place == 1) {
             c->p = p;

@@ -25,6 +25,10 @@ enum {
     MS_BIN_HERR, MS_BIN_TIME, MS_BIN_NSECTIONS
 };
 
+/* The optional section of allocation and release kinds: written right
+ * after SUMM; a report without one has all kinds 0. */
+#define MS_BIN_KIND_TAG "kind"
+
 /* Reads a whole binary report from buf. Returns 0 and a new report in *out
  * (free it with ms_report_free), or -1 with a one-line message in err (no
  * newline) and *out NULL; nothing is left allocated on error. Every length,

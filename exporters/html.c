@@ -129,6 +129,20 @@ key(ms_writer_t *w, const char *k)
     ms_w_str(w, "\":");
 }
 
+/* ,"name":{"kind":n,...}: counts by kind, every kind named. */
+static void
+kinds(ms_writer_t *w, const char *name, const uint64_t *v, int n,
+    const char *(*kname)(unsigned))
+{
+    key(w, name);
+    for (int k = 0; k < n; k++) {
+        ms_w_str(w, k ? "," : "{");
+        ms_w_jstr(w, kname((unsigned)k));
+        ms_w_fmt(w, ":%llu", (unsigned long long)v[k]);
+    }
+    ms_w_str(w, "}");
+}
+
 /* A rounded estimate (sampled mode). */
 static uint64_t
 est(double v)
@@ -186,6 +200,10 @@ write_meta(ms_writer_t *w, const ms_report_t *r)
         (unsigned long long)r->reallocs,
         (unsigned long long)r->bytes_allocated,
         (unsigned long long)r->bytes_freed);
+    kinds(w, "alloc_kinds", r->alloc_kinds, MS_REPORT_ALLOC_KINDS,
+        ms_report_alloc_kind_name);
+    kinds(w, "free_kinds", r->free_kinds, MS_REPORT_FREE_KINDS,
+        ms_report_free_kind_name);
     ms_w_fmt(w, ",\"live_blocks\":%lld,\"live_bytes\":%lld,"
         "\"peak_live_bytes\":%lld,\"dropped_events\":%llu,"
         "\"untracked_frees\":%llu,\"dropped_tasks\":%llu",

@@ -30,6 +30,17 @@ key(ms_writer_t *w, const char *k, int *first)
 #define KM(k, v) (key(w, k, &first), (v) < 0 ? ms_w_str(w, "null") : \
                   ms_w_i64(w, (int64_t)(v)))
 
+/* An object of counts by kind, every kind named. */
+static void
+kinds(ms_writer_t *w, const uint64_t *v, int n, const char *(*name)(unsigned))
+{
+    int first = 1;
+    ms_w_str(w, "{");
+    for (int k = 0; k < n; k++)
+        KU(name((unsigned)k), v[k]);
+    ms_w_str(w, "}");
+}
+
 static void
 write_frame(ms_writer_t *w, const ms_rframe_t *f)
 {
@@ -258,6 +269,10 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
         KU("allocs", r->allocs);
         KU("frees", r->frees);
         KU("reallocs", r->reallocs);
+        key(w, "alloc_kinds", &first);
+        kinds(w, r->alloc_kinds, MS_REPORT_ALLOC_KINDS, ms_report_alloc_kind_name);
+        key(w, "free_kinds", &first);
+        kinds(w, r->free_kinds, MS_REPORT_FREE_KINDS, ms_report_free_kind_name);
         KU("bytes_allocated", r->bytes_allocated);
         KU("bytes_freed", r->bytes_freed);
         KI("live_blocks", r->live_blocks);

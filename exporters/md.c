@@ -237,6 +237,25 @@ header(ms_md_out_t *o)
     ms_md_puts(o, " bytes\n\n");
 }
 
+/* "- **what:** name n, name n" over the kinds with a count; nothing when
+ * none has one (a report from before kinds were counted). */
+static void
+kinds(ms_md_out_t *o, const char *what, const uint64_t *v, int n,
+    const char *(*name)(unsigned))
+{
+    int any = 0;
+    for (int k = 0; k < n; k++) {
+        if (v[k] == 0)
+            continue;
+        ms_md_putf(o, any ? ", " : "- **%s:** ", what);
+        ms_md_code(o, name((unsigned)k), "");
+        ms_md_putf(o, " %llu", (unsigned long long)v[k]);
+        any = 1;
+    }
+    if (any)
+        ms_md_puts(o, "\n");
+}
+
 static void
 totals(ms_md_out_t *o)
 {
@@ -245,6 +264,10 @@ totals(ms_md_out_t *o)
     ms_md_putf(o, "- **Allocations:** %llu\n", (unsigned long long)r->allocs);
     ms_md_putf(o, "- **Frees:** %llu\n", (unsigned long long)r->frees);
     ms_md_putf(o, "- **Reallocations:** %llu\n", (unsigned long long)r->reallocs);
+    kinds(o, "Allocations by kind", r->alloc_kinds, MS_REPORT_ALLOC_KINDS,
+        ms_report_alloc_kind_name);
+    kinds(o, "Frees by kind", r->free_kinds, MS_REPORT_FREE_KINDS,
+        ms_report_free_kind_name);
     ms_md_puts(o, "- **Bytes allocated:** ");
     ms_md_bytes(o, r->bytes_allocated);
     ms_md_puts(o, "\n- **Bytes freed:** ");

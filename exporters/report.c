@@ -17,6 +17,23 @@ ms_report_life_upper_ms(int b)
     return b >= MS_REPORT_LIFE_BUCKETS - 1 ? UINT64_MAX : 1ull << b;
 }
 
+const char *
+ms_report_alloc_kind_name(unsigned k)
+{
+    static const char *names[MS_REPORT_ALLOC_KINDS] = { "malloc", "calloc",
+        "realloc", "aligned", "new", "new[]", "mallocx", "rallocx",
+        "xallocx" };
+    return k < MS_REPORT_ALLOC_KINDS ? names[k] : NULL;
+}
+
+const char *
+ms_report_free_kind_name(unsigned k)
+{
+    static const char *names[MS_REPORT_FREE_KINDS] = { "free", "delete",
+        "delete[]", "realloc", "dallocx", "sdallocx", "rallocx", "xallocx" };
+    return k < MS_REPORT_FREE_KINDS ? names[k] : NULL;
+}
+
 void
 ms_report_free(ms_report_t *r)
 {

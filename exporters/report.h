@@ -11,6 +11,11 @@
 
 #define MS_REPORT_LIFE_BUCKETS 24
 #define MS_REPORT_SIZE_BUCKETS 48
+/* Allocation kinds (malloc ... xallocx) and release kinds (free ...
+ * xallocx), in the order of ms_kind_t and ms_free_kind_t (tracer/trace.h);
+ * ms_report_alloc_kind_name() and ms_report_free_kind_name() name them. */
+#define MS_REPORT_ALLOC_KINDS 9
+#define MS_REPORT_FREE_KINDS 8
 
 typedef struct {
     uint64_t addr;          /* return address in the traced process */
@@ -74,9 +79,8 @@ typedef struct {
 typedef struct {
     char *kind;             /* double_free, invalid_free, interior_free,
                                mismatched_free */
-    char *alloc_kind;       /* malloc, calloc, realloc, aligned, new, new[];
-                               NULL = unknown */
-    char *free_kind;        /* free, delete, delete[], realloc */
+    char *alloc_kind;       /* an allocation kind's name; NULL = unknown */
+    char *free_kind;        /* a release kind's name */
     uint64_t address;       /* the pointer passed */
     uint64_t block, size;   /* the block it falls in, when known (0) */
     uint64_t thread, t_ns;
@@ -115,6 +119,9 @@ typedef struct {
 
     uint64_t size_hist[MS_REPORT_SIZE_BUCKETS];
     uint64_t life_hist[MS_REPORT_LIFE_BUCKETS];
+    /* allocs and frees by kind: they sum to allocs and frees */
+    uint64_t alloc_kinds[MS_REPORT_ALLOC_KINDS];
+    uint64_t free_kinds[MS_REPORT_FREE_KINDS];
 
     ms_rframe_t *frames;    uint64_t nframes;
     ms_rsite_t *sites;      uint64_t nsites;
@@ -134,5 +141,10 @@ void ms_report_free(ms_report_t *r);
  * (UINT64_MAX). The clock ticks each millisecond. */
 uint64_t ms_report_life_lower_ms(int b);
 uint64_t ms_report_life_upper_ms(int b);
+
+/* The name of allocation kind k and of release kind k; NULL when k is out
+ * of range. */
+const char *ms_report_alloc_kind_name(unsigned k);
+const char *ms_report_free_kind_name(unsigned k);
 
 #endif

@@ -23,9 +23,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(SO)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD) $(RPATH) -lmemscope_malloc $(CHECK_LIBS)
 
 # Helper programs link nothing of ours: scripts preload the library or not.
+# abi_*: programs of another allocator's ABI, linked with it.
+$(BUILD)/tests/prog/abi_jemalloc: PROG_LIBS := -ljemalloc
 $(BUILD)/tests/prog/%: tests/programs/%.c
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl $(PROG_LIBS)
 
 $(BUILD)/tests/prog/%: tests/programs/%.cc
 	@mkdir -p $(@D)

@@ -17,6 +17,10 @@
 #include "fork.h"
 #include "heaperr.h"
 #include "export.h"
+#include "../exporters/report.h"
+
+_Static_assert(MS_KIND_COUNT == MS_REPORT_ALLOC_KINDS &&
+    MS_FREE_COUNT == MS_REPORT_FREE_KINDS, "kind names follow trace.h");
 
 #define EARLY_MAX 4096
 #define ERR_MAX   1024
@@ -63,7 +67,7 @@ ms_kinds_match(unsigned alloc_kind, ms_free_kind_t how)
     switch (alloc_kind) {
     case MS_KIND_NEW: return how == MS_FREE_DELETE;
     case MS_KIND_NEW_ARRAY: return how == MS_FREE_DELETE_ARRAY;
-    default: return how == MS_FREE_FREE || how == MS_FREE_REALLOC;
+    default: return how != MS_FREE_DELETE && how != MS_FREE_DELETE_ARRAY;
     }
 }
 
@@ -82,16 +86,14 @@ ms_herr_kind_name(int kind)
 const char *
 ms_alloc_kind_name(unsigned k)
 {
-    static const char *names[] = { "malloc", "calloc", "realloc", "aligned",
-        "new", "new[]" };
-    return k < MS_KIND_COUNT ? names[k] : NULL;
+    return ms_report_alloc_kind_name(k);
 }
 
 const char *
 ms_free_kind_name(unsigned k)
 {
-    static const char *names[] = { "free", "delete", "delete[]", "realloc" };
-    return k < 4 ? names[k] : "free";
+    const char *n = ms_report_free_kind_name(k);
+    return n ? n : "free";
 }
 
 void

@@ -213,6 +213,10 @@ typedef struct ms_thread {
 
     /* exact counters, owner-written */
     uint64_t allocs, frees, reallocs, bytes_alloc, bytes_freed;
+    /* allocations and frees by kind; the inlined sampled path (fast.h)
+     * counts only allocs and frees: its malloc and free calls are what the
+     * other kinds leave of them (report.c) */
+    uint64_t kind_allocs[MS_KIND_COUNT], kind_frees[MS_FREE_COUNT];
     int64_t live;                   /* may go negative (cross-thread frees) */
     int64_t live_flushed;           /* part of live added to ms_global_live */
     uint64_t size_hist[MS_SIZE_BUCKETS];

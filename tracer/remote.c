@@ -85,6 +85,7 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
     ms_recent_add(t, p, ms_sites_stack_of(&o->sites, r->site));
     if (ms_opt.sample == 0) {
         t->frees++;
+        t->kind_frees[how]++;
         t->bytes_freed += r->size;
         ms_live_add(t, -(int64_t)r->size);
     }

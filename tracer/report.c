@@ -43,6 +43,19 @@ add_site(acc_t *a, const ms_sitestat_t *st)
         a->s.life[b] += st->life[b];
 }
 
+/* Sets k[0] to what k[1..n) leave of total, trimming them to it. */
+static void
+kind_rest(uint64_t *k, int n, uint64_t total)
+{
+    uint64_t left = total;
+    for (int i = 1; i < n; i++) {
+        if (k[i] > left)
+            k[i] = left;
+        left -= k[i];
+    }
+    k[0] = left;
+}
+
 static int64_t
 status_field(const char *key)
 {
@@ -300,6 +313,13 @@ ms_report_build(const ms_export_req_t *req)
         d->tid = t->tid;
         d->name = ms_xstrdup(t->name);
         d->exited = (uint64_t)t->exited;
+        /* kinds read before the totals they are part of */
+        for (int k = 1; k < MS_REPORT_ALLOC_KINDS; k++)
+            r->alloc_kinds[k] += __atomic_load_n(&t->kind_allocs[k],
+                __ATOMIC_RELAXED);
+        for (int k = 1; k < MS_REPORT_FREE_KINDS; k++)
+            r->free_kinds[k] += __atomic_load_n(&t->kind_frees[k],
+                __ATOMIC_RELAXED);
         d->allocs = __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
         d->frees = __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
         d->reallocs = __atomic_load_n(&t->reallocs, __ATOMIC_RELAXED);
@@ -318,6 +338,10 @@ ms_report_build(const ms_export_req_t *req)
         r->tracked_blocks += __atomic_load_n(&t->table.count, __ATOMIC_RELAXED);
     }
     r->live_blocks = (int64_t)(r->allocs - r->frees);
+    /* malloc and free are what the other kinds leave (fast.h counts no
+     * kind); the other kinds may not exceed the totals read after them */
+    kind_rest(r->alloc_kinds, MS_REPORT_ALLOC_KINDS, r->allocs);
+    kind_rest(r->free_kinds, MS_REPORT_FREE_KINDS, r->frees);
     int64_t peak = __atomic_load_n(&ms_global_peak, __ATOMIC_RELAXED);
     r->peak_live_bytes = peak > r->live_bytes ? peak : r->live_bytes;
     r->dropped_events = __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED);

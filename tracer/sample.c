@@ -123,8 +123,8 @@ ms_sample_due(ms_thread_t *t, size_t n)
 /* The sampled mode's part of an allocation hook: counters, the countdown,
  * and a sampled block moved and recorded. Returns the block to give. */
 void *
-ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
-    void *fp)
+ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
+    int flags, void *ra, void *fp)
 {
     if (MS_UNLIKELY(t->je_allocp == NULL)) {
         uint64_t u = ms_je_sallocx(p, 0);
@@ -137,10 +137,12 @@ ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
         return p;
     /* Sampled: make the block page-aligned, so free() can recognise it. */
     if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) != 0) {
+        /* the same zeroing, tcache and arena; a larger alignment */
         void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(MS_SAMPLE_ALIGN) |
-            (kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0));
+            (flags & ~MS_JE_LG_ALIGN_MASK));
         if (q != NULL) {
-            if (kind == MS_KIND_REALLOC)
+            unsigned k = kind & (MS_KIND_OVERALIGNED - 1);
+            if (k == MS_KIND_REALLOC || k == MS_KIND_RALLOCX)
                 memcpy(q, p, req);
             uint64_t u = ms_je_sallocx(p, 0), uq = ms_je_sallocx(q, 0);
             ms_je_free(p);
@@ -164,6 +166,7 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
 {
     int rc = 0;
     t->frees++;
+    t->kind_frees[kind]++;
     if (MS_UNLIKELY(t->je_allocp == NULL)) {
         uint64_t u = ms_je_sallocx(p, 0);
         t->bytes_freed += u;

@@ -150,8 +150,10 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
         ms_task_account(r.task, (int64_t)req, 1);
 }
 
-void *
-ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
+/* flags: how the engine made p (mallocx flags), kept when a sampled block
+ * is moved. */
+static inline void *
+alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
 {
     if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY ||
             (ms_tls_busy && !ms_tls_quiet))) {
@@ -168,6 +170,7 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
     if (MS_UNLIKELY(fresh) && t->je_allocp != NULL)
         t->je_base_alloc -= ms_je_sallocx(p, 0);  /* counted before t */
     t->allocs++;
+    t->kind_allocs[kind & (MS_KIND_OVERALIGNED - 1)]++;
     t->size_hist[ms_fast_size_bucket(req)]++;
     if (ms_opt.sample == 0) {
         t->bytes_alloc += req;
@@ -176,9 +179,23 @@ ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
         ms_hook_leave();
         return p;
     }
-    p = ms_sample_alloc(t, p, req, kind, ra, fp);
+    p = ms_sample_alloc(t, p, req, kind, flags, ra, fp);
     ms_hook_leave();
     return p;
+}
+
+void *
+ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
+{
+    return alloc_hook(p, req, kind, kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0,
+        ra, fp);
+}
+
+void *
+ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
+{
+    return alloc_hook(p, req, kind, flags, ra, fp);
 }
 
 /* Per-site statistics of a free by thread t of a record from slot's
@@ -222,6 +239,7 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
             return 1;
         }
         t->frees++;
+        t->kind_frees[how]++;
         t->bytes_freed += r.size;
         ms_live_add(t, -(int64_t)r.size);
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
@@ -261,24 +279,55 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
     return rc;
 }
 
+/* A resize's form: realloc, or rallocx with its flags. */
+typedef struct {
+    int x;          /* rallocx */
+    int flags;      /* its flags */
+} resize_t;
+
+static inline void *
+engine_resize(void *old, size_t req, const resize_t *z)
+{
+    return z->x ? ms_je_rallocx(old, req, z->flags) : ms_je_realloc(old, req);
+}
+
+static inline ms_free_kind_t
+resize_free_kind(const resize_t *z)
+{
+    return z->x ? MS_FREE_RALLOCX : MS_FREE_REALLOC;
+}
+
+/* The new block of a resize, to the allocation hook. */
+static inline void *
+resize_record(void *q, size_t req, const resize_t *z, void *ra, void *fp)
+{
+    if (!z->x)
+        return ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
+    return ms_trace_allocx(q, req, (z->flags & MS_JE_LG_ALIGN_MASK) ?
+        (ms_kind_t)(MS_KIND_RALLOCX | MS_KIND_OVERALIGNED) : MS_KIND_RALLOCX,
+        z->flags, ra, fp);
+}
+
 /* realloc of a block the calling thread owns (or, sampled, never saw). */
 static void *
 realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
-    void *ra, void *fp)
+    const resize_t *z, void *ra, void *fp)
 {
     uint64_t old_usable = ms_opt.sample && t->je_allocp == NULL ?
         ms_je_sallocx(old, 0) : 0;
-    void *q = ms_je_realloc(old, req);
+    void *q = engine_resize(old, req, z);
     if (q == NULL) {
         if (own == 0)
             ms_own_insert(t, r);       /* old is still valid */
         ms_hook_leave();
-        errno = ENOMEM;
+        if (!z->x)
+            errno = ENOMEM;
         return NULL;
     }
     t->reallocs++;
     if (ms_opt.sample != 0) {
         t->frees++;
+        t->kind_frees[resize_free_kind(z)]++;
         if (t->je_allocp == NULL) {
             t->bytes_freed += old_usable;
             ms_live_add(t, -(int64_t)old_usable);
@@ -287,6 +336,7 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
     if (own == 0) {
         if (ms_opt.sample == 0) {
             t->frees++;
+            t->kind_frees[resize_free_kind(z)]++;
             t->bytes_freed += r->size;
             ms_live_add(t, -(int64_t)r->size);
         }
@@ -297,9 +347,84 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
             ms_variable_on_realloc(r->ptr, (uintptr_t)q, req);
     }
     ms_hook_leave();
-    q = ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
+    q = resize_record(q, req, z, ra, fp);
     if (own == 0 && (r->flags & MS_REC_VARIABLE)) {
         /* keep the name on the new block's record */
+        ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
+        if (nr != NULL)
+            nr->flags |= MS_REC_VARIABLE;
+    }
+    return q;
+}
+
+static void *
+resize_hook(void *old, size_t req, const resize_t *z, void *ra, void *fp)
+{
+    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY)) {
+        void *q = engine_resize(old, req, z);
+        if (q != NULL) {
+            ms_early_take((uintptr_t)old);
+            ms_early_add((uintptr_t)q);
+        }
+        return q;
+    }
+    ms_thread_t *t = ms_hook_enter();
+    if (t == NULL) {
+        ms_busy_free(old);
+        void *q = engine_resize(old, req, z);
+        ms_busy_alloc(q != NULL ? q : old);
+        return q;
+    }
+    ms_rec_t r;
+    int look = ms_opt.sample == 0 || ((uintptr_t)old & (MS_SAMPLE_ALIGN - 1)) == 0
+        || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
+    if (!look)
+        return realloc_here(t, old, req, -1, &r, z, ra, fp);
+    if (ms_own_remove(t, (uintptr_t)old, &r) == 0)
+        return realloc_here(t, old, req, 0, &r, z, ra, fp);
+    ms_rec_t peek;
+    ms_thread_t *o = ms_find_owner(t, (uintptr_t)old, &peek);
+    if (o == NULL) {
+        /* A block from before start-up (or, sampled, never sampled): a
+         * plain realloc. Otherwise a heap error: old is not touched. */
+        if (ms_opt.sample != 0 || ms_early_take((uintptr_t)old) == 0 ||
+            ms_early_overflowed() ||
+            __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED) != 0)
+            return realloc_here(t, old, req, -1, &r, z, ra, fp);
+        ms_unknown_free(t, (uintptr_t)old, resize_free_kind(z), ra, fp);
+        ms_hook_leave();
+        if (!z->x)
+            errno = EINVAL;
+        return NULL;
+    }
+    /* Another thread's block: copy it into a new one here, and free the
+     * old one the way any foreign free goes (its owner gives it back).
+     * rallocx copies what the program may have used: the usable size. */
+    void *q = z->x ? ms_je_mallocx(req, z->flags) : ms_je_malloc(req);
+    if (q == NULL) {
+        ms_hook_leave();
+        if (!z->x)
+            errno = ENOMEM;
+        return NULL;
+    }
+    size_t keep = z->x ? ms_je_sallocx(old, 0) : peek.size;
+    memcpy(q, old, keep < req ? keep : req);
+    /* a named block keeps its name: moved before the free can end it */
+    int named = (peek.flags & MS_REC_VARIABLE) ||
+        __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0;
+    if (named)
+        ms_variable_on_realloc((uintptr_t)old, (uintptr_t)q, req);
+    int f = ms_foreign_free(t, (uintptr_t)old, &r, resize_free_kind(z), ra, fp);
+    if (f == 0)
+        ms_je_free(old);
+    if (ms_opt.sample != 0 && f >= 0) {
+        t->frees++;         /* exact mode counts it in foreign_free */
+        t->kind_frees[resize_free_kind(z)]++;
+    }
+    t->reallocs++;
+    ms_hook_leave();
+    q = resize_record(q, req, z, ra, fp);
+    if (named && (peek.flags & MS_REC_VARIABLE)) {
         ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
         if (nr != NULL)
             nr->flags |= MS_REC_VARIABLE;
@@ -310,68 +435,87 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
 void *
 ms_trace_realloc(void *old, size_t req, void *ra, void *fp)
 {
-    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY)) {
-        void *q = ms_je_realloc(old, req);
-        if (q != NULL) {
-            ms_early_take((uintptr_t)old);
-            ms_early_add((uintptr_t)q);
-        }
-        return q;
-    }
+    static const resize_t plain = { 0, 0 };
+    return resize_hook(old, req, &plain, ra, fp);
+}
+
+void *
+ms_trace_rallocx(void *old, size_t req, int flags, void *ra, void *fp)
+{
+    resize_t z = { 1, flags };
+    return resize_hook(old, req, &z, ra, fp);
+}
+
+/*
+ * xallocx never moves a block: the record stays where it is, its size
+ * follows the block's (the requested size, or less when the block could
+ * not grow that far). A block whose record another thread holds is not
+ * resized at all (xallocx may always decline; the old size is returned):
+ * only its owner may change that record. Sampled mode decides no new
+ * sample for the bytes added in place.
+ */
+size_t
+ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
+    void *fp)
+{
+    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY))
+        return ms_je_xallocx(p, size, extra, flags);
     ms_thread_t *t = ms_hook_enter();
     if (t == NULL) {
-        ms_busy_free(old);
-        void *q = ms_je_realloc(old, req);
-        ms_busy_alloc(q != NULL ? q : old);
-        return q;
+        ms_busy_free(p);
+        size_t u = ms_je_xallocx(p, size, extra, flags);
+        ms_busy_alloc(p);
+        return u;
     }
+    size_t old_u = ms_je_sallocx(p, 0);
     ms_rec_t r;
-    int look = ms_opt.sample == 0 || ((uintptr_t)old & (MS_SAMPLE_ALIGN - 1)) == 0
+    int look = ms_opt.sample == 0 || ((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0
         || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
-    if (!look)
-        return realloc_here(t, old, req, -1, &r, ra, fp);
-    if (ms_own_remove(t, (uintptr_t)old, &r) == 0)
-        return realloc_here(t, old, req, 0, &r, ra, fp);
-    ms_rec_t peek;
-    ms_thread_t *o = ms_find_owner(t, (uintptr_t)old, &peek);
-    if (o == NULL) {
-        /* A block from before start-up (or, sampled, never sampled): a
-         * plain realloc. Otherwise a heap error: old is not touched. */
-        if (ms_opt.sample != 0 || ms_early_take((uintptr_t)old) == 0 ||
-            ms_early_overflowed() ||
-            __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED) != 0)
-            return realloc_here(t, old, req, -1, &r, ra, fp);
-        ms_unknown_free(t, (uintptr_t)old, MS_FREE_REALLOC, ra, fp);
+    int own = look ? ms_own_remove(t, (uintptr_t)p, &r) : -1;
+    if (own != 0 && look && ms_find_owner(t, (uintptr_t)p, &r) != NULL) {
         ms_hook_leave();
-        errno = EINVAL;
-        return NULL;
+        return old_u;
     }
-    /* Another thread's block: copy it into a new one here, and free the
-     * old one the way any foreign free goes (its owner gives it back). */
-    void *q = ms_je_malloc(req);
-    if (q == NULL) {
+    size_t u = ms_je_xallocx(p, size, extra, flags);
+    if (u == old_u || (own != 0 && ms_opt.sample == 0)) {
+        /* unchanged, or (exact mode) a block from before start-up */
+        if (own == 0)
+            ms_own_insert(t, &r);
         ms_hook_leave();
-        errno = ENOMEM;
-        return NULL;
+        return u;
     }
-    memcpy(q, old, peek.size < req ? peek.size : req);
-    /* a named block keeps its name: moved before the free can end it */
-    int named = (peek.flags & MS_REC_VARIABLE) ||
-        __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0;
-    if (named)
-        ms_variable_on_realloc((uintptr_t)old, (uintptr_t)q, req);
-    int f = ms_foreign_free(t, (uintptr_t)old, &r, MS_FREE_REALLOC, ra, fp);
-    if (f == 0)
-        ms_je_free(old);
-    if (ms_opt.sample != 0 && f >= 0)
-        t->frees++;         /* exact mode counts it in foreign_free */
+    size_t want = size + extra < size ? SIZE_MAX : size + extra;
+    size_t req = u < size ? u : u < want ? u : want;
     t->reallocs++;
-    ms_hook_leave();
-    q = ms_trace_alloc(q, req, MS_KIND_REALLOC, ra, fp);
-    if (named && (peek.flags & MS_REC_VARIABLE)) {
-        ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
-        if (nr != NULL)
-            nr->flags |= MS_REC_VARIABLE;
+    t->frees++;
+    t->kind_frees[MS_FREE_XALLOCX]++;
+    t->allocs++;
+    t->kind_allocs[MS_KIND_XALLOCX]++;
+    t->size_hist[ms_fast_size_bucket(req)]++;
+    if (ms_opt.sample != 0 && t->je_allocp == NULL) {
+        t->bytes_freed += old_u;
+        t->bytes_alloc += u;
+        ms_live_add(t, (int64_t)u - (int64_t)old_u);
     }
-    return q;
+    if (own == 0) {
+        if (ms_opt.sample == 0) {
+            t->bytes_freed += r.size;
+            t->bytes_alloc += req;
+            ms_live_add(t, (int64_t)req - (int64_t)r.size);
+        }
+        ms_account_site_free(ms_sites_at(&t->sites, r.site), &r, 0);
+        if (r.task != 0)
+            ms_task_account(r.task, -(int64_t)r.size, 0);
+        if (r.flags & MS_REC_VARIABLE)
+            ms_variable_on_realloc(r.ptr, (uintptr_t)p, req);
+        ms_record(t, (uintptr_t)p, req, MS_KIND_XALLOCX | MS_KIND_OVERALIGNED,
+            r.flags & MS_REC_SAMPLED, ra, fp);
+        if (r.flags & MS_REC_VARIABLE) {
+            ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)p);
+            if (nr != NULL)
+                nr->flags |= MS_REC_VARIABLE;
+        }
+    }
+    ms_hook_leave();
+    return u;
 }

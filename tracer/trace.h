@@ -18,17 +18,26 @@ typedef enum {
     MS_KIND_ALIGNED,
     MS_KIND_NEW,
     MS_KIND_NEW_ARRAY,
+    MS_KIND_MALLOCX,        /* jemalloc's extended API (jemalloc_api.c) */
+    MS_KIND_RALLOCX,
+    MS_KIND_XALLOCX,        /* resized in place */
     MS_KIND_COUNT
 } ms_kind_t;
 
-/* Or'ed into the kind passed to ms_trace_alloc by an over-aligned new. */
-#define MS_KIND_OVERALIGNED 0x8
+/* Or'ed into the kind passed to ms_trace_alloc by an over-aligned new or
+ * an aligned mallocx: the usable size is asked of the engine. */
+#define MS_KIND_OVERALIGNED 0x10
 
 typedef enum {
     MS_FREE_FREE = 0,
     MS_FREE_DELETE,
     MS_FREE_DELETE_ARRAY,
-    MS_FREE_REALLOC
+    MS_FREE_REALLOC,
+    MS_FREE_DALLOCX,
+    MS_FREE_SDALLOCX,
+    MS_FREE_RALLOCX,
+    MS_FREE_XALLOCX,
+    MS_FREE_COUNT
 } ms_free_kind_t;
 
 /*
@@ -52,6 +61,11 @@ extern int ms_trace_on;
  */
 void *ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp);
 
+/* The same for a block the engine made with mallocx flags (alignment,
+ * zero, tcache, arena): a sampled block is moved keeping them. */
+void *ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags,
+    void *ra, void *fp);
+
 /*
  * Block p is about to be released. Returns 0 when the release may go to
  * the engine, non-zero when it must not (a heap error that was reported).
@@ -64,5 +78,14 @@ int ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp);
  * engine, and records the result (or puts old's record back on failure).
  */
 void *ms_trace_realloc(void *old, size_t req, void *ra, void *fp);
+
+/* rallocx while tracing: as ms_trace_realloc, through ms_je_rallocx with
+ * flags; errno is left alone. */
+void *ms_trace_rallocx(void *old, size_t req, int flags, void *ra, void *fp);
+
+/* xallocx while tracing: resizes p in place (never moves it) and returns
+ * its real size; the record follows the new size. */
+size_t ms_trace_xallocx(void *p, size_t size, size_t extra, int flags,
+    void *ra, void *fp);
 
 #endif

@@ -87,7 +87,8 @@ edge(ms_report_t *r)
         1, 2, 3, 4, 5 } };
     static uint64_t af[] = { 0, 3 }, ff[] = { 1 };
     static ms_rherr_t herr[] = { { "double_free", NULL, "free", 0x10, 0, 0,
-        1, 99, 2, 1, af, ff } };
+        1, 99, 2, 1, af, ff }, { "mismatched_free", "mallocx", "sdallocx",
+        0x20, 0x20, 16, 1, 100, 0, 0, NULL, NULL } };
     header(r, "sampled", 4096);
     sites[0].est_allocs = NAN;
     sites[0].est_bytes = INFINITY;
@@ -97,13 +98,15 @@ edge(ms_report_t *r)
     r->pid = INT64_MIN;
     r->rss = -1;
     r->size_hist[47] = UINT64_MAX;
+    r->alloc_kinds[MS_REPORT_ALLOC_KINDS - 1] = UINT64_MAX;
+    r->free_kinds[0] = 1;
     r->frames = frames; r->nframes = 4;
     r->sites = sites; r->nsites = 2;
     r->threads = threads; r->nthreads = 1;
     r->tasks = tasks; r->ntasks = 2;
     r->vars = vars; r->nvars = 1;
     r->timeline = points; r->ntimeline = 1;
-    r->heap_errors = herr; r->nheap_errors = 1;
+    r->heap_errors = herr; r->nheap_errors = 2;
     r->dropped_heap_errors = 3;
 }
 

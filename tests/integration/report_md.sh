@@ -202,7 +202,7 @@ EOF
 
 cc -std=gnu11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$REPO/include" -o "$TMP/md_names" \
     "$REPO/tests/tools/md_names.c" "$REPO/exporters/md.c" "$REPO/exporters/md_out.c" \
-    "$REPO/exporters/writer.c" ||
+    "$REPO/exporters/writer.c" "$REPO/exporters/report.c" "$REPO/cli/xalloc.c" ||
     ms_fail "cannot build tests/tools/md_names.c"
 "$TMP/md_names" "$TMP/names.md" >"$TMP/names.hex" || ms_fail "md_names failed"
 "$TMP/md_check" "$TMP/names.md" >"$TMP/names.blocks" 2>"$TMP/names.check" ||
