@@ -32,6 +32,19 @@ run_one() {    # name, command...
     fi
 }
 
+# A test writes under its own temporary directory only: whatever the run
+# leaves in the checkout outside the build tree (untracked or ignored) is
+# a failure, counted as checkout/clean. Not in a git checkout: not checked.
+stray_files() {
+    local ex=()
+    case $BUILD/ in "$PWD"/*) ex=(":(exclude)${BUILD#"$PWD"/}") ;; esac
+    git status --porcelain --ignored --untracked-files=all -- . "${ex[@]}" 2>/dev/null |
+        sed -n 's/^\(!!\|??\) //p' | sort
+}
+in_git=0
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 && in_git=1
+[ $in_git = 1 ] && stray_files >"$logdir/checkout.before"
+
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     run_one "unit/$(basename "$t")" env CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120} "$t"
@@ -40,6 +53,18 @@ for s in tests/integration/*.sh; do
     [ -f "$s" ] || continue
     run_one "integration/$(basename "$s" .sh)" bash "$s"
 done
+
+if [ $in_git = 1 ]; then
+    stray_files >"$logdir/checkout.after"
+    left=$(comm -13 "$logdir/checkout.before" "$logdir/checkout.after")
+    if [ -z "$left" ]; then
+        pass=$((pass + 1)); printf 'PASS  %-40s\n' "checkout/clean"
+    else
+        fail=$((fail + 1)); failed+=("checkout/clean")
+        printf 'FAIL  %-40s the tests left files in the checkout:\n' "checkout/clean"
+        echo "$left" | head -20 | sed 's/^/      | /'
+    fi
+fi
 
 echo
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"

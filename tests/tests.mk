@@ -3,7 +3,11 @@
 # tests/unit/test_*.c      Check suites, one binary each, linked against the
 #                          shared library (so the program's malloc is ours).
 # tests/programs/*.c|*.cc  helper programs the integration scripts run.
-# tests/integration/*.sh   scripts; exit 0 = pass, 77 = skipped.
+# tests/integration/*.sh   scripts; exit 0 = pass, 77 = skipped
+#                          (dashboard_logic.sh runs tests/web/*.test.js,
+#                          the dashboard's logic, under node --test).
+# tests/run.sh runs them all, then fails checkout/clean if the run left any
+# file in the checkout outside the build tree.
 
 TEST_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE \
                 -fno-builtin -pthread $(if $(SANITIZE),-fsanitize=undefined -fno-sanitize-recover=all)
