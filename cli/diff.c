@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../exporters/md_out.h"
 #include "../exporters/writer.h"
 
 static const char *cmd = "diff";
@@ -58,18 +59,6 @@ static int64_t
 clamp_u(uint64_t v)
 {
     return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
-static int64_t
-clamp_d(double d)
-{
-    if (!(d == d))
-        return 0;
-    if (d >= 9.2e18)
-        return INT64_MAX;
-    if (d <= -9.2e18)
-        return INT64_MIN;
-    return (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
 }
 
 static void
@@ -192,10 +181,10 @@ sites_list(const ms_report_t *r, list_t *l)
         it->label = site_text(r, s, 0);
         if (it->key == NULL || it->label == NULL)
             return -1;
-        it->v[0] = est ? clamp_d(s->est_live_bytes) : clamp_u(s->live_bytes);
-        it->v[1] = est ? clamp_d(s->est_live_blocks) : clamp_u(s->live_blocks);
-        it->v[2] = est ? clamp_d(s->est_allocs) : clamp_u(s->allocs);
-        it->v[3] = est ? clamp_d(s->est_bytes) : clamp_u(s->bytes);
+        it->v[0] = est ? ms_report_est_signed(s->est_live_bytes) : clamp_u(s->live_bytes);
+        it->v[1] = est ? ms_report_est_signed(s->est_live_blocks) : clamp_u(s->live_blocks);
+        it->v[2] = est ? ms_report_est_signed(s->est_allocs) : clamp_u(s->allocs);
+        it->v[3] = est ? ms_report_est_signed(s->est_bytes) : clamp_u(s->bytes);
     }
     return 0;
 }
@@ -362,18 +351,14 @@ shown(const table_t *t, long top)
 
 /* ---- markdown ------------------------------------------------------------- */
 
-/* Text for a table cell: no '|' or line break can break the table. */
+/* Text for a table cell, escaped as the markdown report escapes the
+ * traced program's strings (md_out.c): no '|' or line break can break
+ * the table. */
 static void
 md_cell(ms_writer_t *w, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '|' || *s == '\\' || *s == '`' || *s == '*' || *s == '_')
-            ms_w_bytes(w, "\\", 1);
-        if (*s == '\n' || *s == '\r')
-            ms_w_str(w, " ");
-        else
-            ms_w_bytes(w, s, 1);
-    }
+    ms_md_out_t o = { .w = w };
+    ms_md_text(&o, s, "");
 }
 
 static void
@@ -505,27 +490,17 @@ md_summary(ms_writer_t *w, const ms_report_t *a, const ms_report_t *b)
 /* ---- JSON ----------------------------------------------------------------- */
 
 static void
-jkey(ms_writer_t *w, const char *k, int *first)
-{
-    if (!*first)
-        ms_w_str(w, ",");
-    *first = 0;
-    ms_w_jstr(w, k);
-    ms_w_str(w, ":");
-}
-
-static void
 json_side(ms_writer_t *w, const char *file, const ms_report_t *r)
 {
     int first = 1;
     ms_w_str(w, "{");
-    jkey(w, "file", &first); ms_w_jstr(w, file);
-    jkey(w, "program", &first); ms_w_jstr(w, r->program);
-    jkey(w, "pid", &first); ms_w_i64(w, r->pid);
-    jkey(w, "trigger", &first); ms_w_jstr(w, r->trigger);
-    jkey(w, "snapshot", &first); ms_w_u64(w, r->snapshot);
-    jkey(w, "mode", &first); ms_w_jstr(w, r->mode);
-    jkey(w, "duration_ns", &first); ms_w_u64(w, r->duration_ns);
+    ms_w_jkey(w, "file", &first); ms_w_jstr(w, file);
+    ms_w_jkey(w, "program", &first); ms_w_jstr(w, r->program);
+    ms_w_jkey(w, "pid", &first); ms_w_i64(w, r->pid);
+    ms_w_jkey(w, "trigger", &first); ms_w_jstr(w, r->trigger);
+    ms_w_jkey(w, "snapshot", &first); ms_w_u64(w, r->snapshot);
+    ms_w_jkey(w, "mode", &first); ms_w_jstr(w, r->mode);
+    ms_w_jkey(w, "duration_ns", &first); ms_w_u64(w, r->duration_ns);
     ms_w_str(w, "}");
 }
 
@@ -539,7 +514,7 @@ json_values(ms_writer_t *w, const table_t *t, const int64_t *v)
     }
     ms_w_str(w, "{");
     for (int m = 0; m < NMETRIC; m++) {
-        jkey(w, t->metric[m], &first);
+        ms_w_jkey(w, t->metric[m], &first);
         ms_w_i64(w, v[m]);
     }
     ms_w_str(w, "}");
@@ -553,12 +528,12 @@ json_frames(ms_writer_t *w, const item_t *it)
         const ms_rframe_t *f = &it->r->frames[it->site->frames[k]];
         int first = 1;
         ms_w_str(w, k ? ",{" : "{");
-        jkey(w, "function", &first); ms_w_jstr(w, f->func);
-        jkey(w, "file", &first); ms_w_jstr(w, f->file);
-        jkey(w, "line", &first);
+        ms_w_jkey(w, "function", &first); ms_w_jstr(w, f->func);
+        ms_w_jkey(w, "file", &first); ms_w_jstr(w, f->file);
+        ms_w_jkey(w, "line", &first);
         if (f->line > 0) ms_w_i64(w, f->line); else ms_w_str(w, "null");
-        jkey(w, "module", &first); ms_w_jstr(w, f->module);
-        jkey(w, "offset", &first);
+        ms_w_jkey(w, "module", &first); ms_w_jstr(w, f->module);
+        ms_w_jkey(w, "offset", &first);
         ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)f->offset);
         ms_w_str(w, "}");
     }
@@ -576,15 +551,15 @@ json_table(ms_writer_t *w, const table_t *t, long top, const char *name)
         int first = 1;
         ms_w_str(w, i ? ",{" : "{");
         if (it->site != NULL) {
-            jkey(w, "frames", &first);
+            ms_w_jkey(w, "frames", &first);
             json_frames(w, it);
         } else {
-            jkey(w, "name", &first);
+            ms_w_jkey(w, "name", &first);
             ms_w_jstr(w, it->label);
         }
-        jkey(w, "a", &first); json_values(w, t, row->a ? row->a->v : NULL);
-        jkey(w, "b", &first); json_values(w, t, row->b ? row->b->v : NULL);
-        jkey(w, "change", &first); json_values(w, t, row->d);
+        ms_w_jkey(w, "a", &first); json_values(w, t, row->a ? row->a->v : NULL);
+        ms_w_jkey(w, "b", &first); json_values(w, t, row->b ? row->b->v : NULL);
+        ms_w_jkey(w, "change", &first); json_values(w, t, row->d);
         ms_w_str(w, "}");
     }
     ms_w_str(w, "]");
@@ -600,11 +575,11 @@ json_summary(ms_writer_t *w, const ms_report_t *a, const ms_report_t *b)
         int first = 1;
         int na = f[i].measured && f[i].a < 0, nb = f[i].measured && f[i].b < 0;
         ms_w_fmt(w, "%s\"%s\":{", i ? "," : "", f[i].name);
-        jkey(w, "a", &first);
+        ms_w_jkey(w, "a", &first);
         if (na) ms_w_str(w, "null"); else ms_w_i64(w, f[i].a);
-        jkey(w, "b", &first);
+        ms_w_jkey(w, "b", &first);
         if (nb) ms_w_str(w, "null"); else ms_w_i64(w, f[i].b);
-        jkey(w, "change", &first);
+        ms_w_jkey(w, "change", &first);
         if (na || nb)
             ms_w_str(w, "null");
         else

@@ -22,39 +22,13 @@
 #include "xalloc.h"
 
 typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf_t;
-
-typedef struct {
-    size_t off;             /* of the stack's text in the sbuf */
+    size_t off;             /* of the stack's text among all stacks' */
     uint64_t value;
 } line_t;
 
-static void
-sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = ms_xrealloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
 
 static void
-sb_name(sbuf_t *b, const char *s)
+sb_name(ms_writer_t *b, const char *s)
 {
     for (; *s; s++) {
         char c = *s;
@@ -62,16 +36,16 @@ sb_name(sbuf_t *b, const char *s)
             c = ':';
         else if ((unsigned char)c < 0x20 || c == 0x7f)
             c = '?';
-        sb_put(b, &c, 1);
+        ms_w_bytes(b, &c, 1);
     }
 }
 
 static void
-frame_name(sbuf_t *b, const ms_report_t *r, uint64_t ix)
+frame_name(ms_writer_t *b, const ms_report_t *r, uint64_t ix)
 {
     char num[40];
     if (ix >= r->nframes) {
-        sb_put(b, "[unknown]", 9);
+        ms_w_bytes(b, "[unknown]", 9);
         return;
     }
     const ms_rframe_t *f = &r->frames[ix];
@@ -82,30 +56,19 @@ frame_name(sbuf_t *b, const ms_report_t *r, uint64_t ix)
         sb_name(b, base != NULL && base[1] != '\0' ? base + 1 : f->module);
         int n = snprintf(num, sizeof(num), "+0x%llx",
             (unsigned long long)f->offset);
-        sb_put(b, num, (size_t)n);
+        ms_w_bytes(b, num, (size_t)n);
     } else {
         int n = snprintf(num, sizeof(num), "0x%llx",
             (unsigned long long)f->addr);
-        sb_put(b, num, (size_t)n);
+        ms_w_bytes(b, num, (size_t)n);
     }
-}
-
-/* An estimate as whole bytes: 0 for anything not positive (NaN too). */
-static uint64_t
-whole(double d)
-{
-    if (!(d > 0))
-        return 0;
-    if (d >= 18446744073709549568.0)
-        return UINT64_MAX;
-    return (uint64_t)(d + 0.5);
 }
 
 static uint64_t
 site_value(const ms_report_t *r, const ms_rsite_t *s, int allocated)
 {
     if (r->sample_interval != 0)
-        return whole(allocated ? s->est_bytes : s->est_live_bytes);
+        return ms_report_est(allocated ? s->est_bytes : s->est_live_bytes);
     return allocated ? s->bytes : s->live_bytes;
 }
 
@@ -164,39 +127,46 @@ emit(ms_writer_t *w, const char *text, line_t *lines, uint64_t n)
     }
 }
 
+/* The stacks' text collects in memory (NUL after each), then is sorted
+ * and written: a sort of offsets, as the text may move while it grows. */
 static void
 write_metric(ms_writer_t *w, const ms_report_t *r, int allocated)
 {
-    sbuf_t b = { 0 };
+    ms_writer_t *b = ms_xmalloc(sizeof(*b));
     line_t *lines = ms_xmalloc((size_t)(r->nsites ? r->nsites : 1) *
         sizeof(*lines));
     uint64_t n = 0;
-    for (uint64_t i = 0; lines != NULL && i < r->nsites && !b.oom; i++) {
+    if (b != NULL)
+        ms_writer_open_mem(b);
+    for (uint64_t i = 0; b != NULL && lines != NULL && i < r->nsites; i++) {
         const ms_rsite_t *s = &r->sites[i];
         uint64_t v = site_value(r, s, allocated);
         if (v == 0)
             continue;
-        lines[n].off = b.len;
+        lines[n].off = (size_t)b->written;
         lines[n].value = v;
         n++;
         if (s->depth == 0)
-            sb_put(&b, "[no stack]", 10);
+            ms_w_bytes(b, "[no stack]", 10);
         for (uint64_t k = s->depth; k-- > 0; ) {
-            frame_name(&b, r, s->frames[k]);
+            frame_name(b, r, s->frames[k]);
             if (k > 0)
-                sb_put(&b, ";", 1);
+                ms_w_bytes(b, ";", 1);
         }
-        sb_put(&b, "", 1);      /* the NUL that ends the stack */
+        ms_w_bytes(b, "", 1);       /* the NUL that ends the stack */
     }
-    if (lines == NULL || b.oom) {
+    size_t len = 0;
+    char *text = b != NULL ? ms_writer_take(b, &len) : NULL;
+    if (lines == NULL || text == NULL) {
         if (w->err == 0)
             w->err = ENOMEM;    /* no file rather than a partial one */
     } else {
-        sort_lines(b.p, lines, n);
-        emit(w, b.p, lines, n);
+        sort_lines(text, lines, n);
+        emit(w, text, lines, n);
     }
+    ms_xfree(text);
     ms_xfree(lines);
-    ms_xfree(b.p);
+    ms_xfree(b);
 }
 
 void

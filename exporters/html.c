@@ -121,12 +121,11 @@ num_or_null(ms_writer_t *w, int64_t v)
         ms_w_i64(w, v);
 }
 
+/* A key after the first of its object. */
 static void
 key(ms_writer_t *w, const char *k)
 {
-    ms_w_str(w, ",\"");
-    ms_w_str(w, k);
-    ms_w_str(w, "\":");
+    ms_w_jkey(w, k, NULL);
 }
 
 /* ,"name":{"kind":n,...}: counts by kind, every kind named. */
@@ -141,15 +140,6 @@ kinds(ms_writer_t *w, const char *name, const uint64_t *v, int n,
         ms_w_fmt(w, ":%llu", (unsigned long long)v[k]);
     }
     ms_w_str(w, "}");
-}
-
-/* A rounded estimate (sampled mode). */
-static uint64_t
-est(double v)
-{
-    if (!(v > 0))
-        return 0;
-    return v >= 1.8e19 ? UINT64_MAX : (uint64_t)(v + 0.5);
 }
 
 static void
@@ -306,10 +296,10 @@ write_sites(ms_writer_t *w, const ms_report_t *r)
         uint64_t v[7] = { s->allocs, s->bytes, s->frees, s->freed_bytes,
             s->live_blocks, s->live_bytes, s->temporaries };
         if (sampled) {
-            v[0] = est(s->est_allocs);
-            v[1] = est(s->est_bytes);
-            v[4] = est(s->est_live_blocks);
-            v[5] = est(s->est_live_bytes);
+            v[0] = ms_report_est(s->est_allocs);
+            v[1] = ms_report_est(s->est_bytes);
+            v[4] = ms_report_est(s->est_live_blocks);
+            v[5] = ms_report_est(s->est_live_bytes);
             v[2] = v[0] > v[4] ? v[0] - v[4] : 0;
             v[3] = v[1] > v[5] ? v[1] - v[5] : 0;
         }
@@ -320,7 +310,7 @@ write_sites(ms_writer_t *w, const ms_report_t *r)
             ms_w_u64(w, v[k]);
         }
         ms_w_str(w, ",");
-        ms_w_u64(w, ms_md_first_frame(r, s));
+        ms_w_u64(w, ms_report_first_frame(r, s));
         ms_w_str(w, ",");
         write_index_list(w, s->frames, s->depth);
         ms_w_str(w, ",[");
@@ -396,10 +386,10 @@ write_heap_errors(ms_writer_t *w, const ms_report_t *r)
         ms_w_jstr(w, e->free_kind);
         ms_w_fmt(w, ",%llu,%llu,%llu,", (unsigned long long)e->thread,
             (unsigned long long)e->t_ns, (unsigned long long)
-            ms_md_first_of(r, e->free_frames, e->nfree_frames));
+            ms_report_first_of(r, e->free_frames, e->nfree_frames));
         write_index_list(w, e->free_frames, e->nfree_frames);
         ms_w_fmt(w, ",%llu,", (unsigned long long)
-            ms_md_first_of(r, e->alloc_frames, e->nalloc_frames));
+            ms_report_first_of(r, e->alloc_frames, e->nalloc_frames));
         write_index_list(w, e->alloc_frames, e->nalloc_frames);
         ms_w_str(w, "]");
     }
@@ -445,16 +435,16 @@ write_var(ms_writer_t *w, const ms_rvar_t *v)
 }
 
 static void
+var_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    write_var(w, &((const ms_report_t *)r)->vars[i]);
+}
+
+static void
 write_series(ms_writer_t *w, const ms_report_t *r)
 {
     key(w, "vars");
-    ms_w_str(w, "[");
-    for (uint64_t i = 0; i < r->nvars; i++) {
-        if (i)
-            ms_w_str(w, ",");
-        write_var(w, &r->vars[i]);
-    }
-    ms_w_str(w, "]");
+    ms_w_jarray(w, r->nvars, var_item, r);
     key(w, "timeline");
     ms_w_fmt(w, "{\"interval_ns\":%llu,\"points\":[",
         (unsigned long long)r->timeline_interval_ns);
@@ -475,8 +465,9 @@ write_series(ms_writer_t *w, const ms_report_t *r)
     ms_w_str(w, "[");
     for (int b = 0; b < MS_REPORT_SIZE_BUCKETS; b++)
         ms_w_fmt(w, "%s[%llu,%llu,%llu]", b ? "," : "",
-            b == 0 ? 0ull : 1ull << (b - 1),
-            b == 0 ? 0ull : (1ull << b) - 1, (unsigned long long)r->size_hist[b]);
+            (unsigned long long)ms_report_size_lower(b),
+            (unsigned long long)ms_report_size_upper(b),
+            (unsigned long long)r->size_hist[b]);
     ms_w_str(w, "]");
     key(w, "life_hist");
     ms_w_str(w, "[");

@@ -11,15 +11,7 @@
 
 #define MS_FORMAT_VERSION 1
 
-static void
-key(ms_writer_t *w, const char *k, int *first)
-{
-    if (!*first)
-        ms_w_str(w, ",");
-    *first = 0;
-    ms_w_jstr(w, k);
-    ms_w_str(w, ":");
-}
+#define key ms_w_jkey
 
 #define KU(k, v) (key(w, k, &first), ms_w_u64(w, (uint64_t)(v)))
 #define KI(k, v) (key(w, k, &first), ms_w_i64(w, (int64_t)(v)))
@@ -117,7 +109,7 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
     ms_w_str(w, "[");
     for (uint64_t i = 0; i < r->nsites; i++) {
         const ms_rsite_t *s = &r->sites[i];
-        if (sampled ? s->live_blocks == 0 : s->live_blocks == 0)
+        if (s->live_blocks == 0)
             continue;
         if (any++)
             ms_w_str(w, ",");
@@ -240,6 +232,12 @@ write_var(ms_writer_t *w, const ms_rvar_t *v)
     ms_w_str(w, "]");
     KU("dropped_owners", v->dropped_owners);
     ms_w_str(w, "}");
+}
+
+static void
+var_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    write_var(w, &((const ms_report_t *)r)->vars[i]);
 }
 
 void
@@ -369,13 +367,7 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
     ms_w_str(w, "]");
 
     key(w, "variables", &first);
-    ms_w_str(w, "[");
-    for (uint64_t i = 0; i < r->nvars; i++) {
-        if (i)
-            ms_w_str(w, ",");
-        write_var(w, &r->vars[i]);
-    }
-    ms_w_str(w, "]");
+    ms_w_jarray(w, r->nvars, var_item, r);
 
     key(w, "sites", &first);
     ms_w_str(w, "[");
@@ -435,9 +427,8 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
             continue;
         ms_w_str(w, n++ ? ",{" : "{");
         int first = 1;
-        /* bucket b holds sizes in [2^(b-1), 2^b); bucket 0 holds size 0 */
-        KU("min", b == 0 ? 0 : 1ull << (b - 1));
-        KU("max", b == 0 ? 0 : (1ull << b) - 1);
+        KU("min", ms_report_size_lower(b));
+        KU("max", ms_report_size_upper(b));
         KU("count", r->size_hist[b]);
         ms_w_str(w, "}");
     }

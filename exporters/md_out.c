@@ -16,80 +16,10 @@
 
 #define NAME_MAX_BYTES 200  /* of a name shown; longer ones end in "..." */
 
-void
-ms_md_put(ms_md_out_t *o, const void *p, size_t n)
-{
-    if (o->w != NULL) {
-        ms_w_bytes(o->w, p, n);
-        return;
-    }
-    if (o->err)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 16384;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *b = ms_xrealloc(o->buf, cap);
-        if (b == NULL) {
-            o->err = 1;
-            return;
-        }
-        o->buf = b;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, p, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
-}
-
-void
-ms_md_puts(ms_md_out_t *o, const char *s)
-{
-    ms_md_put(o, s, strlen(s));
-}
-
-void
-ms_md_putf(ms_md_out_t *o, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        ms_md_put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* ---- strings from the traced program ------------------------------------ */
 
 enum { AS_TEXT, AS_CODE, AS_BLOCK };
 
-/* Length of a valid UTF-8 sequence at s and its code point, or 0. */
-static size_t
-utf8_dec(const unsigned char *s, uint32_t *cp)
-{
-    size_t n;
-    uint32_t c;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xE0) == 0xC0) { n = 2; c = s[0] & 0x1F; }
-    else if ((s[0] & 0xF0) == 0xE0) { n = 3; c = s[0] & 0x0F; }
-    else if ((s[0] & 0xF8) == 0xF0) { n = 4; c = s[0] & 0x07; }
-    else return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
-        (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return n;
-}
 
 /* Characters that mean something to a CommonMark (or GFM) reader inline;
  * the rest of ASCII never starts anything, as a name is never first on
@@ -109,30 +39,30 @@ put_safe(ms_md_out_t *o, const char *str, int how)
     const unsigned char *stop = end - s > NAME_MAX_BYTES ? s + NAME_MAX_BYTES : end;
     while (s < stop) {
         uint32_t cp = 0;
-        size_t n = utf8_dec(s, &cp);
+        size_t n = ms_utf8_decode(s, &cp);
         if (n > 0 && (cp < 0x20 || cp == 0x7F)) {
             const char *e = cp == '\n' ? "n" : cp == '\r' ? "r" :
                 cp == '\t' ? "t" : NULL;
-            ms_md_puts(o, how == AS_TEXT ? "\\\\" : "\\");
+            ms_w_str(o->w, how == AS_TEXT ? "\\\\" : "\\");
             if (e)
-                ms_md_puts(o, e);
+                ms_w_str(o->w, e);
             else
-                ms_md_putf(o, "x%02x", (unsigned)cp);
+                ms_w_fmt(o->w, "x%02x", (unsigned)cp);
         } else if (n == 0 || (cp >= 0x80 && cp <= 0x9F) ||
                    (cp >= 0x202A && cp <= 0x202E) ||
                    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
                    cp == 0x2029) {
-            ms_md_puts(o, "\xEF\xBF\xBD");       /* U+FFFD */
+            ms_w_str(o->w, "\xEF\xBF\xBD");       /* U+FFFD */
             n = n ? n : 1;
         } else {
             if (how == AS_TEXT && md_special(*s))
-                ms_md_put(o, "\\", 1);
-            ms_md_put(o, s, n);
+                ms_w_bytes(o->w, "\\", 1);
+            ms_w_bytes(o->w, s, n);
         }
         s += n;
     }
     if (stop < end)
-        ms_md_puts(o, "...");
+        ms_w_str(o->w, "...");
 }
 
 /* Escaped text; NULL or empty: `none`. A name may come first in a list
@@ -143,20 +73,20 @@ void
 ms_md_text(ms_md_out_t *o, const char *s, const char *none)
 {
     if (s == NULL || *s == '\0') {
-        ms_md_puts(o, none);
+        ms_w_str(o->w, none);
         return;
     }
     if (*s == ' ') {
-        ms_md_puts(o, "&#32;");
+        ms_w_str(o->w, "&#32;");
         s++;
     } else if (*s > ' ' && *s < 0x7F && strchr("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", *s)
                && !md_special((unsigned char)*s)) {
-        ms_md_put(o, "\\", 1);
+        ms_w_bytes(o->w, "\\", 1);
     } else {
         size_t d = strspn(s, "0123456789");
         if (d > 0 && d < 10 && (s[d] == '.' || s[d] == ')')) {
-            ms_md_put(o, s, d);
-            ms_md_put(o, "\\", 1);
+            ms_w_bytes(o->w, s, d);
+            ms_w_bytes(o->w, "\\", 1);
             s += d;
         }
     }
@@ -169,7 +99,7 @@ ms_md_code(ms_md_out_t *o, const char *s, const char *suffix)
 {
     size_t run = 0, longest = 0, n = strlen(s);
     if (n == 0 && *suffix == '\0') {
-        ms_md_puts(o, "(empty)");
+        ms_w_str(o->w, "(empty)");
         return;
     }
     if (n > NAME_MAX_BYTES)
@@ -188,14 +118,14 @@ ms_md_code(ms_md_out_t *o, const char *s, const char *suffix)
         n < strlen(s) ? '.' : n ? s[n - 1] : ' ';
     int pad = n > 0 && (s[0] == '`' || s[0] == ' ' || last == '`' ||
         last == ' ');
-    ms_md_puts(o, fence);
+    ms_w_str(o->w, fence);
     if (pad)
-        ms_md_puts(o, " ");
+        ms_w_str(o->w, " ");
     put_safe(o, s, AS_CODE);
-    ms_md_puts(o, suffix);
+    ms_w_str(o->w, suffix);
     if (pad)
-        ms_md_puts(o, " ");
-    ms_md_puts(o, fence);
+        ms_w_str(o->w, " ");
+    ms_w_str(o->w, fence);
 }
 
 /* ---- figures --------------------------------------------------------------- */
@@ -211,13 +141,13 @@ ms_md_human(ms_md_out_t *o, double v)
         v /= 1024;
         u++;
     }
-    ms_md_putf(o, " (%.1f %s)", v, units[u]);
+    ms_w_fmt(o->w, " (%.1f %s)", v, units[u]);
 }
 
 void
 ms_md_bytes(ms_md_out_t *o, uint64_t v)
 {
-    ms_md_putf(o, "%llu B", (unsigned long long)v);
+    ms_w_fmt(o->w, "%llu B", (unsigned long long)v);
     ms_md_human(o, (double)v);
 }
 
@@ -226,7 +156,7 @@ void
 ms_md_mbytes(ms_md_out_t *o, int64_t v)
 {
     if (v < 0)
-        ms_md_puts(o, "not measured");
+        ms_w_str(o->w, "not measured");
     else
         ms_md_bytes(o, (uint64_t)v);
 }
@@ -235,11 +165,11 @@ void
 ms_md_duration(ms_md_out_t *o, uint64_t ns)
 {
     if (ns < 1000000000)
-        ms_md_putf(o, "%.3f ms", (double)ns / 1e6);
+        ms_w_fmt(o->w, "%.3f ms", (double)ns / 1e6);
     else if (ns < 10000000000ull)
-        ms_md_putf(o, "%.3f s", (double)ns / 1e9);
+        ms_w_fmt(o->w, "%.3f s", (double)ns / 1e9);
     else
-        ms_md_putf(o, "%.1f s", (double)ns / 1e9);
+        ms_w_fmt(o->w, "%.1f s", (double)ns / 1e9);
 }
 
 /* UTC date and time of a Unix time in ns (no libc time zone code, which
@@ -255,7 +185,7 @@ ms_md_utc(ms_md_out_t *o, uint64_t unix_ns)
     int64_t mp = (5 * doy + 2) / 153;
     int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
     int64_t y = yoe + era * 400 + (m <= 2);
-    ms_md_putf(o, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", (long long)y,
+    ms_w_fmt(o->w, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", (long long)y,
         (long long)m, (long long)d, (long long)(sod / 3600),
         (long long)(sod / 60 % 60), (long long)(sod % 60));
 }

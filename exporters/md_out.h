@@ -14,20 +14,12 @@
 #include "writer.h"
 
 typedef struct {
-    ms_writer_t *w;         /* a file; NULL: into buf */
-    char *buf;              /* ms_xmalloc'd, NUL-terminated */
-    size_t len, cap;
-    int err;                /* out of memory: buf is incomplete */
+    ms_writer_t *w;         /* a file, or memory (ms_writer_open_mem) */
     /* md.c's state while it writes */
     const ms_report_t *r;
     int sampled;
     int tasks_shown;
 } ms_md_out_t;
-
-void ms_md_put(ms_md_out_t *o, const void *p, size_t n);
-void ms_md_puts(ms_md_out_t *o, const char *s);
-void ms_md_putf(ms_md_out_t *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* A string from the traced program (up to 200 bytes shown, then "..."):
  * as escaped text (NULL or empty: `none`), as a code span followed by

@@ -1,9 +1,85 @@
 /*
- * report.c - freeing a report, and the figures derived from one; shared by
- * the library and the memscope tool.
+ * report.c - the render layer: the figures derived from a report that
+ * every exporter and `memscope diff` show (estimates rounded, bucket
+ * bounds, the frame a site is named by), and freeing a report; shared by
+ * the library and the memscope tool. Escaping is the writers' (writer.c
+ * for JSON and HTML, md_out.c for markdown).
  */
+#include <string.h>
+
 #include "report.h"
 #include "xalloc.h"
+
+uint64_t
+ms_report_est(double v)
+{
+    if (!(v > 0))
+        return 0;
+    if (v >= 18446744073709549568.0)    /* the largest double below 2^64 */
+        return UINT64_MAX;
+    return (uint64_t)(v + 0.5);
+}
+
+int64_t
+ms_report_est_signed(double v)
+{
+    if (!(v == v))
+        return 0;
+    if (v >= 9.2e18)
+        return INT64_MAX;
+    if (v <= -9.2e18)
+        return INT64_MIN;
+    return (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
+}
+
+uint64_t
+ms_report_size_lower(int b)
+{
+    return b == 0 ? 0 : 1ull << (b - 1);
+}
+
+uint64_t
+ms_report_size_upper(int b)
+{
+    return b == 0 ? 0 : (1ull << b) - 1;
+}
+
+static int
+alloc_wrapper(const char *f)
+{
+    static const char *exact[] = { "malloc", "calloc", "realloc", "free",
+        "cfree", "reallocarray", "posix_memalign", "aligned_alloc",
+        "memalign", "valloc", "pvalloc", "strdup", "strndup", "__strdup",
+        "__strndup" };
+    static const char *prefix[] = { "operator new", "operator delete",
+        "_Znwm", "_Znam", "_ZdlPv", "_ZdaPv",
+        "std::allocator", "std::__new_allocator", "__gnu_cxx::new_allocator",
+        "std::allocator_traits", "std::__allocated_ptr" };
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(f, exact[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+        if (strncmp(f, prefix[i], strlen(prefix[i])) == 0)
+            return 1;
+    return 0;
+}
+
+uint64_t
+ms_report_first_of(const ms_report_t *r, const uint64_t *frames, uint64_t n)
+{
+    for (uint64_t k = 0; k < n; k++) {
+        const ms_rframe_t *f = frames[k] < r->nframes ? &r->frames[frames[k]] : NULL;
+        if (f != NULL && f->func != NULL && !alloc_wrapper(f->func))
+            return k;
+    }
+    return 0;
+}
+
+uint64_t
+ms_report_first_frame(const ms_report_t *r, const ms_rsite_t *s)
+{
+    return ms_report_first_of(r, s->frames, s->depth);
+}
 
 uint64_t
 ms_report_life_lower_ms(int b)

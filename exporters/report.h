@@ -136,6 +136,28 @@ typedef struct {
 /* Frees r and all it holds (r may be NULL). */
 void ms_report_free(ms_report_t *r);
 
+/* ---- the render layer: what every exporter and `memscope diff` derive
+ * from a report, written once (report.c) ---------------------------------- */
+
+/* A sampled estimate as a whole number: rounded to nearest, 0 for one not
+ * positive (NaN too), UINT64_MAX for one beyond it. */
+uint64_t ms_report_est(double v);
+/* The same for a difference of estimates, of either sign. */
+int64_t ms_report_est_signed(double v);
+
+/* Size bucket b holds request sizes in [lower, upper] bytes: bucket 0 is
+ * size 0, bucket b is [2^(b-1), 2^b - 1]. */
+uint64_t ms_report_size_lower(int b);
+uint64_t ms_report_size_upper(int b);
+
+/* The index, within s->frames, of the site's first meaningful frame: the
+ * first with a function name that is not an allocation wrapper (malloc,
+ * operator new, std::allocator...); 0 when there is none. */
+uint64_t ms_report_first_frame(const ms_report_t *r, const ms_rsite_t *s);
+/* The same for any list of n frame indexes. */
+uint64_t ms_report_first_of(const ms_report_t *r, const uint64_t *frames,
+    uint64_t n);
+
 /* Lifetime bucket b holds lifetimes in [lower, upper) ms: bucket 0 is
  * [0, 1), bucket b is [2^(b-1), 2^b); the last has no upper bound
  * (UINT64_MAX). The clock ticks each millisecond. */

@@ -40,9 +40,37 @@ ms_writer_open(ms_writer_t *w, const char *path, int mode)
     return 0;
 }
 
+/* Keeps what is in buf in memory, NUL-terminated; ENOMEM when it can't. */
+static void
+flush_mem(ms_writer_t *w)
+{
+    if (w->err == 0 && w->mem_len + w->len + 1 > w->mem_cap) {
+        size_t cap = w->mem_cap ? w->mem_cap : 16384;
+        while (cap < w->mem_len + w->len + 1)
+            cap *= 2;
+        char *m = ms_xrealloc(w->mem, cap);
+        if (m == NULL)
+            w->err = ENOMEM;
+        else {
+            w->mem = m;
+            w->mem_cap = cap;
+        }
+    }
+    if (w->err == 0) {
+        memcpy(w->mem + w->mem_len, w->buf, w->len);
+        w->mem_len += w->len;
+        w->mem[w->mem_len] = '\0';
+    }
+    w->len = 0;
+}
+
 static void
 flush(ms_writer_t *w)
 {
+    if (w->in_memory) {
+        flush_mem(w);
+        return;
+    }
     size_t off = 0;
     while (off < w->len && w->err == 0) {
         ssize_t n = write(w->fd, w->buf + off, w->len - off);
@@ -58,16 +86,29 @@ flush(ms_writer_t *w)
 }
 
 void
-ms_writer_abort(ms_writer_t *w)
+ms_writer_open_mem(ms_writer_t *w)
 {
-    if (w->fd >= 0)
-        close(w->fd);
-    if (w->tmp)
-        unlink(w->tmp);
+    memset(w, 0, offsetof(ms_writer_t, buf));
     w->fd = -1;
-    ms_xfree(w->path);
-    ms_xfree(w->tmp);
-    w->path = w->tmp = NULL;
+    w->in_memory = 1;
+}
+
+char *
+ms_writer_take(ms_writer_t *w, size_t *len)
+{
+    flush(w);
+    char *m = w->mem;
+    if (w->err == 0 && m == NULL)
+        m = ms_xcalloc(1);
+    if (w->err != 0 || m == NULL) {
+        ms_xfree(w->mem);
+        m = NULL;
+    } else {
+        *len = w->mem_len;
+    }
+    w->mem = NULL;
+    w->mem_len = w->mem_cap = 0;
+    return m;
 }
 
 int
@@ -157,27 +198,29 @@ ms_w_dbl(ms_writer_t *w, double v)
     ms_w_fmt(w, "%.17g", v);
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const unsigned char *s)
+size_t
+ms_utf8_decode(const unsigned char *s, uint32_t *cp)
 {
-    if (s[0] < 0x80)
-        return 1;
     size_t n;
-    uint32_t cp;
-    if ((s[0] & 0xE0) == 0xC0) { n = 2; cp = s[0] & 0x1F; }
-    else if ((s[0] & 0xF0) == 0xE0) { n = 3; cp = s[0] & 0x0F; }
-    else if ((s[0] & 0xF8) == 0xF0) { n = 4; cp = s[0] & 0x07; }
+    uint32_t c;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xE0) == 0xC0) { n = 2; c = s[0] & 0x1F; }
+    else if ((s[0] & 0xF0) == 0xE0) { n = 3; c = s[0] & 0x0F; }
+    else if ((s[0] & 0xF8) == 0xF0) { n = 4; c = s[0] & 0x07; }
     else return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80)
             return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
+        c = (c << 6) | (s[i] & 0x3F);
     }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+        (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
         return 0;
+    *cp = c;
     return n;
 }
 
@@ -209,7 +252,8 @@ ms_w_jstr(ms_writer_t *w, const char *str)
             ms_w_fmt(w, "\\u%04x", c);
             s++;
         } else {
-            size_t n = utf8_len(s);
+            uint32_t cp;
+            size_t n = ms_utf8_decode(s, &cp);
             if (n == 0) {
                 ms_w_str(w, "\\ufffd");
                 s++;
@@ -262,4 +306,28 @@ ms_mkdir_p(const char *dir)
     if (stat(path, &st) != 0)
         return -errno;
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+void
+ms_w_jkey(ms_writer_t *w, const char *k, int *first)
+{
+    if (first == NULL || !*first)
+        ms_w_str(w, ",");
+    if (first != NULL)
+        *first = 0;
+    ms_w_jstr(w, k);
+    ms_w_str(w, ":");
+}
+
+void
+ms_w_jarray(ms_writer_t *w, uint64_t n,
+    void (*item)(ms_writer_t *w, uint64_t i, const void *arg), const void *arg)
+{
+    ms_w_str(w, "[");
+    for (uint64_t i = 0; i < n; i++) {
+        if (i)
+            ms_w_str(w, ",");
+        item(w, i, arg);
+    }
+    ms_w_str(w, "]");
 }

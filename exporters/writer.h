@@ -15,7 +15,10 @@ typedef struct {
     int err;                /* first errno seen, sticky */
     size_t len;
     char *path, *tmp;
-    uint64_t written;
+    uint64_t written;       /* bytes written so far, whatever the target */
+    int in_memory;          /* ms_writer_open_mem: into mem, not a file */
+    char *mem;
+    size_t mem_len, mem_cap;
     char buf[65536];
 } ms_writer_t;
 
@@ -24,8 +27,13 @@ int ms_writer_open(ms_writer_t *w, const char *path, int mode);
 /* Flushes, closes and renames into place; 0 or a negative errno (on error
  * the temporary file is removed and nothing appears at path). */
 int ms_writer_close(ms_writer_t *w);
-/* Removes the temporary file without publishing it. */
-void ms_writer_abort(ms_writer_t *w);
+/* Opens w onto memory: what is written collects in a buffer from
+ * ms_xmalloc, for ms_writer_take. */
+void ms_writer_open_mem(ms_writer_t *w);
+/* Ends a writer opened onto memory: returns what was written,
+ * NUL-terminated (free it with ms_xfree), its length in *len; NULL when
+ * memory ran out on the way. */
+char *ms_writer_take(ms_writer_t *w, size_t *len);
 
 void ms_w_bytes(ms_writer_t *w, const void *p, size_t n);
 void ms_w_str(ms_writer_t *w, const char *s);
@@ -38,6 +46,15 @@ void ms_w_dbl(ms_writer_t *w, double v);
 /* A JSON string literal (quotes included); NULL writes null. Bytes that are
  * not valid UTF-8 are written as U+FFFD. */
 void ms_w_jstr(ms_writer_t *w, const char *s);
+/* A JSON array of n items, item(w, i, arg) writing item i. */
+void ms_w_jarray(ms_writer_t *w, uint64_t n,
+    void (*item)(ms_writer_t *w, uint64_t i, const void *arg), const void *arg);
+/* The length of the valid UTF-8 sequence at s, its code point in *cp; 0
+ * when s holds none (overlong, surrogate, beyond U+10FFFF, cut short). */
+size_t ms_utf8_decode(const unsigned char *s, uint32_t *cp);
+/* A JSON object's key k and its colon, after a comma unless *first (which
+ * it then clears); first NULL: never the first key. */
+void ms_w_jkey(ms_writer_t *w, const char *k, int *first);
 /* Text escaped for HTML element content and attribute values. */
 void ms_w_html(ms_writer_t *w, const char *s);
 
