@@ -218,3 +218,23 @@ malloc_usable_size(void *p)
 {
     return p == NULL ? 0 : ms_je_malloc_usable_size(p);
 }
+
+/*
+ * glibc's other names for the family (its __libc_ entry points, cfree):
+ * aliases, so they are the same code, traced at the same call sites.
+ * Replacements of glibc's malloc (tcmalloc, mimalloc) define them too:
+ * a program or a preloaded library that calls them by name must reach
+ * this heap, not glibc's. The rest of glibc's extras are in glibc.c.
+ */
+#define MS_ALIAS(name, target) \
+    extern __typeof(target) name __attribute__((alias(#target), copy(target), \
+        visibility("default")))
+MS_ALIAS(__libc_malloc, malloc);
+MS_ALIAS(__libc_free, free);
+MS_ALIAS(cfree, free);
+MS_ALIAS(__libc_calloc, calloc);
+MS_ALIAS(__libc_realloc, realloc);
+MS_ALIAS(__libc_memalign, memalign);
+MS_ALIAS(__libc_valloc, valloc);
+MS_ALIAS(__libc_pvalloc, pvalloc);
+MS_ALIAS(__posix_memalign, posix_memalign);

@@ -11,4 +11,16 @@
  */
 #define MS_TLS_MODEL __attribute__((tls_model("initial-exec")))
 
+/* mallctl as the program sees it, for the library's own use (mallctl.c). */
+#include <stddef.h>
+int ms_heap_ctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
+    size_t newlen);
+
+/* The program's heap figures (mallctl.c): an 8-byte mallctl figure as the
+ * program reads it, the tracer's arena left out (0 when unreadable); and
+ * a refresh of the engine's statistics (an epoch). */
+#include <stdint.h>
+uint64_t ms_heap_figure(const char *name);
+void ms_heap_refresh(void);
+
 #endif

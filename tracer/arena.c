@@ -23,9 +23,31 @@ ms_arena_init(void)
         return;
     if (ms_je_mallctl("arenas.create", &idx, &len, NULL, 0) == 0) {
         arena_index = idx;
-        arena_flags = MS_JE_ARENA(idx) | MS_JE_TCACHE_NONE;
+        __atomic_store_n(&arena_flags, MS_JE_ARENA(idx) | MS_JE_TCACHE_NONE,
+            __ATOMIC_RELEASE);
     } else {
         arena_flags = MS_JE_TCACHE_NONE;    /* still apart from tcaches */
+    }
+}
+
+int
+ms_trace_arena(unsigned *out)
+{
+    int flags = __atomic_load_n(&arena_flags, __ATOMIC_ACQUIRE);
+    if (flags == 0 || flags == MS_JE_TCACHE_NONE)
+        return 0;
+    *out = arena_index;
+    return 1;
+}
+
+void
+ms_trace_thread_own(uint64_t *alloc, uint64_t *freed)
+{
+    ms_thread_t *t = ms_tls_self;
+    *alloc = *freed = 0;
+    if (t != NULL && t->je_allocp != NULL) {
+        *alloc = t->adj_alloc;
+        *freed = t->adj_free;
     }
 }
 

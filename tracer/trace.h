@@ -9,6 +9,7 @@
 #define MS_TRACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* How a block was obtained or released; kept with each record. */
 typedef enum {
@@ -87,5 +88,14 @@ void *ms_trace_rallocx(void *old, size_t req, int flags, void *ra, void *fp);
  * its real size; the record follows the new size. */
 size_t ms_trace_xallocx(void *p, size_t size, size_t extra, int flags,
     void *ra, void *fp);
+
+/* The engine arena the tracer's own memory comes from: 1 and its index in
+ * *out once it exists, else 0. mallctl and mallinfo leave it out of the
+ * program's figures. */
+int ms_trace_arena(unsigned *out);
+
+/* What the engine counted in the calling thread's thread.allocated and
+ * thread.deallocated for the tracer's own work (0 when unknown). */
+void ms_trace_thread_own(uint64_t *alloc, uint64_t *freed);
 
 #endif

@@ -1,18 +1,46 @@
 /*
  * abi_jemalloc.c - a program linked with -ljemalloc that calls each entry
- * point of jemalloc's extended API (tests/integration/abi_jemalloc.sh).
+ * point of jemalloc's extended API and each of glibc's malloc extras
+ * (tests/integration/abi_jemalloc.sh).
  *
  * Its stdout is the same alone and under the library: it prints only what
  * jemalloc defines (sizes, contents, return codes), never an address or a
  * figure of the heap's state. The calls it makes, by kind, are fixed:
  *   mallocx 7, rallocx 2, xallocx 1 (a large block shrunk in place),
- *   dallocx 3, sdallocx 2, free of mallocx memory 2.
+ *   dallocx 3, sdallocx 2, free of mallocx memory 2;
+ *   glibc's names: aligned 4 (__libc_memalign, __libc_valloc,
+ *   __libc_pvalloc, __posix_memalign), __libc_malloc 1, __libc_calloc 1,
+ *   __libc_realloc 1, and 6 frees (__libc_free 4, cfree, free).
+ * Then it leaves LIVE_BLOCKS blocks live and prints mallinfo2().uordblks
+ * on stderr, which the test compares with the exit report's live bytes.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <jemalloc/jemalloc.h>
+
+/* glibc's own names, which its headers do not all declare */
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+/* cfree and __posix_memalign are only compatibility symbols in glibc: a
+ * program cannot link them, but finds them by name when a library defines
+ * them (the library does); alone it falls back on glibc's __libc_free and
+ * on posix_memalign. Alone, the __libc_ names are glibc's heap, beside
+ * jemalloc's: their blocks go back through __libc_free. */
+static void (*cfree_fn)(void *);
+static int (*posix_memalign_fn)(void **, size_t, size_t);
+
+#define LIVE_BLOCKS 2000
 
 static int failures;
 
@@ -141,8 +169,84 @@ main(void)
     int bad = 1;
     printf("opt write: %s\n", strerror(mallctl("opt.narenas", NULL, NULL, &bad, sizeof(bad))));
 
+    /* a write the library refuses (on stderr: alone, jemalloc takes it) */
+    void *hooks = NULL;
+    len = sizeof(hooks);
+    check(mallctl("arena.0.extent_hooks", &hooks, &len, NULL, 0) == 0 && hooks,
+        "mallctl arena.0.extent_hooks read");
+    fprintf(stderr, "extent_hooks write: %s\n",
+        strerror(mallctl("arena.0.extent_hooks", NULL, NULL, &hooks, sizeof(hooks))));
+
     malloc_stats_print(count_cb, NULL, NULL);
     check(printed > 100, "malloc_stats_print writes the engine's statistics");
+
+    /* glibc's names for the family */
+    *(void **)&cfree_fn = dlsym(RTLD_DEFAULT, "cfree");
+    if (cfree_fn == NULL)
+        cfree_fn = __libc_free;
+    *(void **)&posix_memalign_fn = dlsym(RTLD_DEFAULT, "__posix_memalign");
+    if (posix_memalign_fn == NULL)
+        posix_memalign_fn = posix_memalign;
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *q1 = __libc_malloc(100);
+    check(q1 != NULL, "__libc_malloc");
+    memset(q1, 1, 100);
+    __libc_free(q1);
+    unsigned char *q2 = __libc_calloc(10, 10);
+    check(q2 && all(q2, 0, 100, 0), "__libc_calloc is zeroed");
+    memset(q2, 2, 100);
+    q2 = __libc_realloc(q2, 1000);
+    check(q2 && all(q2, 0, 100, 2), "__libc_realloc keeps the contents");
+    cfree_fn(q2);
+    void *q3 = __libc_memalign(64, 100);
+    check(q3 && ((uintptr_t)q3 & 63) == 0, "__libc_memalign is aligned");
+    __libc_free(q3);
+    void *q4 = __libc_valloc(100);
+    check(q4 && ((uintptr_t)q4 & (ps - 1)) == 0, "__libc_valloc is page-aligned");
+    __libc_free(q4);
+    void *q5 = __libc_pvalloc(100);
+    check(q5 && ((uintptr_t)q5 & (ps - 1)) == 0, "__libc_pvalloc is page-aligned");
+    memset(q5, 5, ps);      /* a whole page */
+    __libc_free(q5);
+    void *q6 = NULL;
+    check(posix_memalign_fn(&q6, 128, 50) == 0 && ((uintptr_t)q6 & 127) == 0,
+        "__posix_memalign is aligned");
+    free(q6);
+    check(posix_memalign_fn(&q6, 3, 50) == EINVAL, "__posix_memalign refuses alignment 3");
+
+    /* glibc's extras */
+    check(mallopt(M_ARENA_MAX, 2) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 20) == 1,
+        "mallopt accepts glibc's parameters");
+    check(mallopt(M_MXFAST, 1000) == 0, "mallopt refuses an M_MXFAST beyond glibc's limit");
+    struct mallinfo2 mi2 = mallinfo2();
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    struct mallinfo mi = mallinfo();    /* deprecated, still called */
+#pragma GCC diagnostic pop
+    check(mi2.fordblks < ((size_t)1 << 40) && mi.uordblks >= 0, "mallinfo and mallinfo2");
+    int t = malloc_trim(0);
+    check(t == 0 || t == 1, "malloc_trim answers 0 or 1");
+    malloc_stats();
+    char *info = NULL;
+    size_t info_len = 0;
+    FILE *mf = open_memstream(&info, &info_len);
+    check(mf && malloc_info(0, mf) == 0, "malloc_info");
+    fclose(mf);
+    check(info && strncmp(info, "<malloc version=\"1\">", 20) == 0 &&
+        strstr(info, "</malloc>") != NULL, "malloc_info writes glibc's XML");
+    free(info);
+    mf = fopen("/dev/null", "w");
+    check(mf && malloc_info(1, mf) == EINVAL, "malloc_info refuses options");
+    fclose(mf);
+
+    /* blocks left live for the exit report, and mallinfo2's view of them */
+    fprintf(stderr, "uordblks_before=%zu\n", mallinfo2().uordblks);
+    static void *live[LIVE_BLOCKS];
+    for (int i = 0; i < LIVE_BLOCKS; i++) {
+        live[i] = malloc((size_t)(i % 4000) * 3 + 1);
+        memset(live[i], 9, (size_t)(i % 4000) * 3 + 1);
+    }
+    fprintf(stderr, "uordblks=%zu\n", mallinfo2().uordblks);
 
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures != 0;
