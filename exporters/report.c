@@ -5,10 +5,24 @@
  * the library and the memscope tool. Escaping is the writers' (writer.c
  * for JSON and HTML, md_out.c for markdown).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "report.h"
 #include "xalloc.h"
+
+const char *
+ms_frame_label(const ms_rframe_t *f, char *buf, size_t len)
+{
+    if (f->func != NULL && f->func[0] != '\0')
+        return f->func;
+    if (f->module == NULL || f->module[0] == '\0')
+        return "[unknown]";
+    const char *base = strrchr(f->module, '/');
+    base = base != NULL && base[1] != '\0' ? base + 1 : f->module;
+    snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)f->offset);
+    return buf;
+}
 
 uint64_t
 ms_report_est(double v)

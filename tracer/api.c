@@ -344,7 +344,7 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
         /* Sampled mode: named blocks are always recorded. */
         size = ms_je_sallocx((void *)ptr, 0);
         ms_thread_t *t = ms_tls_self;
-        uintptr_t frames[MS_MAX_DEPTH];
+        uintptr_t frames[MS_MAX_FRAMES];
         uint64_t h;
         int n = ms_stack_walk(t, __builtin_return_address(0),
             __builtin_frame_address(0), frames, &h);

@@ -109,7 +109,7 @@ ms_heap_error(int kind, uintptr_t addr, ms_free_kind_t how,
         e.size = r->size;
     }
     if (t != NULL) {
-        uintptr_t frames[MS_MAX_DEPTH];
+        uintptr_t frames[MS_MAX_FRAMES];
         uint64_t h;
         int n = ms_stack_walk(t, ra, fp, frames, &h);
         e.free_stack = ms_stack_intern(h, frames, n);

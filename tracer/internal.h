@@ -24,6 +24,10 @@
 #define MS_TLS     __attribute__((tls_model("initial-exec")))
 
 #define MS_MAX_DEPTH       64
+/* A stack holds up to MS_MAX_DEPTH frames and one mark after them: */
+#define MS_MAX_FRAMES      (MS_MAX_DEPTH + 1)
+#define MS_FRAME_TRUNCATED 1    /* more frames, past the depth limit */
+#define MS_FRAME_CUT       2    /* the caller could not be unwound */
 #define MS_LIFE_BUCKETS    24   /* lifetime: <1 ms, then x2 per bucket */
 #define MS_SIZE_BUCKETS    48   /* request size: log2 buckets */
 
@@ -282,8 +286,10 @@ int64_t ms_thread_live(const ms_thread_t *t);
 /* Freezes a thread's counters before its thread-local storage goes. */
 void ms_thread_freeze(ms_thread_t *t);
 
-/* ---- stacks (stacks.c) -------------------------------------------------- */
-/* Walks the stack from an entry point; returns the depth, fills *hash. */
+/* ---- stacks (stacks.c, unwind.c) ---------------------------------------- */
+/* Walks the stack from an entry point (ra: its return address, fp: its
+ * frame, built with frame pointers) into frames (MS_MAX_FRAMES); returns
+ * the depth, fills *hash. The last frame may be a MS_FRAME_* mark. */
 int ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     uint64_t *hash);
 /* The global id of a stack (made on first use); 0 when out of memory. */

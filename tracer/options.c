@@ -18,7 +18,7 @@
 ms_options_t ms_opt = {
     .enable = 1,
     .sample = 0,
-    .stack_depth = 8,
+    .stack_depth = 64,
     .interval_ms = 10,
     .auto_export = 1,
     .signal = SIGUSR1,

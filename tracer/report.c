@@ -114,8 +114,8 @@ frame_index(frames_t *f, uint64_t addr)
 static uint64_t
 stack_frames(frames_t *f, uint32_t id, uint64_t **out)
 {
-    uintptr_t fr[MS_MAX_DEPTH];
-    int d = ms_stack_frames(id, fr, MS_MAX_DEPTH);
+    uintptr_t fr[MS_MAX_FRAMES];
+    int d = ms_stack_frames(id, fr, MS_MAX_FRAMES);
     uint64_t n = 0;
     *out = ms_xmalloc((size_t)(d ? d : 1) * sizeof(uint64_t));
     if (*out == NULL)

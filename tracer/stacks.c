@@ -1,18 +1,10 @@
 /*
- * stacks.c - call stacks, captured by walking frame pointers and kept once
- * each in a global table, where an id names them.
- *
- * The walk never faults: every frame pointer must lie inside the calling
- * thread's stack, above the previous one, and aligned, or the walk stops.
- * Code built without frame pointers gives shorter (or, rarely, spurious)
- * stacks, never a crash or a lock: no unwinder library runs here. A
- * per-thread cache maps a stack's hash to its id, so the global table's
- * lock is taken only the first time a thread meets a stack.
+ * stacks.c - call stacks (walked by unwind.c), kept once each in a global
+ * table, where an id names them. A per-thread cache maps a stack's hash to
+ * its site (trace.c), so the global table's lock is taken only the first
+ * time a thread meets a stack.
  */
 #include <string.h>
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "internal.h"
 #include "fork.h"
@@ -103,32 +95,6 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
 out:
     pthread_mutex_unlock(&stacks_mu);
     return id;
-}
-
-int
-ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
-    uint64_t *hash)
-{
-    int max = ms_opt.stack_depth, n = 0;
-    frames[n++] = (uintptr_t)ra;
-    uintptr_t lo = t->stack_lo, hi = t->stack_hi;
-    uintptr_t f = (uintptr_t)fp;
-    if (hi < lo + 16)
-        max = 1;
-    /* fp is the entry point's frame: [f] = caller's frame, [f+8] = ra. */
-    while (n < max && f >= lo && f <= hi - 16 && (f & 7) == 0) {
-        uintptr_t next = ((uintptr_t *)f)[0];
-        /* written so that no sum can wrap around */
-        if (next <= f || next > hi - 16 || (next & 7) != 0)
-            break;
-        uintptr_t ret = ((uintptr_t *)next)[1];
-        if (ret < 4096)
-            break;
-        frames[n++] = ret;
-        f = next;
-    }
-    *hash = XXH3_64bits(frames, (size_t)n * sizeof(uintptr_t));
-    return n;
 }
 
 int

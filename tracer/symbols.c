@@ -208,6 +208,10 @@ static void
 resolve(ms_symtab_t *st, uintptr_t addr, ms_sym_t *out)
 {
     memset(out, 0, sizeof(*out));
+    if (addr == MS_FRAME_TRUNCATED || addr == MS_FRAME_CUT) {
+        out->func = ms_tstrdup(addr == MS_FRAME_TRUNCATED ? "[truncated]" : "[cut]");
+        return;
+    }
     uintptr_t pc = addr ? addr - 1 : 0;
     Dl_info info;
     if (dladdr((void *)pc, &info) != 0) {

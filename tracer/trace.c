@@ -81,7 +81,7 @@ site_slot_miss(ms_thread_t *t, unsigned c, uint64_t key, uint64_t h,
 static inline uint32_t
 site_slot(ms_thread_t *t, void *ra, void *fp)
 {
-    uintptr_t frames[MS_MAX_DEPTH];
+    uintptr_t frames[MS_MAX_FRAMES];
     uint64_t h;
     if (ms_opt.stack_depth == 1) {
         uintptr_t key = (uintptr_t)ra;

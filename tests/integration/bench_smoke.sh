@@ -46,7 +46,7 @@ with open(os.path.join(out, "latest.md")) as f:
 
 workloads = [f"churn-{t}t" for t in sorted({1, 2, 2 * cores})] + [
     "xthread", "realloc", "mixed", "threads128", "python3", "sqlite3"]
-configs = ["glibc", "jemalloc", "sampled", "exact1", "exact8", "heaptrack"]
+configs = ["glibc", "jemalloc", "sampled", "exact1", "exact", "heaptrack"]
 micro = {w for w in workloads if w not in ("python3", "sqlite3")}
 may_be_absent = {"heaptrack": "/usr/bin/heaptrack", "python3": "/usr/bin/python3",
                  "sqlite3": "/usr/bin/sqlite3"}
@@ -90,7 +90,7 @@ for w in workloads:
             for k in ("pairs", "wall_ns_per_pair", "cpu_ns_per_pair", "mpairs_per_s", "phase_ratio"):
                 if not number(cell.get(k)):
                     fail.append(f"{where}: {k} = {cell.get(k)!r}")
-        if c in ("sampled", "exact1", "exact8"):
+        if c in ("sampled", "exact1", "exact"):
             rep = cell.get("report")
             if not rep:
                 fail.append(f"{where}: no JSON report read ({cell.get('report_error')})")

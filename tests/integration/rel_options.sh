@@ -88,7 +88,7 @@ for line in open(sys.argv[1]):
         if exts != ["bin", "html", "json", "md"]:
             problems.append("formats %s, want the default bin html json md" % exts)
         r = json.load(open(os.path.join(out, jsons[0])))
-        if r["mode"] != "exact" or r["stack_depth"] != 8:
+        if r["mode"] != "exact" or r["stack_depth"] != 64:
             problems.append("mode %s depth %s" % (r["mode"], r["stack_depth"]))
         for f in files:
             m = stat.S_IMODE(os.stat(os.path.join(out, f)).st_mode)

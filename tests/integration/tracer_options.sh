@@ -46,7 +46,7 @@ run_case() {
     echo "$tag|$what|$mode|$si|$depth|$tl|$fmts" >>"$TMP/cases"
 }
 
-D="exact 0 8 10000000 bin,json,html,md"     # the defaults
+D="exact 0 64 10000000 bin,json,html,md"     # the defaults
 # shellcheck disable=SC2086   # $D is several arguments on purpose
 {
 run_case MEMSCOPE_SAMPLE abc 1 $D
@@ -62,10 +62,10 @@ run_case MEMSCOPE_FORMATS pdf 1 $D
 run_case MEMSCOPE_FORMATS json,pdf 1 $D
 run_case MEMSCOPE_INTERVAL_MS -1 1 $D
 # good values, taken silently
-run_case MEMSCOPE_SAMPLE 64k 0 sampled 65536 8 10000000 bin,json,html,md
+run_case MEMSCOPE_SAMPLE 64k 0 sampled 65536 64 10000000 bin,json,html,md
 run_case MEMSCOPE_STACK_DEPTH 3 0 exact 0 3 10000000 bin,json,html,md
-run_case MEMSCOPE_INTERVAL_MS 20 0 exact 0 8 20000000 bin,json,html,md
-run_case MEMSCOPE_FORMATS json,md 0 exact 0 8 10000000 json,md
+run_case MEMSCOPE_INTERVAL_MS 20 0 exact 0 64 20000000 bin,json,html,md
+run_case MEMSCOPE_FORMATS json,md 0 exact 0 64 10000000 json,md
 run_case MEMSCOPE_SIGNAL USR1 0 $D 0 raise
 }
 

@@ -5,7 +5,9 @@
 #  - MEMSCOPE_STACK_DEPTH=8: the site of the 4242-byte block names
 #    stack_level3, stack_level2, stack_level1 and main, innermost first,
 #    each with file tracer_stack.c and the line of its call;
-#  - MEMSCOPE_STACK_DEPTH=2 and 1 keep exactly the innermost 2 and 1.
+#    and the stack goes on to _start, where it ends, unmarked;
+#  - MEMSCOPE_STACK_DEPTH=2 keeps the innermost 2 and marks the cut with a
+#    last [truncated] frame; 1 keeps the call site alone, unmarked.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -45,7 +47,12 @@ for depth, keep in ((8, 4), (2, 2), (1, 1)):
     if (s["allocs"], s["bytes"]) != (1, 4242):
         fails.append(f"depth {depth}: the site has {s['allocs']} allocs, {s['bytes']} bytes; expected 1, 4242")
     frames = s["frames"]
-    if len(frames) > depth:
+    names = [(f or {}).get("function") for f in frames]
+    if depth == 8 and (names[-1] != "_start" or "[truncated]" in names or "[cut]" in names):
+        fails.append(f"depth 8: the stack does not end whole at _start: {names}")
+    if depth == 2 and names[2:] != ["[truncated]"]:
+        fails.append(f"depth 2: no [truncated] mark after 2 frames: {names}")
+    if len([n for n in names if n not in ("[truncated]", "[cut]")]) > depth:
         fails.append(f"depth {depth}: {len(frames)} frames kept")
     got = [(f or {}).get("function") for f in frames[:keep]]
     if got != chain[:keep]:
@@ -53,7 +60,7 @@ for depth, keep in ((8, 4), (2, 2), (1, 1)):
         continue
     if depth == 1 and len(frames) != 1:
         fails.append(f"depth 1: {len(frames)} frames")
-    if depth == 2 and len(frames) != 2:
+    if depth == 2 and len(frames) != 3:
         fails.append(f"depth 2: {len(frames)} frames")
     for f, line in zip(frames[:keep], lines):
         where = f"{os.path.basename(f.get('file') or '?')}:{f.get('line')}"

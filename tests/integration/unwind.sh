@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# unwind.sh - whole call stacks through code built the ordinary way, with
+# no frame pointers: tests/data/unwind_nest.c and unwind_cxx.cc, built
+# here with plain `cc -O2 -g` / `c++ -O2 -g`, at the default stack depth.
+#  - main;top;mid;leaf for 100% of leaf's blocks, in exact and in sampled
+#    mode, in the JSON, the folded stacks (live and allocated) and the
+#    HTML report's flame graph data;
+#  - an allocation in a signal handler on a sigaltstack unwinds through
+#    the signal frame to main; one on a makecontext stack ends at the
+#    coroutine's start, not cut; nothing in any stack is cut or truncated;
+#  - C++: operator new under main, a new-handler that throws (the program
+#    catches it: same output as without the library), a std::thread's
+#    stack whole down to its start;
+#  - two runs give the same folded stacks.
+set -euo pipefail
+. "$(dirname "$0")/common.bash"
+
+ms_need cc c++ python3
+ms_setup unwind
+[ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
+cc -O2 -g -o nest "$REPO/tests/data/unwind_nest.c" -ldl || ms_fail "cannot build unwind_nest.c"
+c++ -O2 -g -pthread -o cxx "$REPO/tests/data/unwind_cxx.cc" || ms_fail "cannot build unwind_cxx.cc"
+cc -O2 -g -shared -fPIC -DLIB_NAME=lib_first -o libfirst.so "$REPO/tests/data/unwind_lib.c" ||
+    ms_fail "cannot build unwind_lib.c"
+cc -O2 -g -shared -fPIC -DLIB_NAME=lib_second -o libsecond.so "$REPO/tests/data/unwind_lib.c" ||
+    ms_fail "cannot build unwind_lib.c"
+# the test is about code without frame pointers: make sure it is
+if objdump -d nest | awk '/<mid[.>]/,/ret/' | grep -q 'mov  *%rsp,%rbp'; then
+    ms_fail "this compiler keeps frame pointers at -O2: the test would prove nothing"
+fi
+
+export MEMSCOPE_FORMATS=json,folded,bin,html MEMSCOPE_STACK_DEPTH=
+unset MEMSCOPE_STACK_DEPTH
+for run in exact exact2 sampled; do
+    sample=0
+    [ $run = sampled ] && sample=64
+    MEMSCOPE_SAMPLE=$sample MEMSCOPE_NAME=nest-$run ms_both nest-$run ./nest ./libfirst.so ./libsecond.so
+    ms_compare nest-$run stderr
+done
+MEMSCOPE_NAME=cxx ms_both cxx ./cxx
+ms_compare cxx stderr
+for t in nest-exact nest-sampled cxx; do
+    "$MEMSCOPE_TOOL" report "$TMP/reports/$t.bin" --format folded --metric allocated \
+        >"$TMP/reports/$t.alloc.folded" || ms_fail "memscope report $t.bin --format folded failed"
+done
+
+python3 - "$TMP/reports" <<'EOF'
+import json, re, sys
+out = sys.argv[1]
+fails = []
+
+def frames_of(r, s):
+    return [(f or {}).get("function") for f in s["frames"]]
+
+def base(name):      # leaf.constprop.0 -> leaf
+    return None if name is None else re.sub(r"\.(constprop|isra|part|cold)\.\d+$", "", name)
+
+def check_json(tag, want_chain, first, weigh):
+    r = json.load(open(f"{out}/{tag}.json"))
+    ok = total = 0
+    for s in r["sites"]:
+        names = [base(n) for n in frames_of(r, s)]
+        if "[cut]" in names or "[truncated]" in names:
+            fails.append(f"{tag}: a stack is cut or truncated: {names}")
+        if not names or names[0] != first:
+            continue
+        total += s[weigh]
+        if names[:len(want_chain)] == want_chain:
+            ok += s[weigh]
+        else:
+            fails.append(f"{tag}: a {first} stack reads {names}")
+    if total == 0:
+        fails.append(f"{tag}: no site starts in {first}")
+    else:
+        print(f"ok: {tag}: {ok}/{total} {weigh} of {first} under {';'.join(reversed(want_chain))}")
+    return r
+
+def folded_lines(path):
+    lines = {}
+    for line in open(path):
+        stack, _, v = line.rstrip("\n").rpartition(" ")
+        lines[stack] = lines.get(stack, 0) + int(v)
+    return lines
+
+def check_folded(tag, path, chain, want):
+    got = sum(v for k, v in folded_lines(path).items()
+              if [base(x) for x in k.split(";")][-len(chain):] == chain)
+    if got < want:
+        fails.append(f"{tag}: {path}: {got} bytes under {';'.join(chain)}, expected {want}")
+    else:
+        print(f"ok: {tag}: {path.rsplit('/', 1)[-1]}: {got} bytes end in {';'.join(chain)}")
+
+for tag, weigh in (("nest-exact", "allocs"), ("nest-sampled", "allocs")):
+    r = check_json(tag, ["leaf", "mid", "top", "main"], "leaf", weigh)
+    est = tag.endswith("sampled")
+    # every one of the 1000 blocks of 777 bytes, in exact mode
+    if not est:
+        n = sum(s["allocs"] for s in r["sites"] if base(frames_of(r, s)[0]) == "leaf")
+        if n != 1000:
+            fails.append(f"{tag}: {n} blocks from leaf, expected 1000")
+    check_json(tag, ["sig_leaf", "handler"], "sig_leaf", "allocs")
+    check_json(tag, ["coro_leaf", "coro_main"], "coro_leaf", "allocs")
+    for s in r["sites"]:
+        names = [base(n) for n in frames_of(r, s)]
+        if names[0] == "sig_leaf" and "main" not in names:
+            fails.append(f"{tag}: the signal handler's stack stops before main: {names}")
+    if not est:
+        check_folded(tag, f"{out}/{tag}.folded", ["main", "top", "mid", "leaf"], 777000)
+        check_folded(tag, f"{out}/{tag}.alloc.folded", ["main", "top", "mid", "leaf"], 777000)
+    # the HTML report's data: sites' frame lists, innermost first
+    html = open(f"{out}/{tag}.html").read()
+    m = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S)
+    if not m:
+        fails.append(f"{tag}: no data in the HTML report")
+        continue
+    d = json.loads(m.group(1))
+    fr = d["frames"]
+    good = bad = 0
+    for s in d["sites"]:
+        names = [base(fr[i][0]) for i in s[9]]
+        if names and names[0] == "leaf":
+            if names[:4] == ["leaf", "mid", "top", "main"]:
+                good += 1
+            else:
+                bad += 1
+    if good == 0 or bad:
+        fails.append(f"{tag}: HTML flame data: {good} leaf sites whole, {bad} not")
+    else:
+        print(f"ok: {tag}: HTML flame data: every leaf site under main;top;mid;leaf")
+
+check_json("cxx", ["cxx_leaf(unsigned long)", "cxx_top(unsigned long)", "main"],
+           "cxx_leaf(unsigned long)", "allocs")
+r = json.load(open(f"{out}/cxx.json"))
+th = [frames_of(r, s) for s in r["sites"] if frames_of(r, s)[0] == "thread_leaf()"]
+if not th or "thread_body()" not in th[0] or th[0][-1] in ("[cut]", "[truncated]"):
+    fails.append(f"cxx: the std::thread's stack: {th}")
+else:
+    print(f"ok: cxx: std::thread stack {';'.join(reversed([str(n) for n in th[0]]))}")
+
+# (the dlclose'd libraries' frames are named in a later step)
+a, b = [{k: v for k, v in folded_lines(f"{out}/{t}.folded").items() if "use_lib" not in k}
+        for t in ("nest-exact", "nest-exact2")]
+if a != b:
+    diff = sorted(set(a.items()) ^ set(b.items()))[:6]
+    fails.append(f"two runs give different folded stacks: {diff}")
+else:
+    print(f"ok: two runs give the same {len(a)} folded stacks")
+if fails:
+    print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
+    sys.exit(1)
+EOF
