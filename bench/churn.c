@@ -3,18 +3,24 @@
  * of 8..128 bytes and replaces a random one per step (free, then malloc),
  * so every malloc is paired with a free of a block of the same thread.
  *
- *   churn THREADS PAIRS_PER_THREAD [WINDOW]
+ *   churn THREADS PAIRS_PER_THREAD [WINDOW] [TASKS]
+ *
+ * TASKS (1, or absent for none): each thread runs its pairs inside a task of its own
+ * (memscope_task_begin, found with dlsym when the library is preloaded;
+ * without it there is no task), as the async mode's workers do.
  *
  * Threads start together behind a barrier; the phase ends when the last
  * has freed its window. With 128 threads and few pairs this is the "many
  * threads" workload (thread start-up and exit inside the tracer count).
  */
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include "common.h"
 
 typedef struct {
     long pairs, window;
+    int tasks;
     uint64_t seed;
     pthread_barrier_t *go;
     bench_phase_t *phase;
@@ -28,6 +34,15 @@ worker(void *p)
     if (slot == NULL)
         bench_die("calloc");
     uint64_t s = a->seed;
+    unsigned task = 0;
+    int (*task_end)(unsigned) = NULL;
+    if (a->tasks) {
+        unsigned (*task_begin)(const char *) =
+            (unsigned (*)(const char *))dlsym(RTLD_DEFAULT, "memscope_task_begin");
+        task_end = (int (*)(unsigned))dlsym(RTLD_DEFAULT, "memscope_task_end");
+        if (task_begin != NULL && task_end != NULL)
+            task = task_begin("churn worker");
+    }
     pthread_barrier_wait(a->go);
     bench_phase_start(a->phase);
     for (long i = 0; i < a->pairs; i++) {
@@ -46,6 +61,8 @@ worker(void *p)
         free(slot[k]);
     free(slot);
     bench_phase_end(a->phase);
+    if (task != 0)
+        task_end(task);
     return NULL;
 }
 
@@ -55,6 +72,7 @@ main(int argc, char **argv)
     int threads = (int)bench_arg(argc, argv, 1, 2);
     long pairs = bench_arg(argc, argv, 2, 1000000);
     long window = bench_arg(argc, argv, 3, 1000);
+    int tasks = (int)bench_arg(argc, argv, 4, 0);
     pthread_t *tid = calloc((size_t)threads, sizeof(*tid));
     arg_t *args = calloc((size_t)threads, sizeof(*args));
     pthread_barrier_t go;
@@ -63,7 +81,7 @@ main(int argc, char **argv)
         bench_die("calloc");
     pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
     for (int i = 0; i < threads; i++) {
-        args[i] = (arg_t){ pairs, window, 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1), &go, &phase };
+        args[i] = (arg_t){ pairs, window, tasks, 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1), &go, &phase };
         if ((errno = pthread_create(&tid[i], NULL, worker, &args[i])) != 0)
             bench_die("pthread_create");
     }

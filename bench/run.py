@@ -145,6 +145,13 @@ def workloads(sizes, threads, cores, tmp):
         w.append({"id": f"churn-{t}t", "label": f"small churn, {t} thread{'s' if t > 1 else ''}",
                   "kind": "micro", "churn_threads": t,
                   "argv": [f"{b}/churn", str(t), str(per), "1000"]})
+    # 8 threads outside and inside tasks (one task per thread): the task
+    # accounting must not serialize the threads
+    per8 = min(sizes["churn"], max(1, sizes["churn_total"] // 8))
+    for on in (0, 1):
+        w.append({"id": f"tasks8-{'on' if on else 'off'}",
+                  "label": f"small churn, 8 threads, {'each in a task' if on else 'no task'}",
+                  "kind": "micro", "argv": [f"{b}/churn", "8", str(per8), "1000"] + (["1"] if on else [])})
     npairs = max(1, cores // 2)
     w.append({"id": "xthread", "label": f"cross-thread free, {npairs}+{npairs} threads",
               "kind": "micro", "argv": [f"{b}/xthread", str(npairs), str(sizes["xthread"])]})
@@ -771,6 +778,14 @@ def targets(res):
     against_heaptrack("exact default depth at least 2x faster than heaptrack on python3", ["python3"], 2)
     for c in ("exact1", "exact"):
         against_jemalloc(f"128 threads: {c} within 2.5x of jemalloc", c, ["threads128"], 2.5)
+    for c in ("exact1", "exact8", "sampled"):
+        on, off = ratio("tasks8-on", c, "cpu_ns_per_pair"), ratio("tasks8-off", c, "cpu_ns_per_pair")
+        name = f"8 threads inside tasks: {c} CPU per pair within 1.3x of 8 threads outside tasks"
+        if on is None or off is None or off <= 0:
+            out.append({"target": name, "measured": "-", "verdict": "not measured"})
+        else:
+            out.append({"target": name, "measured": f"{fx(on / off)} ({on:.0f} vs {off:.0f} ns CPU per pair)",
+                        "verdict": verdict(on / off, on / off <= 1.3)})
     big = [e for e in res["export"] if e["live_blocks"] == 1_000_000 and e["status"] == "ok"]
     for k, t in TARGETS_EXPORT.items():
         name = f"export {k} of 10^6 live blocks: <= {t['s']} s"

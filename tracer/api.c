@@ -1,8 +1,10 @@
 /*
  * api.c - the registries behind the public API: tasks (a hierarchy the
- * program declares) and named variables. Both are rare next to
- * allocations, so one mutex guards them; the hot path only reads the
- * calling thread's current task id.
+ * program declares) and named variables. Both change rarely next to
+ * allocations, so one mutex (api_mu) guards them. The allocation path
+ * takes no lock: it reads the calling thread's current task id, and a
+ * block's task counters live apart from the registry, in chunks that never
+ * move (one cache line per task), changed with atomic adds.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,9 +19,19 @@
 
 static pthread_mutex_t api_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Tasks: id = index + 1. */
+/* Tasks: id = index + 1. The registry (names, times, parents) is tasks[],
+ * under api_mu; its counter fields are unused: each task's counters are
+ * ctr_chunks[(id - 1) / CTR_CHUNK][(id - 1) % CTR_CHUNK]. */
 static ms_task_rec_t *tasks;
-static uint32_t ntasks, cap_tasks;
+static uint32_t ntasks, cap_tasks;      /* ntasks published with release */
+
+#define CTR_CHUNK   1024
+#define CTR_CHUNKS  4096                /* up to 4 Mi tasks */
+typedef struct {
+    uint64_t allocs, frees, bytes, freed_bytes;
+    int64_t live, peak;
+} __attribute__((aligned(64))) ms_task_ctr_t;
+static ms_task_ctr_t *ctr_chunks[CTR_CHUNKS];
 static uint64_t dropped_tasks;
 static size_t max_tasks = 1u << 20;
 static int task_hierarchy = 1;
@@ -40,24 +52,36 @@ MS_FORK_JOIN(MS_FORK_API, fork_prepare, fork_parent, fork_child);
 
 /* ---- tasks ---------------------------------------------------------------- */
 
+/* Task id's counters, or NULL when there is no such task; any thread,
+ * no lock. */
+static ms_task_ctr_t *
+task_ctr(uint32_t id)
+{
+    if (id == 0 || id > __atomic_load_n(&ntasks, __ATOMIC_ACQUIRE))
+        return NULL;
+    ms_task_ctr_t *c = __atomic_load_n(&ctr_chunks[(id - 1) / CTR_CHUNK],
+        __ATOMIC_ACQUIRE);
+    return c != NULL ? &c[(id - 1) % CTR_CHUNK] : NULL;
+}
+
 void
 ms_task_account(uint32_t task, int64_t bytes, int alloc)
 {
-    pthread_mutex_lock(&api_mu);
-    if (task >= 1 && task <= ntasks) {
-        ms_task_rec_t *t = &tasks[task - 1];
-        if (alloc) {
-            t->allocs++;
-            t->bytes += (uint64_t)bytes;
-        } else {
-            t->frees++;
-            t->freed_bytes += (uint64_t)-bytes;
-        }
-        t->live += bytes;
-        if (t->live > t->peak)
-            t->peak = t->live;
+    ms_task_ctr_t *c = task_ctr(task);
+    if (c == NULL)
+        return;
+    if (alloc) {
+        __atomic_add_fetch(&c->allocs, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->bytes, (uint64_t)bytes, __ATOMIC_RELAXED);
+    } else {
+        __atomic_add_fetch(&c->frees, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->freed_bytes, (uint64_t)-bytes, __ATOMIC_RELAXED);
     }
-    pthread_mutex_unlock(&api_mu);
+    int64_t live = __atomic_add_fetch(&c->live, bytes, __ATOMIC_RELAXED);
+    int64_t peak = __atomic_load_n(&c->peak, __ATOMIC_RELAXED);
+    while (live > peak && !__atomic_compare_exchange_n(&c->peak, &peak, live,
+        1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
 }
 
 static uint32_t
@@ -65,9 +89,17 @@ task_new(const char *name, uint32_t parent)
 {
     uint32_t id = 0;
     pthread_mutex_lock(&api_mu);
-    if (ntasks >= max_tasks) {
+    if (ntasks >= max_tasks || ntasks >= (uint32_t)CTR_CHUNK * CTR_CHUNKS) {
         dropped_tasks++;
         goto out;
+    }
+    if (ctr_chunks[ntasks / CTR_CHUNK] == NULL) {
+        ms_task_ctr_t *c = ms_tcalloc(CTR_CHUNK * sizeof(*c));
+        if (c == NULL) {
+            dropped_tasks++;
+            goto out;
+        }
+        __atomic_store_n(&ctr_chunks[ntasks / CTR_CHUNK], c, __ATOMIC_RELEASE);
     }
     if (ntasks == cap_tasks) {
         uint32_t ncap = cap_tasks ? cap_tasks * 2 : 64;
@@ -82,10 +114,11 @@ task_new(const char *name, uint32_t parent)
     ms_task_rec_t *t = &tasks[ntasks];
     memset(t, 0, sizeof(*t));
     t->name = ms_tstrdup(name ? name : "(unnamed)");
-    t->id = ++ntasks;
+    t->id = ntasks + 1;
     t->parent = task_hierarchy ? parent : 0;
     t->begin_ns = ms_now_precise_ns();
     id = t->id;
+    __atomic_store_n(&ntasks, id, __ATOMIC_RELEASE);    /* task_ctr sees it */
 out:
     pthread_mutex_unlock(&api_mu);
     return id;
@@ -182,12 +215,8 @@ memscope_task_current(void)
 MS_EXPORT int64_t
 memscope_task_memory(memscope_task_t id)
 {
-    int64_t v = -1;
-    pthread_mutex_lock(&api_mu);
-    if (id >= 1 && id <= ntasks)
-        v = tasks[id - 1].live;
-    pthread_mutex_unlock(&api_mu);
-    return v;
+    ms_task_ctr_t *c = task_ctr(id);
+    return c != NULL ? __atomic_load_n(&c->live, __ATOMIC_RELAXED) : -1;
 }
 
 MS_EXPORT int
@@ -517,8 +546,16 @@ ms_api_copy(ms_api_copy_t *out)
     out->vars = ms_tmalloc((nvars ? nvars : 1) * sizeof(*out->vars));
     if (out->tasks && out->vars) {
         for (uint32_t i = 0; i < ntasks; i++) {
-            out->tasks[i] = tasks[i];
-            out->tasks[i].name = dup_or_null(tasks[i].name);
+            ms_task_rec_t *d = &out->tasks[i];
+            const ms_task_ctr_t *c = task_ctr(i + 1);
+            *d = tasks[i];
+            d->name = dup_or_null(tasks[i].name);
+            d->allocs = __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
+            d->frees = __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
+            d->bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+            d->freed_bytes = __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED);
+            d->live = __atomic_load_n(&c->live, __ATOMIC_RELAXED);
+            d->peak = __atomic_load_n(&c->peak, __ATOMIC_RELAXED);
         }
         out->ntasks = ntasks;
         for (uint32_t i = 0; i < nvars; i++) {
