@@ -41,8 +41,8 @@ print_file(const char *path, const cli_input_t *in)
     ms_bin_section_t s[32];
     size_t n = ms_bin_sections(in->data, in->len, s, 32);
     printf("%-13s %s\n", "file:", path);
-    printf("%-13s memscope binary report, version %d, %zu bytes\n", "format:",
-        MS_BIN_VERSION, in->len);
+    printf("%-13s memscope binary report, version %u, %zu bytes\n", "format:",
+        (unsigned)(in->data[8] | in->data[9] << 8), in->len);
     printf("%-13s xxh3-64 %016llx (verified)\n", "checksum:",
         (unsigned long long)ms_bin_checksum(in->data, in->len));
     printf("%-13s", "sections:");

@@ -64,7 +64,7 @@ intern(strtab_t *t, const char *s)
 static uint64_t
 count_refs(const ms_report_t *r)
 {
-    uint64_t n = 4 + r->nthreads + r->ntasks + 3 * r->nframes +
+    uint64_t n = 4 + r->nthreads + r->ntasks + 4 * r->nframes +
         3 * r->nheap_errors;
     for (uint64_t i = 0; i < r->nvars; i++)
         n += 6 + r->vars[i].nowners;
@@ -103,6 +103,7 @@ strtab_build(strtab_t *t, const ms_report_t *r)
         intern(t, r->frames[i].func);
         intern(t, r->frames[i].file);
         intern(t, r->frames[i].module);
+        intern(t, r->frames[i].build_id);
     }
     for (uint64_t i = 0; i < r->nheap_errors; i++) {
         intern(t, r->heap_errors[i].kind);
@@ -367,6 +368,8 @@ sec_frms(enc_t *e, const ms_report_t *r)
         put_str(e, f->file);
         put_str(e, f->module);
         put_sv(e, f->line);
+        put_str(e, f->build_id);
+        put_uv(e, f->flags);
     }
 }
 

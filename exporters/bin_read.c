@@ -38,6 +38,7 @@ typedef struct {
     rstr_t *strs;               /* the string table, pointing into base */
     uint64_t nstrs;
     uint64_t budget, budget0;   /* string bytes left to copy, at first */
+    uint64_t version;           /* the file's format version */
     ms_report_t *r;
 } rd_t;
 
@@ -279,8 +280,9 @@ rd_buckets(rd_t *c, uint64_t *dst, uint64_t want, const char *what)
 {
     uint64_t n = rd_uv(c);
     if (!c->bad && n != want) {
-        fail(c, "%s has %llu buckets, version %d has %llu", what,
-            (unsigned long long)n, MS_BIN_VERSION, (unsigned long long)want);
+        fail(c, "%s has %llu buckets, version %llu has %llu", what,
+            (unsigned long long)n, (unsigned long long)c->version,
+            (unsigned long long)want);
         return;
     }
     for (uint64_t b = 0; b < want && !c->bad; b++)
@@ -399,7 +401,7 @@ static void
 sec_frms(rd_t *c)
 {
     ms_report_t *r = c->r;
-    uint64_t n = rd_count(c, 6, "frames");
+    uint64_t n = rd_count(c, c->version >= 2 ? 8 : 6, "frames");
     r->frames = rd_array(c, n, sizeof(*r->frames));
     if (r->frames != NULL)
         r->nframes = n;
@@ -411,6 +413,13 @@ sec_frms(rd_t *c)
         f->file = rd_str(c);
         f->module = rd_str(c);
         f->line = rd_sv(c);
+        if (c->version >= 2) {      /* version 1 has neither */
+            f->build_id = rd_str(c);
+            f->flags = rd_uv(c);
+            if (!c->bad && (f->flags & ~(uint64_t)MS_RFRAME_INLINED))
+                fail(c, "frame %llu has unknown flags 0x%llx",
+                    (unsigned long long)i, (unsigned long long)f->flags);
+        }
     }
 }
 
@@ -660,9 +669,10 @@ check_file(rd_t *c, size_t len, uint64_t *count)
     uint64_t version = get_le(b + 8, 2), flags = get_le(b + 10, 2);
     uint64_t flen = get_le(b + 16, 8);
     *count = get_le(b + 12, 4);
-    if (version != MS_BIN_VERSION)
+    c->version = version;
+    if (version != MS_BIN_VERSION && version != 1)
         fail(c, "unsupported format version %llu (this memscope reads "
-            "version %d)", (unsigned long long)version, MS_BIN_VERSION);
+            "versions 1 to %d)", (unsigned long long)version, MS_BIN_VERSION);
     else if (flags != 0)
         fail(c, "unknown header flags 0x%llx", (unsigned long long)flags);
     else if (flen > len)

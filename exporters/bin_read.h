@@ -12,7 +12,7 @@
 
 #define MS_BIN_MAGIC        "\x89MSB\r\n\x1a\n"
 #define MS_BIN_MAGIC_LEN    8
-#define MS_BIN_VERSION      1
+#define MS_BIN_VERSION      2       /* written; 1 is read too */
 #define MS_BIN_HEADER_LEN   24      /* magic, version, flags, count, length */
 #define MS_BIN_SECTION_LEN  12      /* tag, payload length */
 #define MS_BIN_TRAILER_LEN  8       /* XXH3_64bits of everything before it */

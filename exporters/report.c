@@ -137,6 +137,7 @@ ms_report_free(ms_report_t *r)
         ms_xfree(r->frames[i].func);
         ms_xfree(r->frames[i].file);
         ms_xfree(r->frames[i].module);
+        ms_xfree(r->frames[i].build_id);
     }
     ms_xfree(r->frames);
     for (uint64_t i = 0; r->sites && i < r->nsites; i++)

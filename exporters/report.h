@@ -24,7 +24,11 @@ typedef struct {
     char *file;             /* NULL = unknown */
     char *module;           /* NULL = unknown */
     int64_t line;           /* 0 = unknown */
+    char *build_id;         /* the module's GNU build ID, hex; NULL = unknown */
+    uint64_t flags;         /* MS_RFRAME_* */
 } ms_rframe_t;
+
+#define MS_RFRAME_INLINED 1u    /* inlined into the frame after it */
 
 typedef struct {
     uint64_t id;            /* stack id */

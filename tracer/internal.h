@@ -297,6 +297,17 @@ uint32_t ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth);
 /* Copies stack id's frames; returns the depth. */
 int ms_stack_frames(uint32_t id, uintptr_t *out, int max);
 uint32_t ms_stacks_count(void);
+/* The unload epoch stack id was walked in (see ms_unload_epoch). */
+uint32_t ms_stack_epoch(uint32_t id);
+/* Bumped by each dlclose that unloads a module (unwind.c); seeds stack
+ * hashes, so stacks of different epochs never merge. */
+extern uint32_t ms_unload_epoch;
+/* The module unloaded first, in or after epoch, whose range held addr:
+ * its index (its path and load bias in *path, *bias), or -1: none. */
+int ms_dead_module_at(uintptr_t addr, uint32_t epoch, const char **path,
+    uintptr_t *bias);
+/* Unloaded module i's path and load bias; 0, or -1 when there is none. */
+int ms_dead_module_info(int i, const char **path, uintptr_t *bias);
 uint64_t ms_stacks_bytes(void);
 
 /* ---- global state (trace.c) --------------------------------------------- */
@@ -343,12 +354,14 @@ typedef struct {
     char *file;         /* NULL when unknown */
     int line;
     char *module;       /* object file name */
+    char *build_id;     /* the module's GNU build ID in hex, NULL unknown */
     uintptr_t offset;   /* address within module */
 } ms_sym_t;
 
 typedef struct ms_symtab ms_symtab_t;
 ms_symtab_t *ms_symtab_new(void);
-const ms_sym_t *ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr);
+/* Names addr; dead >= 0: in the unloaded module of that index. */
+const ms_sym_t *ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr, int dead);
 void ms_symtab_free(ms_symtab_t *st);
 
 /* ---- variables and tasks (api.c) ---------------------------------------- */

@@ -80,11 +80,14 @@ typedef struct {
 } frames_t;
 
 static uint64_t
-frame_index(frames_t *f, uint64_t addr)
+frame_index(frames_t *f, uint64_t addr, int dead)
 {
-    uint64_t i = (addr * 0x9E3779B97F4A7C15ull >> 17) & f->mask;
+    /* a frame of an unloaded module is another frame than one at the same
+     * address later: its index tags the key above the address bits */
+    uint64_t key = dead >= 0 ? addr | (uint64_t)(dead + 1) << 48 : addr;
+    uint64_t i = (key * 0x9E3779B97F4A7C15ull >> 17) & f->mask;
     while (f->keys[i] != 0) {
-        if (f->keys[i] == addr)
+        if (f->keys[i] == key)
             return f->idx[i];
         i = (i + 1) & f->mask;
     }
@@ -98,14 +101,16 @@ frame_index(frames_t *f, uint64_t addr)
         f->cap_frames = nc;
     }
     ms_rframe_t *fr = &r->frames[r->nframes];
-    const ms_sym_t *s = ms_symtab_lookup(f->syms, addr);
+    const ms_sym_t *s = ms_symtab_lookup(f->syms, addr, dead);
     fr->addr = addr;
     fr->offset = s->offset;
     fr->func = ms_xstrdup(s->func);
     fr->file = ms_xstrdup(s->file);
     fr->module = ms_xstrdup(s->module);
+    fr->build_id = ms_xstrdup(s->build_id);
+    fr->flags = 0;
     fr->line = s->line;
-    f->keys[i] = addr;
+    f->keys[i] = key;
     f->idx[i] = r->nframes;
     return r->nframes++;
 }
@@ -120,8 +125,12 @@ stack_frames(frames_t *f, uint32_t id, uint64_t **out)
     *out = ms_xmalloc((size_t)(d ? d : 1) * sizeof(uint64_t));
     if (*out == NULL)
         return 0;
+    uint32_t epoch = ms_stack_epoch(id);
     for (int k = 0; k < d; k++) {
-        uint64_t ix = frame_index(f, fr[k]);
+        const char *path;
+        uintptr_t bias;
+        uint64_t ix = frame_index(f, fr[k],
+            ms_dead_module_at(fr[k], epoch, &path, &bias));
         if (ix == UINT64_MAX)
             break;
         (*out)[n++] = ix;

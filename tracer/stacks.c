@@ -12,6 +12,7 @@
 typedef struct {
     uint64_t hash;
     uint32_t depth;
+    uint32_t epoch;                  /* ms_unload_epoch when interned */
     uintptr_t frames[];
 } ms_stack_t;
 
@@ -54,12 +55,14 @@ uint32_t
 ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
 {
     uint32_t id = 0;
+    uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_ACQUIRE);
     pthread_mutex_lock(&stacks_mu);
     if (index_ids != NULL) {
         for (uint64_t i = hash & index_mask; index_ids[i] != 0;
              i = (i + 1) & index_mask) {
             ms_stack_t *s = stacks[index_ids[i]];
             if (s->hash == hash && s->depth == (uint32_t)depth &&
+                s->epoch == epoch &&
                 memcmp(s->frames, frames, (size_t)depth * sizeof(*frames)) == 0) {
                 id = index_ids[i];
                 goto out;
@@ -85,6 +88,7 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     stacks_mem += sz;
     s->hash = hash;
     s->depth = (uint32_t)depth;
+    s->epoch = epoch;
     memcpy(s->frames, frames, (size_t)depth * sizeof(*frames));
     id = nstacks++;
     stacks[id] = s;
@@ -106,6 +110,12 @@ ms_stack_frames(uint32_t id, uintptr_t *out, int max)
     int n = (int)s->depth < max ? (int)s->depth : max;
     memcpy(out, s->frames, (size_t)n * sizeof(*out));
     return n;
+}
+
+uint32_t
+ms_stack_epoch(uint32_t id)
+{
+    return id == 0 || id >= nstacks ? 0 : stacks[id]->epoch;
 }
 
 uint32_t

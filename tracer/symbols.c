@@ -35,6 +35,8 @@ struct ms_symtab {
     ms_sym_t *vals;
     uint64_t mask, count;
     Dwfl *dwfl;
+    Dwfl **dead;            /* by unloaded module (unwind.c), made on use */
+    int ndead;
     modsyms_t *mods;
     int nmods, capmods;
 };
@@ -55,7 +57,10 @@ static struct {
     int (*getsymtab)(Dwfl_Module *);
     const char *(*getsym_info)(Dwfl_Module *, int, GElf_Sym *, GElf_Addr *,
         GElf_Word *, Elf **, Dwarf_Addr *);
-    Dwfl_Callbacks cb;
+    Dwfl_Module *(*report_elf)(Dwfl *, const char *, const char *, int,
+        GElf_Addr, bool);
+    int (*build_id)(Dwfl_Module *, const unsigned char **, GElf_Addr *);
+    Dwfl_Callbacks cb, offline_cb;
 } dw;
 
 /* The C++ runtime's demangler, when the program has one. */
@@ -86,7 +91,11 @@ dw_load(void)
     SYM(getsym_info, "dwfl_module_getsym_info");
     SYM(cb.find_elf, "dwfl_linux_proc_find_elf");
     SYM(cb.find_debuginfo, "dwfl_standard_find_debuginfo");
+    SYM(report_elf, "dwfl_report_elf");
+    SYM(build_id, "dwfl_module_build_id");
+    SYM(offline_cb.section_address, "dwfl_offline_section_address");
 #undef SYM
+    dw.offline_cb.find_debuginfo = dw.cb.find_debuginfo;
     dw.ok = 1;
 }
 
@@ -204,8 +213,79 @@ module_func(ms_symtab_t *st, Dwfl_Module *m, uint64_t pc)
     return f->name;
 }
 
+/* The Dwfl of unloaded module i, made on first use from its file. */
+static Dwfl *
+dead_dwfl(ms_symtab_t *st, int i, const char *path, uintptr_t bias)
+{
+    if (!dw.ok || i >= 1 << 16)
+        return NULL;
+    if (i >= st->ndead) {
+        int n = i + 16;
+        Dwfl **d = ms_trealloc(st->dead, (size_t)n * sizeof(*d));
+        if (d == NULL)
+            return NULL;
+        memset(d + st->ndead, 0, (size_t)(n - st->ndead) * sizeof(*d));
+        st->dead = d;
+        st->ndead = n;
+    }
+    if (st->dead[i] == NULL) {
+        Dwfl *d = dw.begin(&dw.offline_cb);
+        if (d == NULL)
+            return NULL;
+        dw.report_begin(d);
+        if (dw.report_elf(d, path, path, -1, bias, false) == NULL ||
+            dw.report_end(d, NULL, NULL) != 0) {
+            dw.end(d);
+            return NULL;
+        }
+        st->dead[i] = d;
+    }
+    return st->dead[i];
+}
+
+static char *
+hex(const unsigned char *b, int n)
+{
+    char *s = ms_tmalloc((size_t)n * 2 + 1);
+    if (s == NULL)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        snprintf(s + 2 * i, 3, "%02x", b[i]);
+    return s;
+}
+
+/* Names, source line and build ID of pc from a Dwfl that holds it. */
 static void
-resolve(ms_symtab_t *st, uintptr_t addr, ms_sym_t *out)
+resolve_dwfl(ms_symtab_t *st, Dwfl *dwfl, uintptr_t pc, ms_sym_t *out)
+{
+    Dwfl_Module *m = dw.addrmodule(dwfl, pc);
+    if (m == NULL)
+        return;
+    const char *name = module_func(st, m, pc);
+    if (name == NULL)
+        name = dw.addrname(m, pc);
+    if (name != NULL) {
+        ms_tfree(out->func);
+        out->func = demangle(name);
+    }
+    Dwfl_Line *line = dw.getsrc(m, pc);
+    if (line != NULL) {
+        int ln = 0;
+        const char *file = dw.lineinfo(line, NULL, &ln, NULL, NULL, NULL);
+        if (file != NULL) {
+            out->file = ms_tstrdup(file);
+            out->line = ln;
+        }
+    }
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int n = dw.build_id(m, &bits, &vaddr);
+    if (n > 0 && n <= 64)
+        out->build_id = hex(bits, n);
+}
+
+static void
+resolve(ms_symtab_t *st, uintptr_t addr, int dead, ms_sym_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (addr == MS_FRAME_TRUNCATED || addr == MS_FRAME_CUT) {
@@ -213,6 +293,19 @@ resolve(ms_symtab_t *st, uintptr_t addr, ms_sym_t *out)
         return;
     }
     uintptr_t pc = addr ? addr - 1 : 0;
+    if (dead >= 0) {
+        /* a module dlclose unloaded: named from its file, if still there */
+        const char *path;
+        uintptr_t bias;
+        if (ms_dead_module_info(dead, &path, &bias) != 0)
+            return;
+        out->module = ms_tstrdup(path);
+        out->offset = pc - bias;
+        Dwfl *d = dead_dwfl(st, dead, path, bias);
+        if (d != NULL)
+            resolve_dwfl(st, d, pc, out);
+        return;
+    }
     Dl_info info;
     if (dladdr((void *)pc, &info) != 0) {
         if (info.dli_fname != NULL)
@@ -221,32 +314,12 @@ resolve(ms_symtab_t *st, uintptr_t addr, ms_sym_t *out)
         if (info.dli_sname != NULL)
             out->func = demangle(info.dli_sname);
     }
-    if (st->dwfl != NULL) {
-        Dwfl_Module *m = dw.addrmodule(st->dwfl, pc);
-        if (m != NULL) {
-            const char *name = module_func(st, m, pc);
-            if (name == NULL)
-                name = dw.addrname(m, pc);
-            if (name != NULL) {
-                ms_tfree(out->func);
-                out->func = demangle(name);
-            }
-            Dwfl_Line *line = dw.getsrc(m, pc);
-            if (line != NULL) {
-                int ln = 0;
-                const char *file = dw.lineinfo(line, NULL, &ln, NULL, NULL,
-                    NULL);
-                if (file != NULL) {
-                    out->file = ms_tstrdup(file);
-                    out->line = ln;
-                }
-            }
-        }
-    }
+    if (st->dwfl != NULL)
+        resolve_dwfl(st, st->dwfl, pc, out);
 }
 
 const ms_sym_t *
-ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr)
+ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr, int dead)
 {
     static const ms_sym_t none;
     if (st == NULL)
@@ -275,15 +348,18 @@ ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr)
         st->vals = v;
         st->mask = cap - 1;
     }
-    uint64_t i = (addr * 0x9E3779B97F4A7C15ull >> 20) & st->mask;
+    /* an unloaded module's addresses are told apart by its index above
+     * bit 48 (user-space addresses are below 2^47) */
+    uintptr_t key = dead >= 0 ? addr | (uintptr_t)(dead + 1) << 48 : addr;
+    uint64_t i = (key * 0x9E3779B97F4A7C15ull >> 20) & st->mask;
     while (st->keys[i] != 0) {
-        if (st->keys[i] == addr)
+        if (st->keys[i] == key)
             return &st->vals[i];
         i = (i + 1) & st->mask;
     }
-    st->keys[i] = addr;
+    st->keys[i] = key;
     st->count++;
-    resolve(st, addr, &st->vals[i]);
+    resolve(st, addr, dead, &st->vals[i]);
     return &st->vals[i];
 }
 
@@ -298,7 +374,12 @@ ms_symtab_free(ms_symtab_t *st)
         ms_tfree(st->vals[i].func);
         ms_tfree(st->vals[i].file);
         ms_tfree(st->vals[i].module);
+        ms_tfree(st->vals[i].build_id);
     }
+    for (int i = 0; i < st->ndead; i++)
+        if (st->dead[i] != NULL)
+            dw.end(st->dead[i]);
+    ms_tfree(st->dead);
     for (int i = 0; i < st->nmods; i++)
         ms_tfree(st->mods[i].syms);
     ms_tfree(st->mods);

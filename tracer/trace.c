@@ -84,13 +84,14 @@ site_slot(ms_thread_t *t, void *ra, void *fp)
     uintptr_t frames[MS_MAX_FRAMES];
     uint64_t h;
     if (ms_opt.stack_depth == 1) {
-        uintptr_t key = (uintptr_t)ra;
+        uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
+        uintptr_t key = (uintptr_t)ra ^ (uintptr_t)epoch << 48;
         unsigned c = (unsigned)((key ^ (key >> 8) ^ (key >> 16)) & (MS_SCACHE - 1));
         if (MS_LIKELY(t->scache_hash[c] == key && t->scache_slot[c] != 0))
             return t->scache_slot[c] - 1;
-        frames[0] = key;
-        return site_slot_miss(t, c, key, XXH3_64bits(frames, sizeof(key)),
-            frames, 1);
+        frames[0] = (uintptr_t)ra;
+        return site_slot_miss(t, c, key,
+            XXH3_64bits_withSeed(frames, sizeof(key), epoch), frames, 1);
     }
     int n = ms_stack_walk(t, ra, fp, frames, &h);
     unsigned c = (unsigned)(h >> 56);

@@ -24,9 +24,10 @@
  * ends with MS_FRAME_TRUNCATED. Nothing is invented: a rule the cache
  * cannot hold is used uncached, a rule this code does not understand cuts.
  * dlclose() (interposed here) empties the cache, so no rule outlives its
- * module.
+ * module, and keeps what is needed to name the module's frames later.
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -111,6 +112,56 @@ cache_clear(void)
         __atomic_store_n(&cache[i], 0, __ATOMIC_RELAXED);
 }
 
+/* ---- modules unloaded by dlclose ---------------------------------------- */
+/* Each unload bumps ms_unload_epoch. Stacks are told apart by the epoch
+ * they were walked in (it seeds their hash, stacks.c keeps it), so a new
+ * module mapped where an unloaded one was never shares a stack with it;
+ * and the unloaded module's path, range and load bias are kept, so its
+ * frames are named at export, from its file, after it is gone. */
+uint32_t ms_unload_epoch;
+
+#define MAX_DEAD 1024
+typedef struct {
+    char *path;
+    uintptr_t start, end, bias;
+    uint32_t epoch;             /* the epoch it was unloaded in */
+    int ready;                  /* published */
+} dead_t;
+static dead_t dead[MAX_DEAD];
+static uint32_t ndead;          /* slots taken */
+
+int
+ms_dead_module_at(uintptr_t addr, uint32_t epoch, const char **path,
+    uintptr_t *bias)
+{
+    uint32_t n = __atomic_load_n(&ndead, __ATOMIC_ACQUIRE);
+    int best = -1;
+    for (uint32_t i = 0; i < n && i < MAX_DEAD; i++) {
+        dead_t *d = &dead[i];
+        if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE) || d->epoch < epoch ||
+            addr < d->start || addr >= d->end)
+            continue;
+        if (best < 0 || d->epoch < dead[best].epoch)
+            best = (int)i;
+    }
+    if (best >= 0) {
+        *path = dead[best].path;
+        *bias = dead[best].bias;
+    }
+    return best;
+}
+
+int
+ms_dead_module_info(int i, const char **path, uintptr_t *bias)
+{
+    if (i < 0 || (uint32_t)i >= __atomic_load_n(&ndead, __ATOMIC_ACQUIRE) ||
+        i >= MAX_DEAD || !__atomic_load_n(&dead[i].ready, __ATOMIC_ACQUIRE))
+        return -1;
+    *path = dead[i].path;
+    *bias = dead[i].bias;
+    return 0;
+}
+
 /* dlclose unmaps a module's code and CFI: rules about it must go. The
  * cache is emptied after the module is gone, so that no walk that began
  * before can leave one behind (cache_put checks the generation). */
@@ -125,8 +176,42 @@ dlclose(void *handle)
             return -1;
         __atomic_store_n(&real, f, __ATOMIC_RELAXED);
     }
+    struct link_map *lm = NULL;
+    struct dl_find_object fo;
+    uintptr_t start = 0, end = 0, bias = 0;
+    char *path = NULL;
+    int saved = errno;
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL &&
+        lm->l_ld != NULL && lm->l_name != NULL && lm->l_name[0] != '\0' &&
+        _dl_find_object(lm->l_ld, &fo) == 0) {
+        start = (uintptr_t)fo.dlfo_map_start;
+        end = (uintptr_t)fo.dlfo_map_end;
+        bias = lm->l_addr;
+        path = ms_tstrdup(lm->l_name);
+    }
+    errno = saved;
     int rc = f(handle);
-    cache_clear();
+    saved = errno;
+    int gone = start != 0 && (_dl_find_object((void *)start, &fo) != 0 ||
+        (uintptr_t)fo.dlfo_map_start != start || fo.dlfo_link_map != lm);
+    uint32_t slot = gone && path != NULL ?
+        __atomic_fetch_add(&ndead, 1, __ATOMIC_ACQ_REL) : MAX_DEAD;
+    if (slot < MAX_DEAD) {
+        dead_t *d = &dead[slot];
+        d->path = path;
+        d->start = start;
+        d->end = end;
+        d->bias = bias;
+        d->epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_ACQUIRE);
+        __atomic_store_n(&d->ready, 1, __ATOMIC_RELEASE);
+    } else {
+        ms_tfree(path);
+    }
+    if (gone) {
+        __atomic_add_fetch(&ms_unload_epoch, 1, __ATOMIC_ACQ_REL);
+        cache_clear();
+    }
+    errno = saved;
     return rc;
 }
 
@@ -726,6 +811,7 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     } else if (max > 1) {
         frames[n++] = MS_FRAME_CUT;
     }
-    *hash = XXH3_64bits(frames, (size_t)n * sizeof(uintptr_t));
+    *hash = XXH3_64bits_withSeed(frames, (size_t)n * sizeof(uintptr_t),
+        __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED));
     return n;
 }

@@ -64,8 +64,9 @@ static void
 edge(ms_report_t *r)
 {
     static ms_rframe_t frames[4] = {
-        { 0x401000, 0x1000, "f;g\nh", "a.c", "/lib/libx.so", 12 },
-        { 0x402000, 0x2000, NULL, NULL, "/lib/libx.so", 0 },
+        { 0x401000, 0x1000, "f;g\nh", "a.c", "/lib/libx.so", 12, "0123abcd",
+          MS_RFRAME_INLINED },
+        { 0x402000, 0x2000, NULL, NULL, "/lib/libx.so", 0, "0123abcd", 0 },
         { 0xffffffffffffffffull, 0, NULL, NULL, NULL, -1 },
         { 1, 1, "\xff\xfe bad utf-8", "", "", INT64_MAX },
     };

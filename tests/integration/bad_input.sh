@@ -101,8 +101,8 @@ rm -rf "$TMP/cut"
 echo "ok: bytes flipped all over the report are rejected"
 
 # ---- header fields, checksum left wrong and made right -------------------
-"$EDIT" --raw "$GOOD" "$TMP/v2raw.bin" 8=0200
-bad_file "$TMP/v2raw.bin" 'unsupported format version 2 \(this memscope reads version 1\)$'
+"$EDIT" --raw "$GOOD" "$TMP/v3raw.bin" 8=0300
+bad_file "$TMP/v3raw.bin" 'unsupported format version 3 \(this memscope reads versions 1 to 2\)$'
 "$EDIT" "$GOOD" "$TMP/v0.bin" 8=0000
 bad_file "$TMP/v0.bin" 'unsupported format version 0 '
 "$EDIT" "$GOOD" "$TMP/flags.bin" 10=0100
@@ -152,7 +152,7 @@ crafted 'section THRD at byte [0-9]+: 34359738367 threads cannot fit in the [0-9
 crafted 'section SITE at byte [0-9]+: frame index 127 out of range \([0-9]+ frames\)$' \
     "$((POFF[SITE] + 3))=7f"
 crafted 'section STRS at byte [0-9]+: string [0-9]+ holds a NUL byte$' "$((POFF[STRS] + 2))=00"
-crafted 'section HIST at byte [0-9]+: the size histogram has 47 buckets, version 1 has 48$' \
+crafted 'section HIST at byte [0-9]+: the size histogram has 47 buckets, version 2 has 48$' \
     "${POFF[HIST]}=2f"
 crafted 'section TIME at byte [0-9]+: 1 unread bytes at the end of the section$' \
     "$((HOFF[TIME] + 4))=$(le8 $((PLEN[TIME] + 1)))" "+$((POFF[TIME] + PLEN[TIME]))=00"

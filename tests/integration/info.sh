@@ -34,7 +34,7 @@ def want(key, value):
     assert info.get(key) == value, "%s: %r, want %r" % (key, info.get(key), value)
 
 want("file", sys.argv[2])
-want("format", "memscope binary report, version 1, %d bytes" % len(data))
+want("format", "memscope binary report, version 2, %d bytes" % len(data))
 want("checksum", "xxh3-64 %016x (verified)" % int.from_bytes(data[-8:], "little"))
 tags = re.findall(r"(\w{4})=(\d+)", info["sections"])
 assert [t for t, _ in tags] == ["STRS", "HEAD", "SUMM", "ALOC", "HIST", "THRD", "TASK",

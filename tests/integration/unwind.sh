@@ -11,7 +11,11 @@
 #  - C++: operator new under main, a new-handler that throws (the program
 #    catches it: same output as without the library), a std::thread's
 #    stack whole down to its start;
-#  - two runs give the same folded stacks.
+#  - a library dlopen'ed, allocating, then dlclose'd, and a second one
+#    mapped at the same place: each one's frames are its own, named at
+#    exit from its file (lib_first, lib_second), and their stacks differ;
+#  - no frame in the folded stacks, the markdown or the HTML data is a bare
+#    address, and two runs give the same folded stacks.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -29,7 +33,7 @@ if objdump -d nest | awk '/<mid[.>]/,/ret/' | grep -q 'mov  *%rsp,%rbp'; then
     ms_fail "this compiler keeps frame pointers at -O2: the test would prove nothing"
 fi
 
-export MEMSCOPE_FORMATS=json,folded,bin,html MEMSCOPE_STACK_DEPTH=
+export MEMSCOPE_FORMATS=json,folded,bin,html,md
 unset MEMSCOPE_STACK_DEPTH
 for run in exact exact2 sampled; do
     sample=0
@@ -75,6 +79,14 @@ def check_json(tag, want_chain, first, weigh):
         print(f"ok: {tag}: {ok}/{total} {weigh} of {first} under {';'.join(reversed(want_chain))}")
     return r
 
+bare = re.compile(r"(^|[;\s`(])0x[0-9a-f]{6,}")
+
+def no_bare(tag, path):
+    text = open(path).read()
+    m = bare.search(text)
+    if m:
+        fails.append(f"{tag}: a bare address in {path}: {m.group(0)}")
+
 def folded_lines(path):
     lines = {}
     for line in open(path):
@@ -104,6 +116,8 @@ for tag, weigh in (("nest-exact", "allocs"), ("nest-sampled", "allocs")):
         names = [base(n) for n in frames_of(r, s)]
         if names[0] == "sig_leaf" and "main" not in names:
             fails.append(f"{tag}: the signal handler's stack stops before main: {names}")
+    for path in (f"{out}/{tag}.folded", f"{out}/{tag}.alloc.folded", f"{out}/{tag}.md"):
+        no_bare(tag, path)
     if not est:
         check_folded(tag, f"{out}/{tag}.folded", ["main", "top", "mid", "leaf"], 777000)
         check_folded(tag, f"{out}/{tag}.alloc.folded", ["main", "top", "mid", "leaf"], 777000)
@@ -118,6 +132,9 @@ for tag, weigh in (("nest-exact", "allocs"), ("nest-sampled", "allocs")):
     good = bad = 0
     for s in d["sites"]:
         names = [base(fr[i][0]) for i in s[9]]
+        for i in s[9]:
+            if fr[i][0] is None or bare.search(";" + fr[i][0]):
+                fails.append(f"{tag}: HTML frame {fr[i]} has no name")
         if names and names[0] == "leaf":
             if names[:4] == ["leaf", "mid", "top", "main"]:
                 good += 1
@@ -137,9 +154,16 @@ if not th or "thread_body()" not in th[0] or th[0][-1] in ("[cut]", "[truncated]
 else:
     print(f"ok: cxx: std::thread stack {';'.join(reversed([str(n) for n in th[0]]))}")
 
-# (the dlclose'd libraries' frames are named in a later step)
-a, b = [{k: v for k, v in folded_lines(f"{out}/{t}.folded").items() if "use_lib" not in k}
-        for t in ("nest-exact", "nest-exact2")]
+for tag in ("nest-exact", "nest-exact2", "nest-sampled"):
+    lines = folded_lines(f"{out}/{tag}.alloc.folded" if tag == "nest-sampled" else f"{out}/{tag}.folded")
+    for lib in ("lib_first", "lib_second"):
+        want = ["main", "use_lib", "lib_alloc", lib]
+        got = sum(v for k, v in lines.items() if k.split(";")[-4:] == want)
+        if (tag != "nest-sampled" and got != 444) or got == 0:
+            fails.append(f"{tag}: {got} bytes under {';'.join(want)}, expected 444")
+        else:
+            print(f"ok: {tag}: the dlclose'd library's block is under {';'.join(want)}")
+a, b = folded_lines(f"{out}/nest-exact.folded"), folded_lines(f"{out}/nest-exact2.folded")
 if a != b:
     diff = sorted(set(a.items()) ^ set(b.items()))[:6]
     fails.append(f"two runs give different folded stacks: {diff}")
