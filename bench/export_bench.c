@@ -124,6 +124,7 @@ main(int argc, char **argv)
         { "html", "html", MEMSCOPE_FORMAT_HTML },
         { "md", "md", MEMSCOPE_FORMAT_MD },
         { "folded", "folded", MEMSCOPE_FORMAT_FOLDED },
+        { "pprof", "pb.gz", MEMSCOPE_FORMAT_PPROF },
     };
     for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++)
         export_one(dir, fmts[f].name, fmts[f].bit, fmts[f].ext);

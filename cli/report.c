@@ -21,7 +21,8 @@ usage(FILE *to)
         "\n"
         "Writes a report again from the binary report FILE.bin.\n"
         "\n"
-        "  --format FORMAT  json (default), md, html, folded or bin\n"
+        "  --format FORMAT  json (default), md, html, folded, pprof (a gzipped\n"
+        "                   profile.proto: docs/pprof.md) or bin\n"
         "  --metric METRIC  folded only: weigh stacks by live bytes (live,\n"
         "                   the default) or by bytes allocated (allocated)\n"
         "  -o OUT           write OUT (whole, or not at all) instead of\n"
@@ -108,7 +109,8 @@ cmd_report(int argc, char **argv)
     if ((rc = pick(a.format, a.metric, &fn)) != CLI_OK)
         return rc;
     int to_stdout = a.out == NULL || strcmp(a.out, "-") == 0;
-    if (to_stdout && fn == ms_bin_write && isatty(STDOUT_FILENO)) {
+    if (to_stdout && (fn == ms_bin_write || fn == ms_pprof_write) &&
+        isatty(STDOUT_FILENO)) {
         cli_error(cmd, "will not write binary data to a terminal (use -o)");
         return CLI_USAGE;
     }

@@ -22,6 +22,13 @@ void ms_html_write(ms_writer_t *w, const ms_report_t *r);
 void ms_folded_write(ms_writer_t *w, const ms_report_t *r);
 /* Folded stacks weighted by allocated bytes (the tool's --metric). */
 void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
+/* A gzipped pprof profile (profile.proto, docs/pprof.md): deflated with
+ * zlib when it can be loaded, else in stored blocks; _stored never uses
+ * zlib. ms_pprof_encode gives the profile unzipped, in a buffer from
+ * ms_xmalloc: 0 or -ENOMEM. */
+void ms_pprof_write(ms_writer_t *w, const ms_report_t *r);
+void ms_pprof_write_stored(ms_writer_t *w, const ms_report_t *r);
+int ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len);
 
 typedef struct {
     const char *name;       /* in MEMSCOPE_FORMATS and --format */

@@ -30,7 +30,8 @@ extern "C" {
 #define MEMSCOPE_FORMAT_HTML    4u
 #define MEMSCOPE_FORMAT_MD      8u
 #define MEMSCOPE_FORMAT_FOLDED 16u
-#define MEMSCOPE_FORMAT_ALL    31u
+#define MEMSCOPE_FORMAT_PPROF  32u     /* NAME.pb.gz: docs/pprof.md */
+#define MEMSCOPE_FORMAT_ALL    63u
 
 /* The library's version as "MAJOR.MINOR.PATCH" (a static string). */
 const char *memscope_version(void);

@@ -1,5 +1,6 @@
-# fuzz.mk - fuzzing the binary report reader (exporters/bin_read.c) with
-# libFuzzer, under ASan and UBSan. Needs clang and its fuzzer runtime
+# fuzz.mk - fuzzing the binary report reader (exporters/bin_read.c), and
+# the writers behind it (pprof's gzip checked by zlib), with libFuzzer,
+# under ASan and UBSan. Needs clang and its fuzzer runtime
 # (Debian: clang, libclang-rt-14-dev).
 #
 #   make fuzz          fuzz for FUZZ_TIME seconds (default 600), keeping what
@@ -33,7 +34,7 @@ SEED_SRCS   := tests/fuzz/mkseeds.c cli/xalloc.c exporters/bin.c exporters/write
 $(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard exporters/*.h) $(HTML_ASSETS) | deps-present
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) -lcmark -lm
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) -lcmark -lm -lz
 
 $(FUZZ_DIR)/mkseeds: $(SEED_SRCS) $(wildcard exporters/*.h) | deps-present
 	@mkdir -p $(@D)

@@ -6,8 +6,10 @@
  * and checksum checks, and with its length field and checksum made right,
  * so that mutations reach the section parser behind them. Whatever the
  * reader accepts must then be safe to use: every exporter writes it (to
- * /dev/null), and the binary writer's output must read back and write the
- * same bytes again. A rejected input must leave a one-line message.
+ * /dev/null), the binary writer's output must read back and write the
+ * same bytes again, and the pprof writer's gzip, deflated by zlib or in
+ * stored blocks, must inflate (zlib) to the profile it encoded. A
+ * rejected input must leave a one-line message.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <zlib.h>
 
 #include "../../exporters/bin_read.h"
 #include "../../exporters/export.h"
@@ -54,6 +57,48 @@ encode(const ms_report_t *r, size_t *len)
     return buf;
 }
 
+/* What fn wrote for r, gunzipped, is the profile ms_pprof_encode makes. */
+static void
+pprof_check(const ms_report_t *r,
+    void (*fn)(ms_writer_t *, const ms_report_t *))
+{
+    size_t n, plen;
+    unsigned char *gz = NULL, *prof;
+    if (ftruncate(memfd, 0) != 0 || lseek(memfd, 0, SEEK_SET) != 0)
+        abort();
+    render(memfd, fn, r);
+    if (wr->err != 0)
+        abort();
+    off_t len = lseek(memfd, 0, SEEK_CUR);
+    gz = malloc((size_t)len + 1);
+    if (gz == NULL || pread(memfd, gz, (size_t)len, 0) != len)
+        abort();
+    n = (size_t)len;
+    if (ms_pprof_encode(r, &prof, &plen) != 0)
+        abort();
+    unsigned char *out = malloc(plen + 1);
+    if (out == NULL)
+        abort();
+    z_stream z = { 0 };
+    if (inflateInit2(&z, 16 + 15) != Z_OK)     /* gzip only */
+        abort();
+    z.next_in = gz;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)plen + 1;
+    int rc = inflate(&z, Z_FINISH);
+    if (rc != Z_STREAM_END || z.total_out != plen || z.avail_in != 0 ||
+        memcmp(out, prof, plen) != 0) {
+        fprintf(stderr, "the pprof gzip does not inflate to its profile "
+            "(zlib: %d, %lu of %zu bytes)\n", rc, z.total_out, plen);
+        abort();
+    }
+    inflateEnd(&z);
+    free(out);
+    free(prof);
+    free(gz);
+}
+
 static void
 use(const ms_report_t *r)
 {
@@ -63,6 +108,8 @@ use(const ms_report_t *r)
     for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
         if (fns[i] != NULL)
             render(devnull, fns[i], r);
+    pprof_check(r, ms_pprof_write);
+    pprof_check(r, ms_pprof_write_stored);
     size_t n1, n2;
     unsigned char *b1 = encode(r, &n1);
     ms_report_t *again;

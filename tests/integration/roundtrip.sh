@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # roundtrip.sh - a binary report holds the whole report: every format the
-# traced process wrote (json, md, html, folded) is, byte for byte, what
+# traced process wrote (json, md, html, folded, pprof) is, byte for byte, what
 # `memscope report NAME.bin` writes again from its .bin, and the .bin
 # written again from the .bin is the same file. Checked on the workload
 # (threads, tasks, variables, a heap error) in exact and sampled mode with
@@ -43,12 +43,14 @@ same_bytes() {
 check() {
     local name=$1 base=$OUT/$1 fmt n=0
     [ -s "$base.bin" ] || ms_fail "$name: no $name.bin written"
-    for fmt in json md html folded; do
-        if [ ! -e "$base.$fmt" ]; then
-            echo "$name: the process wrote no .$fmt (format not built): skipped"
+    for fmt in json md html folded pprof; do
+        ext=$fmt
+        [ "$fmt" = pprof ] && ext=pb.gz
+        if [ ! -e "$base.$ext" ]; then
+            echo "$name: the process wrote no .$ext (format not built): skipped"
             continue
         fi
-        same_bytes "$name.$fmt" "$base.$fmt" "$T" report "$base.bin" --format "$fmt"
+        same_bytes "$name.$fmt" "$base.$ext" "$T" report "$base.bin" --format "$fmt"
         n=$((n + 1))
     done
     [ -s "$base.json" ] || ms_fail "$name: no $name.json written"
@@ -86,10 +88,10 @@ grep -q ready "$TMP/serve.out" || ms_fail "the serving workload did not start"
 sleep 0.1
 kill -USR1 $pid
 for _ in $(seq 500); do
-    [ -e "$OUT/snap.snapshot-1.folded" ] && break
+    [ -e "$OUT/snap.snapshot-1.pb.gz" ] && break     # the last format written
     sleep 0.02
 done
-[ -e "$OUT/snap.snapshot-1.folded" ] || ms_fail "no snapshot after SIGUSR1"
+[ -e "$OUT/snap.snapshot-1.pb.gz" ] || ms_fail "no snapshot after SIGUSR1"
 kill -TERM $pid
 wait $pid || ms_fail "the serving workload exited $?"
 grep -q '"trigger":"signal","snapshot":1' "$OUT/snap.snapshot-1.json" ||

@@ -67,7 +67,8 @@ START_TEST(test_export_all_formats)
     snprintf(dir, sizeof(dir), "%s/all-%d/reports", report_dir, (int)getpid());
     EXPECT_INT(memscope_export(dir, "x", MEMSCOPE_FORMAT_ALL), 0);
     list_dir(dir, names, sizeof(names));
-    EXPECT_STR(names, "x.bin x.folded x.html x.json x.md");    /* no temp file */
+    /* every format, and no temp file */
+    EXPECT_STR(names, "x.bin x.folded x.html x.json x.md x.pb.gz");
 
     snprintf(path, sizeof(path), "%s/x.json", dir);
     jval_t *r = json_load(path);

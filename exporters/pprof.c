@@ -1,0 +1,741 @@
+/*
+ * pprof.c - the report as a pprof profile: profile.proto (the format of
+ * github.com/google/pprof, read by `go tool pprof`, Grafana Pyroscope,
+ * Parca, Google Cloud Profiler), gzipped. docs/pprof.md says what each
+ * part holds and how to use it.
+ *
+ * The protobuf wire format is encoded here directly: the profile needs
+ * varints, length-delimited fields and packed arrays, nothing else, and a
+ * protobuf library (libprotobuf-c) would be one more dependency of a
+ * library that runs inside other people's programs, with its own
+ * allocations outside the tracer's arena.
+ *
+ * The profile is built in memory (its size follows the number of sites
+ * and frames, not of blocks), then compressed into the writer; an
+ * allocation that fails sets the writer's error, so no partial file is
+ * published.
+ *
+ * Samples, in the order written: one per site (the site's call stack),
+ * less the blocks of named variables from it; then, in exact mode, one per
+ * named block, with string labels thread, task (the task path, "a/b"),
+ * variable and a numeric label bytes (the block's size).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "export.h"
+#include "gzip.h"
+#include "report.h"
+#include "writer.h"
+#include "xalloc.h"
+
+/* ---- the wire format, into a buffer ------------------------------------------ */
+
+static void
+pb_varint(ms_writer_t *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (unsigned char)v;
+    ms_w_bytes(b, tmp, n);
+}
+
+enum { WT_VARINT = 0, WT_LEN = 2 };
+
+static void
+pb_key(ms_writer_t *b, unsigned field, unsigned wt)
+{
+    pb_varint(b, (uint64_t)field << 3 | wt);
+}
+
+/* An integer field; zero is the default and is left out. */
+static void
+pb_uint(ms_writer_t *b, unsigned field, uint64_t v)
+{
+    if (v == 0)
+        return;
+    pb_key(b, field, WT_VARINT);
+    pb_varint(b, v);
+}
+
+static void
+pb_bytes(ms_writer_t *b, unsigned field, const void *p, size_t n)
+{
+    pb_key(b, field, WT_LEN);
+    pb_varint(b, n);
+    ms_w_bytes(b, p, n);
+}
+
+/* A nested message: sub's bytes as field of b; sub is emptied. sub is
+ * a writer onto memory (ms_writer_open_mem); a message shorter than its
+ * buffer, which is almost every one, is copied straight from there. */
+static void
+pb_msg(ms_writer_t *b, unsigned field, ms_writer_t *sub)
+{
+    if (sub->err == 0 && sub->mem_len == 0) {
+        pb_bytes(b, field, sub->buf, sub->len);
+        sub->len = 0;
+        sub->written = 0;
+        return;
+    }
+    size_t n;
+    char *m = ms_writer_take(sub, &n);
+    if (m == NULL && b->err == 0)
+        b->err = ENOMEM;
+    else if (m != NULL)
+        pb_bytes(b, field, m, n);
+    ms_xfree(m);
+    ms_writer_open_mem(sub);
+}
+
+/* Ends a scratch writer, freeing what it holds. */
+static void
+pb_free(ms_writer_t *b)
+{
+    size_t n;
+    ms_xfree(ms_writer_take(b, &n));
+}
+
+/* ---- a map of (u64, u64) keys to u64 values --------------------------------- */
+
+typedef struct {
+    uint64_t k1, k2, v;
+    int used;
+} slot_t;
+
+typedef struct {
+    slot_t *s;
+    uint64_t mask, n;
+    int oom;
+} map_t;
+
+static uint64_t
+map_hash(uint64_t k1, uint64_t k2)
+{
+    uint64_t k[2] = { k1, k2 };
+    return XXH3_64bits(k, sizeof(k));
+}
+
+/* The slot of (k1, k2): its value if used, else where to put it. NULL
+ * when out of memory. */
+static slot_t *
+map_slot(map_t *m, uint64_t k1, uint64_t k2)
+{
+    if (m->oom)
+        return NULL;
+    if (m->s == NULL || (m->n + 1) * 2 > m->mask + 1) {
+        uint64_t cap = m->s ? (m->mask + 1) * 2 : 1024;
+        slot_t *s = ms_xcalloc(cap * sizeof(*s));
+        if (s == NULL) {
+            m->oom = 1;
+            return NULL;
+        }
+        for (uint64_t i = 0; m->s && i <= m->mask; i++) {
+            if (!m->s[i].used)
+                continue;
+            uint64_t j = map_hash(m->s[i].k1, m->s[i].k2) & (cap - 1);
+            while (s[j].used)
+                j = (j + 1) & (cap - 1);
+            s[j] = m->s[i];
+        }
+        ms_xfree(m->s);
+        m->s = s;
+        m->mask = cap - 1;
+    }
+    for (uint64_t i = map_hash(k1, k2) & m->mask;; i = (i + 1) & m->mask) {
+        slot_t *s = &m->s[i];
+        if (!s->used || (s->k1 == k1 && s->k2 == k2))
+            return s;
+    }
+}
+
+static void
+map_set(map_t *m, slot_t *s, uint64_t k1, uint64_t k2, uint64_t v)
+{
+    s->used = 1;
+    s->k1 = k1;
+    s->k2 = k2;
+    s->v = v;
+    m->n++;
+}
+
+/* ---- the profile being built ------------------------------------------------ */
+
+typedef struct {
+    uint64_t id, start, limit, file;
+    uint64_t nloc, nfunc, nfile, nline;     /* locations, and those with ... */
+} mapping_t;
+
+typedef struct {
+    const ms_report_t *r;
+    ms_writer_t out;        /* the Profile message, strings last */
+    ms_writer_t sub, sub2;  /* scratch for nested messages */
+    /* string table: index -> text */
+    const char **str;
+    size_t *str_len;
+    uint64_t nstr, cap_str;
+    map_t str_map;          /* (hash, length) -> first index of that key */
+    char **owned;           /* strings made here, freed at the end */
+    uint64_t nowned, cap_owned;
+    map_t func_map;         /* (name, file) -> function id */
+    uint64_t nfunc;
+    map_t map_map;          /* (file, start) -> mapping index + 1 */
+    mapping_t *maps;
+    uint64_t nmaps, cap_maps;
+    unsigned char *loc_done;        /* per frame: location written */
+    uint64_t noloc_id;              /* the "[no stack]" location, 0 = none */
+    uint64_t *task_path;            /* per task: string index + 1 */
+    map_t id_map;                   /* (kind, id) -> index: threads, tasks */
+    int oom;
+} prof_t;
+
+static int
+grow(prof_t *p, void **arr, uint64_t *cap, uint64_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    uint64_t nc = *cap ? *cap * 2 : 256;
+    void *a = ms_xrealloc(*arr, nc * elem);
+    if (a == NULL) {
+        p->oom = 1;
+        return -1;
+    }
+    *arr = a;
+    *cap = nc;
+    return 0;
+}
+
+/* The index of s[0, n) in the string table, added if new. s must live as
+ * long as the profile (the report's strings, literals, or owned ones). */
+static uint64_t
+str_n(prof_t *p, const char *s, size_t n)
+{
+    uint64_t h = XXH3_64bits(s, n);
+    /* keys collide only on (hash, length); a collision probes on with a
+     * different second key */
+    for (uint64_t salt = 0;; salt++) {
+        slot_t *sl = map_slot(&p->str_map, h, (uint64_t)n << 8 | salt);
+        if (sl == NULL) {
+            p->oom = 1;
+            return 0;
+        }
+        if (sl->used) {
+            if (memcmp(p->str[sl->v], s, n) == 0)
+                return sl->v;
+            continue;
+        }
+        if (p->nstr == p->cap_str) {
+            uint64_t nc = p->cap_str ? p->cap_str * 2 : 1024;
+            const char **a = ms_xrealloc(p->str, nc * sizeof(*a));
+            if (a != NULL)
+                p->str = a;
+            size_t *l = ms_xrealloc(p->str_len, nc * sizeof(*l));
+            if (l != NULL)
+                p->str_len = l;
+            if (a == NULL || l == NULL) {
+                p->oom = 1;
+                return 0;
+            }
+            p->cap_str = nc;
+        }
+        p->str[p->nstr] = s;
+        p->str_len[p->nstr] = n;
+        map_set(&p->str_map, sl, h, (uint64_t)n << 8 | salt, p->nstr);
+        return p->nstr++;
+    }
+}
+
+static uint64_t
+str(prof_t *p, const char *s)
+{
+    return str_n(p, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+/* A string made here: kept until the end, then interned. */
+static uint64_t
+str_owned(prof_t *p, char *s)
+{
+    if (s == NULL || grow(p, (void **)&p->owned, &p->cap_owned, p->nowned,
+        sizeof(*p->owned))) {
+        ms_xfree(s);
+        p->oom = 1;
+        return 0;
+    }
+    p->owned[p->nowned++] = s;
+    return str(p, s);
+}
+
+static uint64_t
+str_fmt(prof_t *p, const char *fmt, unsigned long long v)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), fmt, v);
+    return str_owned(p, ms_xstrdup(tmp));
+}
+
+/* ---- functions, mappings, locations ---------------------------------------- */
+
+static uint64_t
+function_id(prof_t *p, const char *name, const char *file)
+{
+    uint64_t n = str(p, name), f = str(p, file);
+    slot_t *s = map_slot(&p->func_map, n, f);
+    if (s == NULL) {
+        p->oom = 1;
+        return 0;
+    }
+    if (s->used)
+        return s->v;
+    uint64_t id = ++p->nfunc;
+    map_set(&p->func_map, s, n, f, id);
+    pb_uint(&p->sub2, 1, id);
+    pb_uint(&p->sub2, 2, n);
+    pb_uint(&p->sub2, 3, n);        /* system_name: the name as symbolized */
+    pb_uint(&p->sub2, 4, f);
+    pb_msg(&p->out, 5, &p->sub2);
+    return id;
+}
+
+/* The address pprof is given for a frame: the call instruction, one byte
+ * before the return address, as memscope named it (tracer/symbols.c), and
+ * as the frame's offset within its module counts it. */
+static uint64_t
+frame_pc(const ms_rframe_t *f)
+{
+    return f->addr ? f->addr - 1 : 0;
+}
+
+/* The mapping of a frame's module, made or widened to hold its address. */
+static mapping_t *
+mapping_of(prof_t *p, const ms_rframe_t *f)
+{
+    uint64_t pc = frame_pc(f);
+    if (f->module == NULL || f->module[0] == '\0' || f->offset > pc)
+        return NULL;
+    uint64_t file = str(p, f->module), start = pc - f->offset;
+    slot_t *s = map_slot(&p->map_map, file, start);
+    if (s == NULL) {
+        p->oom = 1;
+        return NULL;
+    }
+    if (!s->used) {
+        if (grow(p, (void **)&p->maps, &p->cap_maps, p->nmaps,
+            sizeof(*p->maps)))
+            return NULL;
+        mapping_t *m = &p->maps[p->nmaps++];
+        memset(m, 0, sizeof(*m));
+        m->id = p->nmaps;
+        m->start = start;
+        m->limit = start;
+        m->file = file;
+        map_set(&p->map_map, s, file, start, p->nmaps);
+    }
+    mapping_t *m = &p->maps[s->v - 1];
+    if (pc >= m->limit)
+        m->limit = pc + 1;
+    return m;
+}
+
+static int
+has(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* Location id of frame ix (ix + 1), written the first time it is used. */
+static uint64_t
+location_id(prof_t *p, uint64_t ix)
+{
+    const ms_report_t *r = p->r;
+    if (p->loc_done[ix])
+        return ix + 1;
+    p->loc_done[ix] = 1;
+    const ms_rframe_t *f = &r->frames[ix];
+    mapping_t *m = mapping_of(p, f);
+    uint64_t fn = has(f->func) ? function_id(p, f->func, f->file) : 0;
+    if (m != NULL) {
+        m->nloc++;
+        m->nfunc += fn != 0;
+        m->nfile += fn != 0 && has(f->file);
+        m->nline += fn != 0 && f->line > 0;
+    }
+    pb_uint(&p->sub, 1, ix + 1);
+    pb_uint(&p->sub, 2, m != NULL ? m->id : 0);
+    pb_uint(&p->sub, 3, frame_pc(f));
+    if (fn != 0) {
+        pb_uint(&p->sub2, 1, fn);
+        pb_uint(&p->sub2, 2, f->line > 0 ? (uint64_t)f->line : 0);
+        pb_msg(&p->sub, 4, &p->sub2);
+    }
+    pb_msg(&p->out, 4, &p->sub);
+    return ix + 1;
+}
+
+/* A stack that was not walked still counts: one location of that name. */
+static uint64_t
+nostack_id(prof_t *p)
+{
+    if (p->noloc_id != 0)
+        return p->noloc_id;
+    p->noloc_id = p->r->nframes + 1;
+    uint64_t fn = function_id(p, "[no stack]", NULL);
+    pb_uint(&p->sub, 1, p->noloc_id);
+    pb_uint(&p->sub2, 1, fn);
+    pb_msg(&p->sub, 4, &p->sub2);
+    pb_msg(&p->out, 4, &p->sub);
+    return p->noloc_id;
+}
+
+static void
+write_mappings(prof_t *p)
+{
+    for (uint64_t i = 0; i < p->nmaps; i++) {
+        const mapping_t *m = &p->maps[i];
+        pb_uint(&p->sub, 1, m->id);
+        pb_uint(&p->sub, 2, m->start);
+        pb_uint(&p->sub, 3, m->limit);
+        /* file_offset 0: addresses are offsets from the module's load
+         * base (dladdr's dli_fbase), which maps the file's start */
+        pb_uint(&p->sub, 5, m->file);
+        /* build_id (6): not in the report yet */
+        pb_uint(&p->sub, 7, m->nloc > 0 && m->nfunc == m->nloc);
+        pb_uint(&p->sub, 8, m->nloc > 0 && m->nfile == m->nloc);
+        pb_uint(&p->sub, 9, m->nloc > 0 && m->nline == m->nloc);
+        pb_msg(&p->out, 3, &p->sub);
+    }
+}
+
+/* ---- samples ---------------------------------------------------------------- */
+
+enum { V_ALLOC_OBJECTS, V_ALLOC_SPACE, V_INUSE_OBJECTS, V_INUSE_SPACE, NV };
+
+static int64_t
+clamp64(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static void
+site_values(const ms_report_t *r, const ms_rsite_t *s, uint64_t v[NV])
+{
+    if (r->sample_interval != 0) {
+        v[V_ALLOC_OBJECTS] = ms_report_est(s->est_allocs);
+        v[V_ALLOC_SPACE] = ms_report_est(s->est_bytes);
+        v[V_INUSE_OBJECTS] = ms_report_est(s->est_live_blocks);
+        v[V_INUSE_SPACE] = ms_report_est(s->est_live_bytes);
+    } else {
+        v[V_ALLOC_OBJECTS] = s->allocs;
+        v[V_ALLOC_SPACE] = s->bytes;
+        v[V_INUSE_OBJECTS] = s->live_blocks;
+        v[V_INUSE_SPACE] = s->live_bytes;
+    }
+}
+
+typedef struct {
+    uint64_t key, str;      /* label key; string value index */
+    int64_t num;            /* numeric value when str is 0 */
+    uint64_t unit;
+} label_t;
+
+static void
+write_sample(prof_t *p, const ms_rsite_t *s, const uint64_t v[NV],
+    const label_t *lab, int nlab)
+{
+    if (v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0)
+        return;
+    /* the locations first: writing one uses the scratch buffers */
+    uint64_t depth = 0;
+    for (uint64_t k = 0; k < s->depth; k++)
+        if (s->frames[k] < p->r->nframes) {
+            location_id(p, s->frames[k]);
+            depth++;
+        }
+    uint64_t none = depth == 0 ? nostack_id(p) : 0;
+    /* location ids, leaf first (the site's order), packed */
+    ms_writer_t *ids = &p->sub2;
+    for (uint64_t k = 0; k < s->depth; k++)
+        if (s->frames[k] < p->r->nframes)
+            pb_varint(ids, s->frames[k] + 1);
+    if (none != 0)
+        pb_varint(ids, none);
+    pb_msg(&p->sub, 1, ids);
+    for (int k = 0; k < NV; k++)
+        pb_varint(ids, (uint64_t)clamp64(v[k]));
+    pb_msg(&p->sub, 2, ids);
+    for (int k = 0; k < nlab; k++) {
+        pb_uint(ids, 1, lab[k].key);
+        pb_uint(ids, 2, lab[k].str);
+        if (lab[k].str == 0)
+            pb_uint(ids, 3, (uint64_t)lab[k].num);
+        pb_uint(ids, 4, lab[k].unit);
+        pb_msg(&p->sub, 3, ids);
+    }
+    pb_msg(&p->out, 2, &p->sub);
+}
+
+enum { ID_THREAD = 1, ID_TASK = 2, ID_SITE = 3, ID_LIVEVAR = 4 };
+
+static uint64_t
+index_of(prof_t *p, uint64_t kind, uint64_t id)
+{
+    slot_t *s = map_slot(&p->id_map, kind, id);
+    return s != NULL && s->used ? s->v : UINT64_MAX;
+}
+
+static void
+index_add(prof_t *p, uint64_t kind, uint64_t id, uint64_t ix)
+{
+    slot_t *s = map_slot(&p->id_map, kind, id);
+    if (s == NULL)
+        p->oom = 1;
+    else if (!s->used)      /* the first of a repeated id wins */
+        map_set(&p->id_map, s, kind, id, ix);
+}
+
+/* The task's path from its outermost ancestor, "outer/inner"; a parent
+ * chain that loops or runs past the task count stops. */
+static uint64_t
+task_path(prof_t *p, uint64_t ix)
+{
+    const ms_report_t *r = p->r;
+    if (p->task_path[ix] != 0)
+        return p->task_path[ix] - 1;
+    uint64_t chain[64], n = 0;
+    for (uint64_t t = ix; t != UINT64_MAX && n < r->ntasks && n < 64; n++) {
+        chain[n] = t;
+        t = r->tasks[t].parent != 0 ?
+            index_of(p, ID_TASK, r->tasks[t].parent) : UINT64_MAX;
+        for (uint64_t k = 0; k <= n && t != UINT64_MAX; k++)
+            if (chain[k] == t)
+                t = UINT64_MAX;
+    }
+    size_t len = 0;
+    for (uint64_t k = 0; k < n; k++)
+        len += (r->tasks[chain[k]].name ? strlen(r->tasks[chain[k]].name) : 0) + 1;
+    char *s = ms_xmalloc(len + 1), *q = s;
+    if (s == NULL) {
+        p->oom = 1;
+        return 0;
+    }
+    for (uint64_t k = n; k-- > 0; ) {
+        const char *name = r->tasks[chain[k]].name ? r->tasks[chain[k]].name : "";
+        size_t l = strlen(name);
+        memcpy(q, name, l);
+        q += l;
+        if (k > 0)
+            *q++ = '/';
+    }
+    *q = '\0';
+    uint64_t i = str_owned(p, s);
+    p->task_path[ix] = i + 1;
+    return i;
+}
+
+static int
+var_is_live(const ms_rvar_t *v)
+{
+    return v->status != NULL && (strcmp(v->status, "live") == 0 ||
+        strcmp(v->status, "leaked") == 0 ||
+        strcmp(v->status, "transferred") == 0);
+}
+
+/* In exact mode, a named block is a sample of its own, taken out of its
+ * site's; one that does not fit what is left of its site (a block named
+ * twice, or resized by realloc since) stays in the site's. */
+static void
+split_vars(prof_t *p, uint64_t (*rest)[NV], uint64_t *var_site)
+{
+    const ms_report_t *r = p->r;
+    for (uint64_t i = 0; i < r->nvars; i++) {
+        const ms_rvar_t *v = &r->vars[i];
+        var_site[i] = UINT64_MAX;
+        if (r->sample_interval != 0 || v->address == 0 || v->size == 0 ||
+            v->status == NULL || strcmp(v->status, "value") == 0)
+            continue;
+        uint64_t s = index_of(p, ID_SITE, v->site);
+        if (s == UINT64_MAX)
+            continue;
+        int live = var_is_live(v);
+        if (live && index_of(p, ID_LIVEVAR, v->address) != UINT64_MAX)
+            continue;
+        uint64_t want[NV] = { 1, v->size, (uint64_t)live, live ? v->size : 0 };
+        int fits = 1;
+        for (int k = 0; k < NV; k++)
+            fits &= rest[s][k] >= want[k];
+        if (!fits)
+            continue;
+        for (int k = 0; k < NV; k++)
+            rest[s][k] -= want[k];
+        if (live)
+            index_add(p, ID_LIVEVAR, v->address, i);
+        var_site[i] = s;
+    }
+}
+
+static void
+write_var_sample(prof_t *p, const ms_rvar_t *v, uint64_t s)
+{
+    const ms_report_t *r = p->r;
+    int live = var_is_live(v);
+    uint64_t val[NV] = { 1, v->size, (uint64_t)live, live ? v->size : 0 };
+    label_t lab[4];
+    int n = 0;
+    uint64_t t = index_of(p, ID_THREAD, v->thread);
+    if (t != UINT64_MAX) {
+        const ms_rthread_t *th = &r->threads[t];
+        lab[n++] = (label_t){ str(p, "thread"), has(th->name) ?
+            str(p, th->name) : str_fmt(p, "%llu", (unsigned long long)th->tid),
+            0, 0 };
+    }
+    uint64_t k = index_of(p, ID_TASK, v->task);
+    if (k != UINT64_MAX)
+        lab[n++] = (label_t){ str(p, "task"), task_path(p, k), 0, 0 };
+    lab[n++] = (label_t){ str(p, "variable"), str(p, has(v->name) ?
+        v->name : "?"), 0, 0 };
+    lab[n++] = (label_t){ str(p, "bytes"), 0, clamp64(v->size),
+        str(p, "bytes") };
+    write_sample(p, &r->sites[s], val, lab, n);
+}
+
+static void
+value_type(prof_t *p, unsigned field, const char *type, const char *unit)
+{
+    pb_uint(&p->sub, 1, str(p, type));
+    pb_uint(&p->sub, 2, str(p, unit));
+    pb_msg(&p->out, field, &p->sub);
+}
+
+static void
+build(prof_t *p)
+{
+    const ms_report_t *r = p->r;
+    str(p, "");     /* string 0 is the empty string */
+    value_type(p, 1, "alloc_objects", "count");
+    value_type(p, 1, "alloc_space", "bytes");
+    value_type(p, 1, "inuse_objects", "count");
+    value_type(p, 1, "inuse_space", "bytes");
+
+    for (uint64_t i = 0; i < r->nthreads; i++)
+        index_add(p, ID_THREAD, r->threads[i].id, i);
+    for (uint64_t i = 0; i < r->ntasks; i++)
+        index_add(p, ID_TASK, r->tasks[i].id, i);
+    for (uint64_t i = 0; i < r->nsites; i++)
+        index_add(p, ID_SITE, r->sites[i].id, i);
+    uint64_t (*rest)[NV] = ms_xmalloc((r->nsites ? r->nsites : 1) *
+        sizeof(*rest));
+    uint64_t *var_site = ms_xmalloc((r->nvars ? r->nvars : 1) *
+        sizeof(*var_site));
+    if (rest == NULL || var_site == NULL || p->oom) {
+        p->oom = 1;
+        goto out;
+    }
+    for (uint64_t i = 0; i < r->nsites; i++)
+        site_values(r, &r->sites[i], rest[i]);
+    split_vars(p, rest, var_site);
+    for (uint64_t i = 0; i < r->nsites && !p->oom; i++)
+        write_sample(p, &r->sites[i], rest[i], NULL, 0);
+    for (uint64_t i = 0; i < r->nvars && !p->oom; i++)
+        if (var_site[i] != UINT64_MAX)
+            write_var_sample(p, &r->vars[i], var_site[i]);
+    write_mappings(p);
+
+    pb_uint(&p->out, 9, clamp64(r->start_unix_ns + r->duration_ns));
+    pb_uint(&p->out, 10, clamp64(r->duration_ns));
+    /* sampled mode: one sample per `period` bytes on average; exact
+     * mode: every block, a period of one byte */
+    value_type(p, 11, "space", "bytes");
+    pb_uint(&p->out, 12, r->sample_interval != 0 ? r->sample_interval : 1);
+    char c[512];
+    snprintf(c, sizeof(c), "memscope: %s, pid %lld, %s mode%s, written at %s",
+        r->program ? r->program : "?", (long long)r->pid,
+        r->mode ? r->mode : "?", r->sample_interval ? " (estimates)" : "",
+        r->trigger ? r->trigger : "?");
+    pb_uint(&p->out, 13, str_owned(p, ms_xstrdup(c)));
+    if (r->snapshot != 0)
+        pb_uint(&p->out, 13, str_fmt(p, "snapshot %llu",
+            (unsigned long long)r->snapshot));
+    pb_uint(&p->out, 14, str(p, "inuse_space"));
+    for (uint64_t i = 0; i < p->nstr; i++)
+        pb_bytes(&p->out, 6, p->str[i], p->str_len[i]);
+out:
+    ms_xfree(rest);
+    ms_xfree(var_site);
+}
+
+int
+ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
+{
+    prof_t *p = ms_xcalloc(sizeof(*p));
+    if (p == NULL)
+        return -ENOMEM;
+    p->r = r;
+    ms_writer_open_mem(&p->out);
+    ms_writer_open_mem(&p->sub);
+    ms_writer_open_mem(&p->sub2);
+    p->loc_done = ms_xcalloc(r->nframes ? r->nframes : 1);
+    p->task_path = ms_xcalloc((r->ntasks ? r->ntasks : 1) * sizeof(uint64_t));
+    if (p->loc_done == NULL || p->task_path == NULL)
+        p->oom = 1;
+    else
+        build(p);
+    int bad = p->oom || p->out.err || p->sub.err || p->sub2.err ||
+        p->str_map.oom || p->func_map.oom || p->map_map.oom || p->id_map.oom;
+    pb_free(&p->sub);
+    pb_free(&p->sub2);
+    ms_xfree(p->str);
+    ms_xfree(p->str_len);
+    for (uint64_t i = 0; i < p->nowned; i++)
+        ms_xfree(p->owned[i]);
+    ms_xfree(p->owned);
+    ms_xfree(p->str_map.s);
+    ms_xfree(p->func_map.s);
+    ms_xfree(p->map_map.s);
+    ms_xfree(p->id_map.s);
+    ms_xfree(p->maps);
+    ms_xfree(p->loc_done);
+    ms_xfree(p->task_path);
+    if (bad) {
+        pb_free(&p->out);
+        ms_xfree(p);
+        *out = NULL;
+        *len = 0;
+        return -ENOMEM;
+    }
+    *out = (unsigned char *)ms_writer_take(&p->out, len);
+    ms_xfree(p);
+    return *out != NULL ? 0 : -ENOMEM;
+}
+
+static void
+write_mode(ms_writer_t *w, const ms_report_t *r, ms_gzip_mode_t mode)
+{
+    unsigned char *buf;
+    size_t len;
+    if (ms_pprof_encode(r, &buf, &len) != 0) {
+        if (w->err == 0)
+            w->err = ENOMEM;    /* no file rather than a partial one */
+        return;
+    }
+    ms_gzip_write(w, buf != NULL ? buf : (unsigned char *)"", len, mode);
+    ms_xfree(buf);
+}
+
+void
+ms_pprof_write(ms_writer_t *w, const ms_report_t *r)
+{
+    write_mode(w, r, MS_GZIP_DEFLATE);
+}
+
+void
+ms_pprof_write_stored(ms_writer_t *w, const ms_report_t *r)
+{
+    write_mode(w, r, MS_GZIP_STORED);
+}
