@@ -52,6 +52,9 @@ typedef struct {
 /* Reads and decodes path; CLI_OK, or CLI_BAD after a one-line error. */
 int cli_load(const char *cmd, const char *path, cli_input_t *in);
 void cli_unload(cli_input_t *in);
+/* Names frames the traced process could not, from debug information
+ * found by their module's build ID (debuginfo.c). */
+void cli_name_frames(ms_report_t *r);
 
 /* Output: a file that appears whole or not at all (path), or stdout
  * (path NULL or "-"). */

@@ -1,7 +1,9 @@
 /*
  * report.c - `memscope report FILE.bin`: makes any report format again
  * from a binary report, with the same exporters the library uses, so the
- * JSON is byte for byte the JSON the traced process wrote.
+ * JSON is byte for byte the JSON the traced process wrote; frames it
+ * could not name are named from debug information installed since
+ * (debuginfo.c), when there is some.
  */
 #include <stdio.h>
 #include <string.h>
@@ -124,6 +126,8 @@ cmd_report(int argc, char **argv)
             cli_progress_done();    /* the report shares the terminal */
         else
             cli_progress(a.format, 0, 0);
+        if (fn != ms_bin_write)     /* a .bin stays the bytes it was */
+            cli_name_frames(in.r);
         fn(o.w, in.r);
         rc = cli_out_close(cmd, &o);
     }

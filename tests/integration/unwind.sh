@@ -14,12 +14,15 @@
 #  - a library dlopen'ed, allocating, then dlclose'd, and a second one
 #    mapped at the same place: each one's frames are its own, named at
 #    exit from its file (lib_first, lib_second), and their stacks differ;
+#  - a stripped library's frame reads libhidden.so+0xOFFSET, and
+#    `memscope report` names it from debug information found by the
+#    build ID the .bin keeps (MEMSCOPE_DEBUG_DIR);
 #  - no frame in the folded stacks, the markdown or the HTML data is a bare
 #    address, and two runs give the same folded stacks.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
-ms_need cc c++ python3
+ms_need cc c++ python3 objcopy strip readelf
 ms_setup unwind
 [ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
 cc -O2 -g -o nest "$REPO/tests/data/unwind_nest.c" -ldl || ms_fail "cannot build unwind_nest.c"
@@ -41,6 +44,24 @@ for run in exact exact2 sampled; do
     MEMSCOPE_SAMPLE=$sample MEMSCOPE_NAME=nest-$run ms_both nest-$run ./nest ./libfirst.so ./libsecond.so
     ms_compare nest-$run stderr
 done
+# a stripped library, its debug information apart, found by build ID
+cc -O2 -g -shared -fPIC -DLIB_NAME=lib_hidden -o libhidden.so "$REPO/tests/data/unwind_lib.c" ||
+    ms_fail "cannot build unwind_lib.c"
+bid=$(readelf -n libhidden.so | awk '/Build ID/ {print $3}')
+[ -n "$bid" ] || ms_fail "libhidden.so has no build ID"
+mkdir -p "dbg/.build-id/${bid:0:2}"
+objcopy --only-keep-debug libhidden.so "dbg/.build-id/${bid:0:2}/${bid:2}.debug"
+strip --strip-all libhidden.so
+MEMSCOPE_NAME=hidden ms_both hidden ./nest ./libhidden.so
+ms_compare hidden stderr
+grep -q ';lib_alloc;libhidden\.so+0x[0-9a-f]* 444$' "$TMP/reports/hidden.folded" ||
+    ms_fail "the stripped library's frame is not named libhidden.so+0xOFFSET: $(grep lib_alloc "$TMP/reports/hidden.folded")"
+MEMSCOPE_DEBUG_DIR=$TMP/dbg "$MEMSCOPE_TOOL" report "$TMP/reports/hidden.bin" --format folded \
+    >"$TMP/hidden.named.folded" || ms_fail "memscope report hidden.bin failed"
+grep -q ';lib_alloc;lib_hidden 444$' "$TMP/hidden.named.folded" ||
+    ms_fail "memscope report did not name the frame from its build ID's debug file: $(grep lib_alloc "$TMP/hidden.named.folded")"
+echo "ok: a stripped library's frame reads libhidden.so+0x..., and memscope report names it lib_hidden from its build ID"
+
 MEMSCOPE_NAME=cxx ms_both cxx ./cxx
 ms_compare cxx stderr
 for t in nest-exact nest-sampled cxx; do
