@@ -170,7 +170,7 @@ map_set(map_t *m, slot_t *s, uint64_t k1, uint64_t k2, uint64_t v)
 /* ---- the profile being built ------------------------------------------------ */
 
 typedef struct {
-    uint64_t id, start, limit, file;
+    uint64_t id, start, limit, file, build_id;
     uint64_t nloc, nfunc, nfile, nline;     /* locations, and those with ... */
 } mapping_t;
 
@@ -190,8 +190,11 @@ typedef struct {
     map_t map_map;          /* (file, start) -> mapping index + 1 */
     mapping_t *maps;
     uint64_t nmaps, cap_maps;
-    unsigned char *loc_done;        /* per frame: location written */
-    uint64_t noloc_id;              /* the "[no stack]" location, 0 = none */
+    map_t loc_map;          /* (first frame, hash of the run) -> location id */
+    uint64_t nloc;
+    uint64_t noloc_id;      /* the "[no stack]" location, 0 = none */
+    uint64_t *fr, *ids;     /* a sample's frames, and its location ids */
+    uint64_t cap_fr, cap_ids;
     uint64_t *task_path;            /* per task: string index + 1 */
     map_t id_map;                   /* (kind, id) -> index: threads, tasks */
     int oom;
@@ -281,6 +284,12 @@ str_fmt(prof_t *p, const char *fmt, unsigned long long v)
     return str_owned(p, ms_xstrdup(tmp));
 }
 
+static int
+has(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
 /* ---- functions, mappings, locations ---------------------------------------- */
 
 static uint64_t
@@ -339,44 +348,63 @@ mapping_of(prof_t *p, const ms_rframe_t *f)
         map_set(&p->map_map, s, file, start, p->nmaps);
     }
     mapping_t *m = &p->maps[s->v - 1];
+    if (m->build_id == 0 && has(f->build_id))
+        m->build_id = str(p, f->build_id);
     if (pc >= m->limit)
         m->limit = pc + 1;
     return m;
 }
 
-static int
-has(const char *s)
-{
-    return s != NULL && s[0] != '\0';
-}
-
-/* Location id of frame ix (ix + 1), written the first time it is used. */
+/* The location of a run of frames fr[0, n), innermost first: frames
+ * the report marks inlined into the next one, then the frame they were
+ * inlined into (one address). Its lines go innermost first, the caller
+ * last, as profile.proto orders them. Written the first time it is used;
+ * 0 when out of memory. */
 static uint64_t
-location_id(prof_t *p, uint64_t ix)
+location_of(prof_t *p, const uint64_t *fr, uint64_t n)
 {
     const ms_report_t *r = p->r;
-    if (p->loc_done[ix])
-        return ix + 1;
-    p->loc_done[ix] = 1;
-    const ms_rframe_t *f = &r->frames[ix];
+    uint64_t h = XXH3_64bits(fr, n * sizeof(*fr));
+    slot_t *sl = map_slot(&p->loc_map, fr[0], h);
+    if (sl == NULL) {
+        p->oom = 1;
+        return 0;
+    }
+    if (sl->used)
+        return sl->v;
+    uint64_t id = ++p->nloc;
+    map_set(&p->loc_map, sl, fr[0], h, id);
+    const ms_rframe_t *f = &r->frames[fr[n - 1]];
     mapping_t *m = mapping_of(p, f);
-    uint64_t fn = has(f->func) ? function_id(p, f->func, f->file) : 0;
+    /* the functions first: writing one uses the scratch buffers */
+    int all_fn = 1, all_file = 1, all_line = 1;
+    for (uint64_t k = 0; k < n; k++) {
+        const ms_rframe_t *g = &r->frames[fr[k]];
+        if (has(g->func))
+            function_id(p, g->func, g->file);
+        all_fn &= has(g->func);
+        all_file &= has(g->func) && has(g->file);
+        all_line &= has(g->func) && g->line > 0;
+    }
     if (m != NULL) {
         m->nloc++;
-        m->nfunc += fn != 0;
-        m->nfile += fn != 0 && has(f->file);
-        m->nline += fn != 0 && f->line > 0;
+        m->nfunc += all_fn;
+        m->nfile += all_file;
+        m->nline += all_line;
     }
-    pb_uint(&p->sub, 1, ix + 1);
+    pb_uint(&p->sub, 1, id);
     pb_uint(&p->sub, 2, m != NULL ? m->id : 0);
     pb_uint(&p->sub, 3, frame_pc(f));
-    if (fn != 0) {
-        pb_uint(&p->sub2, 1, fn);
-        pb_uint(&p->sub2, 2, f->line > 0 ? (uint64_t)f->line : 0);
+    for (uint64_t k = 0; k < n; k++) {
+        const ms_rframe_t *g = &r->frames[fr[k]];
+        if (!has(g->func))
+            continue;
+        pb_uint(&p->sub2, 1, function_id(p, g->func, g->file));
+        pb_uint(&p->sub2, 2, g->line > 0 ? (uint64_t)g->line : 0);
         pb_msg(&p->sub, 4, &p->sub2);
     }
     pb_msg(&p->out, 4, &p->sub);
-    return ix + 1;
+    return id;
 }
 
 /* A stack that was not walked still counts: one location of that name. */
@@ -385,7 +413,7 @@ nostack_id(prof_t *p)
 {
     if (p->noloc_id != 0)
         return p->noloc_id;
-    p->noloc_id = p->r->nframes + 1;
+    p->noloc_id = ++p->nloc;
     uint64_t fn = function_id(p, "[no stack]", NULL);
     pb_uint(&p->sub, 1, p->noloc_id);
     pb_uint(&p->sub2, 1, fn);
@@ -405,7 +433,7 @@ write_mappings(prof_t *p)
         /* file_offset 0: addresses are offsets from the module's load
          * base (dladdr's dli_fbase), which maps the file's start */
         pb_uint(&p->sub, 5, m->file);
-        /* build_id (6): not in the report yet */
+        pb_uint(&p->sub, 6, m->build_id);
         pb_uint(&p->sub, 7, m->nloc > 0 && m->nfunc == m->nloc);
         pb_uint(&p->sub, 8, m->nloc > 0 && m->nfile == m->nloc);
         pb_uint(&p->sub, 9, m->nloc > 0 && m->nline == m->nloc);
@@ -451,21 +479,31 @@ write_sample(prof_t *p, const ms_rsite_t *s, const uint64_t v[NV],
 {
     if (v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0)
         return;
-    /* the locations first: writing one uses the scratch buffers */
-    uint64_t depth = 0;
+    /* the site's frames that exist, then their locations: writing one
+     * uses the scratch buffers, so before the sample's own message */
+    const ms_report_t *r = p->r;
+    if (grow(p, (void **)&p->fr, &p->cap_fr, s->depth, sizeof(*p->fr)) ||
+        grow(p, (void **)&p->ids, &p->cap_ids, s->depth + 1, sizeof(*p->ids)))
+        return;
+    uint64_t n = 0, nids = 0;
     for (uint64_t k = 0; k < s->depth; k++)
-        if (s->frames[k] < p->r->nframes) {
-            location_id(p, s->frames[k]);
-            depth++;
-        }
-    uint64_t none = depth == 0 ? nostack_id(p) : 0;
+        if (s->frames[k] < r->nframes)
+            p->fr[n++] = s->frames[k];
+    for (uint64_t k = 0; k < n; ) {
+        uint64_t j = k;
+        while (j + 1 < n && (r->frames[p->fr[j]].flags & MS_RFRAME_INLINED))
+            j++;
+        p->ids[nids++] = location_of(p, p->fr + k, j + 1 - k);
+        k = j + 1;
+    }
+    if (nids == 0)
+        p->ids[nids++] = nostack_id(p);
+    if (p->oom)
+        return;
     /* location ids, leaf first (the site's order), packed */
     ms_writer_t *ids = &p->sub2;
-    for (uint64_t k = 0; k < s->depth; k++)
-        if (s->frames[k] < p->r->nframes)
-            pb_varint(ids, s->frames[k] + 1);
-    if (none != 0)
-        pb_varint(ids, none);
+    for (uint64_t k = 0; k < nids; k++)
+        pb_varint(ids, p->ids[k]);
     pb_msg(&p->sub, 1, ids);
     for (int k = 0; k < NV; k++)
         pb_varint(ids, (uint64_t)clamp64(v[k]));
@@ -680,14 +718,14 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     ms_writer_open_mem(&p->out);
     ms_writer_open_mem(&p->sub);
     ms_writer_open_mem(&p->sub2);
-    p->loc_done = ms_xcalloc(r->nframes ? r->nframes : 1);
     p->task_path = ms_xcalloc((r->ntasks ? r->ntasks : 1) * sizeof(uint64_t));
-    if (p->loc_done == NULL || p->task_path == NULL)
+    if (p->task_path == NULL)
         p->oom = 1;
     else
         build(p);
     int bad = p->oom || p->out.err || p->sub.err || p->sub2.err ||
-        p->str_map.oom || p->func_map.oom || p->map_map.oom || p->id_map.oom;
+        p->str_map.oom || p->func_map.oom || p->map_map.oom ||
+        p->id_map.oom || p->loc_map.oom;
     pb_free(&p->sub);
     pb_free(&p->sub2);
     ms_xfree(p->str);
@@ -700,7 +738,9 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     ms_xfree(p->map_map.s);
     ms_xfree(p->id_map.s);
     ms_xfree(p->maps);
-    ms_xfree(p->loc_done);
+    ms_xfree(p->loc_map.s);
+    ms_xfree(p->fr);
+    ms_xfree(p->ids);
     ms_xfree(p->task_path);
     if (bad) {
         pb_free(&p->out);

@@ -7,7 +7,9 @@
 # of the program's (sampled mode, one sample per 4 KiB), the JSON's
 # estimates exactly; -traces shows the named blocks with their thread,
 # task and variable labels; -tagfocus on a task keeps only that task's
-# bytes; -diff_base of two snapshots shows the growth between them. The
+# bytes; -diff_base of two snapshots shows the growth between them;
+# mappings carry build IDs, and an inlined frame is a line of its caller's
+# location (tests/tools/pprof_inline.c). The
 # tool writes the same profile from the .bin as the library did; a
 # corrupt or truncated .bin gives one line, exit 1, and no file at all.
 # Go writes only under $TMP (HOME, GOCACHE, GOPATH); nothing is fetched.
@@ -51,6 +53,36 @@ for b in "$OUT/exact" "$TMP/snaps/snap1" "$TMP/snaps/snap2"; do
         ms_fail "$(basename "$b"): the tool's profile differs from the library's"
 done
 echo "ok: memscope report --format pprof writes the library's profiles again"
+
+# mappings carry the modules' build IDs (the .bin's), as readelf reads them
+if command -v readelf >/dev/null 2>&1; then
+    bid=$(readelf -n "$P" | sed -n 's/.*Build ID: *//p')
+    [ -n "$bid" ] || ms_fail "readelf finds no build ID in $P"
+    go tool pprof -raw "$OUT/exact.pb.gz" >"$TMP/raw.txt" 2>&1 || ms_fail "pprof -raw failed"
+    grep -Eq "^[0-9]+: 0x[0-9a-f]+/0x[0-9a-f]+/0x0 $P $bid " "$TMP/raw.txt" ||
+        ms_fail "no mapping of $P with build ID $bid: $(sed -n '/^Mappings/,$p' "$TMP/raw.txt")"
+    echo "ok: the mapping of pprof_prog has its build ID $bid"
+fi
+
+# inlined frames are lines of one location (tests/tools/pprof_inline.c)
+cc -std=gnu11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$REPO/include" -o "$TMP/pprof_inline" \
+    "$REPO/tests/tools/pprof_inline.c" "$REPO/exporters/pprof.c" "$REPO/exporters/gzip.c" \
+    "$REPO/exporters/writer.c" "$REPO/exporters/report.c" "$REPO/cli/xalloc.c" -ldl ||
+    ms_fail "cannot build tests/tools/pprof_inline.c"
+"$TMP/pprof_inline" "$TMP/inline.pb.gz" || ms_fail "pprof_inline failed"
+go tool pprof -raw "$TMP/inline.pb.gz" >"$TMP/inline.txt" 2>&1 || ms_fail "pprof -raw (inline) failed"
+python3 - "$TMP/inline.txt" <<'PY' || ms_fail "inlined frames (see above)"
+import re, sys
+t = open(sys.argv[1]).read()
+want = [r"^\s+1: 0x7f0000001234 M=1 leaf_fn demo\.c:10 s=0\n\s+mid_fn demo\.c:20 s=0$",
+        r"^\s+2: 0x7f0000002345 M=1 outer_fn demo\.c:30 s=0$",
+        r"^\s+4\s+4096\s+2\s+2048: 1 2 $",
+        r"^1: 0x7f0000000000/0x7f0000002346/0x0 /opt/demo/libdemo\.so 00112233445566778899aabb \[FN\]\[FL\]\[LN\]$"]
+for w in want:
+    if not re.search(w, t, re.M):
+        sys.exit("pprof -raw lacks %r:\n%s" % (w, t))
+print("ok: an inlined frame and its caller are one location of two lines; build ID kept")
+PY
 
 # ---- sampled mode, through memscope run --formats ---------------------------
 "$T" run -o "$TMP/sampled" -n sampled --sample 4096 --formats bin,json,pprof -- \
