@@ -67,8 +67,8 @@ edge(ms_report_t *r)
         { 0x401000, 0x1000, "f;g\nh", "a.c", "/lib/libx.so", 12, "0123abcd",
           MS_RFRAME_INLINED },
         { 0x402000, 0x2000, NULL, NULL, "/lib/libx.so", 0, "0123abcd", 0 },
-        { 0xffffffffffffffffull, 0, NULL, NULL, NULL, -1 },
-        { 1, 1, "\xff\xfe bad utf-8", "", "", INT64_MAX },
+        { 0xffffffffffffffffull, 0, NULL, NULL, NULL, -1, NULL, 0 },
+        { 1, 1, "\xff\xfe bad utf-8", "", "", INT64_MAX, NULL, 0 },
     };
     static uint64_t stack[] = { 0, 1, 2, 3, 0 }, none[1];
     static ms_rsite_t sites[2] = {
