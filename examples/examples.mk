@@ -14,7 +14,9 @@ $(BUILD)/examples/%: examples/%.c include/memscope.h $(SO)
 	$(Q)$(CC) $(EX_CFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) \
 	    -lmemscope_malloc $(EX_LIBS)
 
-demo: deps-present all $(BUILD)/examples/basic_usage ## Build, trace the basic_usage example, write its reports
+demo: ## Install what is missing, build, trace the basic_usage example, write its reports
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(BUILD)/examples/basic_usage
 	$(BUILD)/examples/basic_usage
 	@echo
 	@echo "Reports of basic_usage:"

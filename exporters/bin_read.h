@@ -1,6 +1,7 @@
 /*
  * bin_read.h - the binary report format (docs/format.md): its constants,
- * shared by the writer (bin.c) and the reader (bin_read.c), and the reader.
+ * shared by the writer (bin.c) and the reader (cli/bin_read.c, which only
+ * the memscope tool links), and the reader.
  */
 #ifndef MS_BIN_READ_H
 #define MS_BIN_READ_H

@@ -497,9 +497,8 @@ memscope_transfer(const void *ptr, const char *new_owner)
 }
 
 void
-ms_variable_on_free(uintptr_t ptr, uint64_t now)
+ms_variable_on_free(uintptr_t ptr)
 {
-    (void)now;
     pthread_mutex_lock(&api_mu);
     uint64_t slot;
     uint32_t id = var_lookup(ptr, &slot);

@@ -18,6 +18,7 @@
 
 #include "memscope.h"
 #include "trace.h"
+#include "../exporters/report.h"
 
 #define MS_HIDDEN  __attribute__((visibility("hidden")))
 #define MS_EXPORT  __attribute__((visibility("default")))
@@ -28,8 +29,9 @@
 #define MS_MAX_FRAMES      (MS_MAX_DEPTH + 1)
 #define MS_FRAME_TRUNCATED 1    /* more frames, past the depth limit */
 #define MS_FRAME_CUT       2    /* the caller could not be unwound */
-#define MS_LIFE_BUCKETS    24   /* lifetime: <1 ms, then x2 per bucket */
-#define MS_SIZE_BUCKETS    48   /* request size: log2 buckets */
+/* The histograms' buckets are the report's (exporters/report.h). */
+#define MS_LIFE_BUCKETS    MS_REPORT_LIFE_BUCKETS   /* lifetime: <1 ms, x2 */
+#define MS_SIZE_BUCKETS    MS_REPORT_SIZE_BUCKETS   /* request size: log2 */
 
 /* A test-and-set lock: uncontended it costs one xchg. */
 typedef struct { int v; } ms_spin_t;
@@ -71,14 +73,19 @@ typedef struct {
 
 extern ms_options_t ms_opt;
 void ms_options_load(void);
-void ms_options_print(int fd);
+/* Logs the options in force on stderr (MEMSCOPE_VERBOSE). */
+void ms_options_print(void);
 
 /* ---- the tracer's own memory (arena.c) ---------------------------------- */
+/* Creates the arena (at start-up). */
 void ms_arena_init(void);
+/* Each returns a block of the arena, or NULL without memory (ms_trealloc
+ * keeps p then); ms_tcalloc's is zeroed. */
 void *ms_tmalloc(size_t n);
 void *ms_tcalloc(size_t n);
 void *ms_trealloc(void *p, size_t n);
 void ms_tfree(void *p);
+/* Returns a copy of s in the arena, or NULL without memory. */
 char *ms_tstrdup(const char *s);
 /* Bytes the tracer's arena holds (allocated by the tracer for itself). */
 uint64_t ms_arena_allocated(void);
@@ -144,7 +151,9 @@ typedef struct {
     int nretired;
 } ms_table_t;
 
+/* Owner only. Returns 0, or -1 without memory (r not kept). */
 int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
+/* Owner only. Returns 0 and ptr's record in *out, or -1 when absent. */
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Slow part of an insert: makes room (grows); 0 or -1 without memory. */
 int ms_table_grow(ms_table_t *t);
@@ -154,7 +163,7 @@ void ms_table_shrink(ms_table_t *t);
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Owner only: a pointer to ptr's record, valid until the next change. */
 ms_rec_t *ms_table_find(ms_table_t *t, uintptr_t ptr);
-void ms_table_destroy(ms_table_t *t);
+/* Returns the bytes of t's slot array. */
 uint64_t ms_table_bytes(const ms_table_t *t);
 /* A record whose block contains ptr (not at its start); 0 when found.
  * Slow (a whole scan): for heap errors only. */
@@ -198,9 +207,9 @@ ms_sites_at(ms_sites_t *s, uint32_t slot)
 {
     return &s->dir[slot / MS_SITE_CHUNK]->s[slot % MS_SITE_CHUNK];
 }
-void ms_sites_destroy(ms_sites_t *s);
 /* The global stack id of a slot; any thread may ask (chunks never move). */
 uint32_t ms_sites_stack_of(ms_sites_t *s, uint32_t slot);
+/* Returns the lifetime bucket of a lifetime of ms milliseconds. */
 int ms_life_bucket(uint64_t ms);
 
 /* ---- threads (threads.c) ------------------------------------------------ */
@@ -273,13 +282,16 @@ extern __thread uint32_t ms_tls_task MS_TLS;
 extern __thread int ms_tls_quiet MS_TLS;
 /* The head of the registry; the list is only prepended to. */
 ms_thread_t *ms_threads_head(void);
-uint32_t ms_threads_count(void);
+/* Names t (memscope_thread_name); kept over the kernel's name. */
 void ms_thread_set_name(ms_thread_t *t, const char *name);
+/* Reads the kernel's names of the threads not named by the program. */
 void ms_threads_refresh_names(void);
+/* Sets up the registry (at start-up). */
 void ms_threads_init(void);
 /* Gives back the blocks other threads freed (owner only). */
 void ms_inbox_drain(ms_thread_t *t);
-/* A thread's byte counters, whatever the mode (sample.c). */
+/* Each returns one of a thread's byte counters, whatever the mode
+ * (sample.c). */
 uint64_t ms_thread_bytes_alloc(const ms_thread_t *t);
 uint64_t ms_thread_bytes_freed(const ms_thread_t *t);
 int64_t ms_thread_live(const ms_thread_t *t);
@@ -296,6 +308,7 @@ int ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
 uint32_t ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth);
 /* Copies stack id's frames; returns the depth. */
 int ms_stack_frames(uint32_t id, uintptr_t *out, int max);
+/* Returns how many distinct stacks there are. */
 uint32_t ms_stacks_count(void);
 /* The unload epoch stack id was walked in (see ms_unload_epoch). */
 uint32_t ms_stack_epoch(uint32_t id);
@@ -308,7 +321,6 @@ int ms_dead_module_at(uintptr_t addr, uint32_t epoch, const char **path,
     uintptr_t *bias);
 /* Unloaded module i's path and load bias; 0, or -1 when there is none. */
 int ms_dead_module_info(int i, const char **path, uintptr_t *bias);
-uint64_t ms_stacks_bytes(void);
 
 /* ---- global state (trace.c) --------------------------------------------- */
 extern int64_t ms_global_live;       /* flushed per-thread live bytes */
@@ -327,25 +339,27 @@ void ms_tracer_start(void);
 void ms_trace_stop(void);
 
 /* ---- timeline (timeline.c) ---------------------------------------------- */
-typedef struct {
-    uint64_t t_ns;                  /* since start */
-    int64_t heap_live;              /* exact live bytes, summed */
-    int64_t rss;                    /* bytes, -1 = not measured */
-    int64_t cpu_ns;                 /* process CPU time */
-    int64_t io_read, io_write;      /* /proc/self/io, -1 = not measured */
-    int64_t je_allocated, je_active, je_resident, je_mapped, je_retained;
-} ms_tl_point_t;
+/* A point is the report's (exporters/report.h): t_ns since start, exact
+ * live bytes summed, RSS, process CPU time, /proc/self/io and jemalloc's
+ * figures; -1 = not measured. */
+typedef ms_rpoint_t ms_tl_point_t;
 
+/* Takes a point (the background thread, every interval). */
 void ms_timeline_tick(void);
+/* Returns the time between two kept points, in ns. */
 uint64_t ms_timeline_interval_ns(void);
 /* Copies up to max points (oldest first, decimated); returns the count. */
 size_t ms_timeline_copy(ms_tl_point_t *out, size_t max);
+/* Fills *p with the process's figures now. */
 void ms_timeline_sample(ms_tl_point_t *p);
+/* Reads jemalloc's statistics (-1 each when they cannot be read). */
 void ms_je_stats(int64_t *allocated, int64_t *active, int64_t *resident,
     int64_t *mapped, int64_t *retained);
 
 /* ---- triggers (triggers.c) ---------------------------------------------- */
 extern pid_t ms_pid_first;          /* the process the tracer started in */
+/* Writes the reports' base name into out: MEMSCOPE_NAME, or
+ * <program>-<pid>; a forked child's always has its own pid. */
 void ms_report_base(char *out, size_t len);
 
 /* ---- symbols (symbols.c) ------------------------------------------------ */
@@ -359,15 +373,22 @@ typedef struct {
 } ms_sym_t;
 
 typedef struct ms_symtab ms_symtab_t;
+/* Returns an empty symbol table, or NULL without memory. */
 ms_symtab_t *ms_symtab_new(void);
-/* Names addr; dead >= 0: in the unloaded module of that index. */
+/* Returns what st knows of addr (names NULL when unknown), or NULL;
+ * dead >= 0: addr is in the unloaded module of that index. */
 const ms_sym_t *ms_symtab_lookup(ms_symtab_t *st, uintptr_t addr, int dead);
 void ms_symtab_free(ms_symtab_t *st);
 
 /* ---- variables and tasks (api.c) ---------------------------------------- */
-void ms_variable_on_free(uintptr_t ptr, uint64_t now);
+/* A named block (or any block, while other threads' named blocks exist)
+ * was freed, or moved by realloc. */
+void ms_variable_on_free(uintptr_t ptr);
 void ms_variable_on_realloc(uintptr_t old, uintptr_t new_ptr, size_t size);
+/* Counts an allocation (alloc, bytes > 0) or a free (bytes < 0) in a
+ * task's counters; takes no lock. */
 void ms_task_account(uint32_t task, int64_t bytes, int alloc);
+/* Sets the numbers of tasks, of tasks not ended, and of variables. */
 void ms_api_counts(uint64_t *ntask, uint64_t *active, uint64_t *nvar);
 
 #endif

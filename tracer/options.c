@@ -195,9 +195,8 @@ ms_options_load(void)
 }
 
 void
-ms_options_print(int fd)
+ms_options_print(void)
 {
-    (void)fd;
     ms_log("options in force:");
     ms_log("  MEMSCOPE_ENABLE=%d", ms_opt.enable);
     ms_log("  MEMSCOPE_SAMPLE=%llu (%s)", (unsigned long long)ms_opt.sample,

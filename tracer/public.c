@@ -118,7 +118,7 @@ memscope_trace_all(const char *dir)
     ms_tracer_start();
     if (!ms_opt.enable)
         return -ENOTSUP;
-    __atomic_store_n(&ms_trace_on, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&ms_trace_on, MS_TRACE_ON, __ATOMIC_RELEASE);
     return 0;
 }
 

@@ -388,20 +388,7 @@ ms_report_build(const ms_export_req_t *req)
              * work (symbol look-ups), not the program's: left out */
             while (n > 0 && pts[n - 1].t_ns > r->duration_ns)
                 n--;
-            for (size_t i = 0; i < n; i++) {
-                ms_rpoint_t *d = &r->timeline[i];
-                d->t_ns = pts[i].t_ns;
-                d->heap_live = pts[i].heap_live;
-                d->rss = pts[i].rss;
-                d->cpu_ns = pts[i].cpu_ns;
-                d->io_read = pts[i].io_read;
-                d->io_write = pts[i].io_write;
-                d->je_allocated = pts[i].je_allocated;
-                d->je_active = pts[i].je_active;
-                d->je_resident = pts[i].je_resident;
-                d->je_mapped = pts[i].je_mapped;
-                d->je_retained = pts[i].je_retained;
-            }
+            memcpy(r->timeline, pts, n * sizeof(*pts));
             r->ntimeline = n;
         }
         ms_xfree(pts);

@@ -78,16 +78,6 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack)
     return slot;
 }
 
-void
-ms_sites_destroy(ms_sites_t *s)
-{
-    for (uint32_t i = 0; i < s->ndir; i++)
-        ms_tfree(s->dir[i]);
-    ms_tfree(s->dir);
-    ms_tfree(s->index);
-    memset(s, 0, sizeof(*s));
-}
-
 /* Lifetime buckets in ms: [0,1), [1,2), [2,4), [4,8), ... the last open. */
 int
 ms_life_bucket(uint64_t ms)

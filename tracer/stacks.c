@@ -21,7 +21,6 @@ static ms_stack_t **stacks;          /* by id; id 0 is unused */
 static uint32_t nstacks = 1, cap_stacks;
 static uint32_t *index_ids;          /* open addressing on hash */
 static uint64_t index_mask;
-static uint64_t stacks_mem;
 
 static void fork_prepare(void) { pthread_mutex_lock(&stacks_mu); }
 static void fork_parent(void) { pthread_mutex_unlock(&stacks_mu); }
@@ -42,8 +41,6 @@ index_grow(void)
         idx[j] = id;
     }
     if (index_ids)
-        stacks_mem -= (index_mask + 1) * sizeof(*idx);
-    stacks_mem += cap * sizeof(*idx);
     ms_tfree(index_ids);
     index_ids = idx;
     index_mask = cap - 1;
@@ -77,7 +74,6 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
         ms_stack_t **n = ms_trealloc(stacks, ncap * sizeof(*n));
         if (n == NULL)
             goto out;
-        stacks_mem += (ncap - cap_stacks) * sizeof(*n);
         stacks = n;
         cap_stacks = ncap;
     }
@@ -85,7 +81,6 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     ms_stack_t *s = ms_tmalloc(sz);
     if (s == NULL)
         goto out;
-    stacks_mem += sz;
     s->hash = hash;
     s->depth = (uint32_t)depth;
     s->epoch = epoch;
@@ -124,8 +119,3 @@ ms_stacks_count(void)
     return nstacks - 1;
 }
 
-uint64_t
-ms_stacks_bytes(void)
-{
-    return stacks_mem;
-}

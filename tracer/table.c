@@ -155,15 +155,6 @@ ms_table_repair(ms_table_t *t)
             ms_table_insert(t, &old[i]);
 }
 
-void
-ms_table_destroy(ms_table_t *t)
-{
-    for (int i = 0; i < t->nretired; i++)
-        ms_tfree(t->retired[i]);
-    ms_tfree(t->slots);
-    memset(t, 0, sizeof(*t));
-}
-
 uint64_t
 ms_table_bytes(const ms_table_t *t)
 {

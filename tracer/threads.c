@@ -52,12 +52,6 @@ fork_parent(void)
     pthread_mutex_unlock(&reg_mu);
 }
 
-uint32_t
-ms_threads_count(void)
-{
-    return __atomic_load_n(&next_id, __ATOMIC_RELAXED) - 1;
-}
-
 /* Reads /proc/self/task/TID/comm without allocating. */
 static void
 read_comm(ms_thread_t *t)

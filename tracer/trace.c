@@ -18,7 +18,7 @@
 #include "../engine/engine.h"
 
 
-int ms_trace_on = MS_TRACE_EARLY;
+ms_trace_state_t ms_trace_on = MS_TRACE_EARLY;
 int64_t ms_global_live;
 int64_t ms_global_peak;
 uint64_t ms_untracked_frees;
@@ -224,7 +224,7 @@ ms_account_free_extras(const ms_rec_t *r)
         ms_task_account(r->task, -(int64_t)r->size, 0);
     if ((r->flags & MS_REC_VARIABLE) ||
         __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
-        ms_variable_on_free(r->ptr, ms_now_precise_ns());
+        ms_variable_on_free(r->ptr);
 }
 
 /* A free in exact mode; see ms_trace_free. */

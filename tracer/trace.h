@@ -46,10 +46,12 @@ typedef enum {
  * allocation until the tracer has started (blocks are only remembered, so
  * their frees are known later), MS_TRACE_ON while it records, 0 when off.
  */
-#define MS_TRACE_OFF   0
-#define MS_TRACE_ON    1
-#define MS_TRACE_EARLY 2
-extern int ms_trace_on;
+typedef enum {
+    MS_TRACE_OFF = 0,
+    MS_TRACE_ON = 1,
+    MS_TRACE_EARLY = 2
+} ms_trace_state_t;
+extern ms_trace_state_t ms_trace_on;
 
 #define MS_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)

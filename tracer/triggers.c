@@ -189,9 +189,9 @@ ms_tracer_start(void)
     }
     bg_start();
     if (ms_opt.verbose)
-        ms_options_print(2);
+        ms_options_print();
     ms_fast_update();
-    __atomic_store_n(&ms_trace_on, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&ms_trace_on, MS_TRACE_ON, __ATOMIC_RELEASE);
     ms_tls_busy--;
 }
 
@@ -199,7 +199,7 @@ ms_tracer_start(void)
 void
 ms_trace_stop(void)
 {
-    __atomic_store_n(&ms_trace_on, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&ms_trace_on, MS_TRACE_OFF, __ATOMIC_RELEASE);
 }
 
 __attribute__((constructor(101))) static void

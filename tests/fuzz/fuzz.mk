@@ -1,4 +1,4 @@
-# fuzz.mk - fuzzing the binary report reader (exporters/bin_read.c), and
+# fuzz.mk - fuzzing the binary report reader (cli/bin_read.c), and
 # the writers behind it (pprof's gzip checked by zlib), with libFuzzer,
 # under ASan and UBSan. Needs clang and its fuzzer runtime
 # (Debian: clang, libclang-rt-14-dev).
@@ -20,7 +20,7 @@ FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_BIN    := $(FUZZ_DIR)/fuzz_bin_read
 FUZZ_SEEDS  := $(FUZZ_DIR)/seeds
 FUZZ_CORPUS ?= tests/fuzz/corpus-run
-FUZZ_SRCS   := tests/fuzz/fuzz_bin_read.c cli/xalloc.c $(wildcard exporters/*.c)
+FUZZ_SRCS   := tests/fuzz/fuzz_bin_read.c cli/xalloc.c cli/bin_read.c $(wildcard exporters/*.c)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Iinclude -I$(BUILD)/gen -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_OPTS   := -rss_limit_mb=1024 -malloc_limit_mb=128 -max_len=65536 \

@@ -1,6 +1,6 @@
 /*
  * fuzz_bin_read.c - libFuzzer harness for the binary report reader
- * (exporters/bin_read.c), built by tests/fuzz/fuzz.mk.
+ * (cli/bin_read.c), built by tests/fuzz/fuzz.mk.
  *
  * Each input is read twice: as it is, which exercises the header, length
  * and checksum checks, and with its length field and checksum made right,

@@ -17,9 +17,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "bin_read.h"
-#include "report.h"
-#include "xalloc.h"
+#include "../exporters/bin_read.h"
+#include "../exporters/report.h"
+#include "../exporters/xalloc.h"
 
 /* Strings copied into the report: 1 MiB plus 64 bytes per input byte. */
 #define STR_BUDGET(len) (((uint64_t)1 << 20) + 64 * (uint64_t)(len))
