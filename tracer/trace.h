@@ -1,9 +1,15 @@
 /*
  * trace.h - the seam between the allocator front end and the tracer.
  *
- * The allocator calls only what is declared here. When tracing is off
- * (MEMSCOPE_ENABLE=0, or before the tracer has started) each hook costs one
- * predictable branch on a read-mostly global.
+ * What allocator/ reaches of tracer/, all of it: the state ms_trace_on;
+ * the hooks below (a new block, a released block, realloc, their
+ * jemalloc-API forms, and two questions: the tracer's arena, a thread's
+ * own byte counters); and, from fast.h, the two inline functions of
+ * sampled mode's common case, which read the calling thread's state and
+ * are why fast.h includes tracer/internal.h. Nothing of tracer/ includes
+ * allocator/ (tests/integration/layout.sh). When tracing is off
+ * (MEMSCOPE_ENABLE=0, or stopped) a hook costs one predictable branch on
+ * ms_trace_on.
  */
 #ifndef MS_TRACE_H
 #define MS_TRACE_H
