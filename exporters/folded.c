@@ -47,7 +47,7 @@ frame_name(ms_writer_t *b, const ms_report_t *r, uint64_t ix)
         ms_w_bytes(b, "[unknown]", 9);
         return;
     }
-    char label[320];
+    char label[1024];
     sb_name(b, ms_frame_label(&r->frames[ix], label, sizeof(label)));
 }
 

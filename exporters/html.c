@@ -258,7 +258,7 @@ write_frames(ms_writer_t *w, const ms_report_t *r)
     ms_w_str(w, "[");
     for (uint64_t i = 0; i < r->nframes; i++) {
         const ms_rframe_t *f = &r->frames[i];
-        char label[320];
+        char label[1024];
         ms_w_str(w, i ? ",[" : "[");
         ms_w_jstr(w, ms_frame_label(f, label, sizeof(label)));
         ms_w_str(w, ",");

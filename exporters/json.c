@@ -49,6 +49,8 @@ write_frame(ms_writer_t *w, const ms_rframe_t *f)
     ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)f->addr);
     key(w, "offset", &first);
     ms_w_fmt(w, "\"0x%llx\"", (unsigned long long)f->offset);
+    if (f->flags & MS_RFRAME_INLINED)
+        KB("inlined", 1);
     ms_w_str(w, "}");
 }
 

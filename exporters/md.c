@@ -83,7 +83,7 @@ frame_ref(ms_md_out_t *o, const ms_rframe_t *f)
         ms_w_str(o->w, "an unknown frame");
         return;
     }
-    char label[320];
+    char label[1024];
     ms_md_code(o, ms_frame_label(f, label, sizeof(label)), "");
     if (f->file != NULL) {
         if (f->line > 0)
@@ -275,7 +275,7 @@ stack_block(ms_md_out_t *o, const ms_rsite_t *s)
             ms_w_str(o->w, "?\n");
             continue;
         }
-        char label[320];
+        char label[1024];
         ms_md_raw(o, ms_frame_label(f, label, sizeof(label)));
         if (f->file) {
             ms_w_str(o->w, "  ");

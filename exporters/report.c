@@ -14,8 +14,12 @@
 const char *
 ms_frame_label(const ms_rframe_t *f, char *buf, size_t len)
 {
-    if (f->func != NULL && f->func[0] != '\0')
-        return f->func;
+    if (f->func != NULL && f->func[0] != '\0') {
+        if (!(f->flags & MS_RFRAME_INLINED))
+            return f->func;
+        snprintf(buf, len, "%s [inlined]", f->func);
+        return buf;
+    }
     if (f->module == NULL || f->module[0] == '\0')
         return "[unknown]";
     const char *base = strrchr(f->module, '/');

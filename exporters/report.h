@@ -137,8 +137,8 @@ typedef struct {
     uint64_t dropped_heap_errors;
 } ms_report_t;
 
-/* A frame's name for display in every format: its function; without
- * one, its module's file name and offset ("libstdc++.so.6+0x9ba80",
+/* A frame's name for display in every format: its function (with
+ * " [inlined]" after it for an inlined one); without one, its module's file name and offset ("libstdc++.so.6+0x9ba80",
  * stable across runs); without a module, "[unknown]". Made in buf (64
  * bytes at least) when it is not the function. */
 const char *ms_frame_label(const ms_rframe_t *f, char *buf, size_t len);

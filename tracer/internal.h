@@ -369,6 +369,11 @@ typedef struct {
     int line;
     char *module;       /* object file name */
     char *build_id;     /* the module's GNU build ID in hex, NULL unknown */
+    /* Functions inlined at this address, innermost first: func, file and
+     * line of each (its call site's line is in the next one, the last's
+     * in the fields above). */
+    struct ms_inl { char *func, *file; int line; } *inl;
+    int ninl;
     uintptr_t offset;   /* address within module */
 } ms_sym_t;
 

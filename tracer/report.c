@@ -79,12 +79,16 @@ typedef struct {
     uint64_t *keys, *idx, mask, cap_frames;
 } frames_t;
 
+/* The index of the frame at addr (dead: of that unloaded module, -1
+ * none); k = 0 is the function itself, k > 0 the (k-1)th function inlined
+ * there, innermost first. */
 static uint64_t
-frame_index(frames_t *f, uint64_t addr, int dead)
+frame_index(frames_t *f, uint64_t addr, int dead, int k)
 {
-    /* a frame of an unloaded module is another frame than one at the same
-     * address later: its index tags the key above the address bits */
-    uint64_t key = dead >= 0 ? addr | (uint64_t)(dead + 1) << 48 : addr;
+    /* keys: addresses are below 2^47; an unloaded module's index and the
+     * inline depth tag them apart above */
+    uint64_t key = addr | (uint64_t)(dead >= 0 ? (dead + 1) & 0x3ff : 0) << 48 |
+        (uint64_t)k << 58;
     uint64_t i = (key * 0x9E3779B97F4A7C15ull >> 17) & f->mask;
     while (f->keys[i] != 0) {
         if (f->keys[i] == key)
@@ -92,6 +96,8 @@ frame_index(frames_t *f, uint64_t addr, int dead)
         i = (i + 1) & f->mask;
     }
     ms_report_t *r = f->r;
+    if ((r->nframes + 1) * 2 > f->mask)     /* the key table is full */
+        return UINT64_MAX;
     if (r->nframes == f->cap_frames) {
         uint64_t nc = f->cap_frames ? f->cap_frames * 2 : 256;
         ms_rframe_t *n = ms_xrealloc(r->frames, nc * sizeof(*n));
@@ -104,36 +110,51 @@ frame_index(frames_t *f, uint64_t addr, int dead)
     const ms_sym_t *s = ms_symtab_lookup(f->syms, addr, dead);
     fr->addr = addr;
     fr->offset = s->offset;
-    fr->func = ms_xstrdup(s->func);
-    fr->file = ms_xstrdup(s->file);
     fr->module = ms_xstrdup(s->module);
     fr->build_id = ms_xstrdup(s->build_id);
-    fr->flags = 0;
-    fr->line = s->line;
+    if (k > 0 && k <= s->ninl) {
+        fr->func = ms_xstrdup(s->inl[k - 1].func);
+        fr->file = ms_xstrdup(s->inl[k - 1].file);
+        fr->line = s->inl[k - 1].line;
+        fr->flags = MS_RFRAME_INLINED;
+    } else {
+        fr->func = ms_xstrdup(s->func);
+        fr->file = ms_xstrdup(s->file);
+        fr->line = s->line;
+        fr->flags = 0;
+    }
     f->keys[i] = key;
     f->idx[i] = r->nframes;
     return r->nframes++;
 }
 
-/* Frame indexes of stack id into *out (allocated); returns the depth. */
+/* Frame indexes of stack id into *out (allocated); returns the depth.
+ * Functions inlined at an address come before it, each a frame. */
 static uint64_t
 stack_frames(frames_t *f, uint32_t id, uint64_t **out)
 {
     uintptr_t fr[MS_MAX_FRAMES];
+    int dead[MS_MAX_FRAMES];
     int d = ms_stack_frames(id, fr, MS_MAX_FRAMES);
-    uint64_t n = 0;
-    *out = ms_xmalloc((size_t)(d ? d : 1) * sizeof(uint64_t));
-    if (*out == NULL)
-        return 0;
     uint32_t epoch = ms_stack_epoch(id);
+    uint64_t total = 0, n = 0;
     for (int k = 0; k < d; k++) {
         const char *path;
         uintptr_t bias;
-        uint64_t ix = frame_index(f, fr[k],
-            ms_dead_module_at(fr[k], epoch, &path, &bias));
-        if (ix == UINT64_MAX)
-            break;
-        (*out)[n++] = ix;
+        dead[k] = ms_dead_module_at(fr[k], epoch, &path, &bias);
+        total += 1 + (uint64_t)ms_symtab_lookup(f->syms, fr[k], dead[k])->ninl;
+    }
+    *out = ms_xmalloc((size_t)(total ? total : 1) * sizeof(uint64_t));
+    if (*out == NULL)
+        return 0;
+    for (int k = 0; k < d; k++) {
+        int ninl = ms_symtab_lookup(f->syms, fr[k], dead[k])->ninl;
+        for (int j = ninl; j >= 0; j--) {
+            uint64_t ix = frame_index(f, fr[k], dead[k], j == 0 ? 0 : ninl - j + 1);
+            if (ix == UINT64_MAX)
+                return n;
+            (*out)[n++] = ix;
+        }
     }
     return n;
 }

@@ -9,6 +9,7 @@
  * the address looked up is one byte before it.
  */
 #include <dlfcn.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,18 @@ static struct {
     Dwfl_Module *(*report_elf)(Dwfl *, const char *, const char *, int,
         GElf_Addr, bool);
     int (*build_id)(Dwfl_Module *, const unsigned char **, GElf_Addr *);
+    Dwarf_Die *(*addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
+    int (*getscopes)(Dwarf_Die *, Dwarf_Addr, Dwarf_Die **);
+    int (*getscopes_die)(Dwarf_Die *, Dwarf_Die **);
+    int (*tag)(Dwarf_Die *);
+    const char *(*diename)(Dwarf_Die *);
+    Dwarf_Attribute *(*attr_integrate)(Dwarf_Die *, unsigned int,
+        Dwarf_Attribute *);
+    const char *(*formstring)(Dwarf_Attribute *);
+    int (*formudata)(Dwarf_Attribute *, Dwarf_Word *);
+    int (*getsrcfiles)(Dwarf_Die *, Dwarf_Files **, size_t *);
+    const char *(*filesrc)(Dwarf_Files *, size_t, Dwarf_Word *, Dwarf_Word *);
+    int inl_ok;
     Dwfl_Callbacks cb, offline_cb;
 } dw;
 
@@ -94,9 +107,21 @@ dw_load(void)
     SYM(report_elf, "dwfl_report_elf");
     SYM(build_id, "dwfl_module_build_id");
     SYM(offline_cb.section_address, "dwfl_offline_section_address");
-#undef SYM
     dw.offline_cb.find_debuginfo = dw.cb.find_debuginfo;
     dw.ok = 1;
+    /* inline chains: optional */
+    SYM(addrdie, "dwfl_module_addrdie");
+    SYM(getscopes, "dwarf_getscopes");
+    SYM(getscopes_die, "dwarf_getscopes_die");
+    SYM(tag, "dwarf_tag");
+    SYM(diename, "dwarf_diename");
+    SYM(attr_integrate, "dwarf_attr_integrate");
+    SYM(formstring, "dwarf_formstring");
+    SYM(formudata, "dwarf_formudata");
+    SYM(getsrcfiles, "dwarf_getsrcfiles");
+    SYM(filesrc, "dwarf_filesrc");
+    dw.inl_ok = 1;
+#undef SYM
 }
 
 ms_symtab_t *
@@ -254,6 +279,94 @@ hex(const unsigned char *b, int n)
     return s;
 }
 
+/* The name of an inlined function's DIE: its linkage name demangled,
+ * else its name (both through its abstract origin). */
+static char *
+inl_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    const char *n = NULL;
+    if (dw.attr_integrate(die, DW_AT_linkage_name, &a) != NULL ||
+        dw.attr_integrate(die, DW_AT_MIPS_linkage_name, &a) != NULL)
+        n = dw.formstring(&a);
+    if (n != NULL)
+        return demangle(n);
+    n = dw.diename(die);
+    return ms_tstrdup(n != NULL ? n : "[inlined]");
+}
+
+/* The call site of an inlined subroutine: file and line. */
+static void
+inl_call(Dwarf_Die *die, Dwarf_Die *cu, char **file, int *line)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word w;
+    Dwarf_Files *files;
+    size_t nfiles;
+    *file = NULL;
+    *line = 0;
+    if (dw.attr_integrate(die, DW_AT_call_line, &a) != NULL &&
+        dw.formudata(&a, &w) == 0)
+        *line = (int)w;
+    if (dw.attr_integrate(die, DW_AT_call_file, &a) != NULL &&
+        dw.formudata(&a, &w) == 0 && dw.getsrcfiles(cu, &files, &nfiles) == 0 &&
+        w < nfiles) {
+        const char *f = dw.filesrc(files, w, NULL, NULL);
+        if (f != NULL)
+            *file = ms_tstrdup(f);
+    }
+}
+
+/* Functions inlined at pc, innermost first (libdw's scopes): each named,
+ * at the line of the one inside it; the real function's line becomes
+ * the call site of the outermost. */
+static void
+inline_chain(Dwfl_Module *m, uintptr_t pc, ms_sym_t *out)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dw.addrdie(m, pc, &bias);
+    if (cu == NULL)
+        return;
+    Dwarf_Die *scopes = NULL;
+    int n = dw.getscopes(cu, pc - bias, &scopes);
+    if (n <= 0) {
+        free(scopes);
+        return;
+    }
+    /* from the innermost DIE outwards in the concrete tree (getscopes
+     * goes on into the abstract origin of an inlined function) */
+    Dwarf_Die inner = scopes[0];
+    free(scopes);
+    scopes = NULL;
+    n = dw.getscopes_die(&inner, &scopes);
+    int k = 0;
+    while (k < n && dw.tag(&scopes[k]) != DW_TAG_subprogram)
+        k++;
+    int ninl = 0;
+    for (int i = 0; i < k; i++)
+        ninl += dw.tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+    if (ninl == 0 || ninl > 32 || (out->inl = ms_tcalloc((size_t)ninl *
+            sizeof(*out->inl))) == NULL) {
+        free(scopes);
+        return;
+    }
+    char *file = out->file;
+    int line = out->line;
+    for (int i = 0, j = 0; i < k; i++) {
+        if (dw.tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+            continue;
+        out->inl[j].func = inl_name(&scopes[i]);
+        out->inl[j].file = file;
+        out->inl[j].line = line;
+        inl_call(&scopes[i], cu, &file, &line);
+        j++;
+    }
+    out->ninl = ninl;
+    out->file = file;
+    out->line = line;
+    free(scopes);
+}
+
 /* Names, source line and build ID of pc from a Dwfl that holds it. */
 static void
 resolve_dwfl(ms_symtab_t *st, Dwfl *dwfl, uintptr_t pc, ms_sym_t *out)
@@ -282,6 +395,8 @@ resolve_dwfl(ms_symtab_t *st, Dwfl *dwfl, uintptr_t pc, ms_sym_t *out)
     int n = dw.build_id(m, &bits, &vaddr);
     if (n > 0 && n <= 64)
         out->build_id = hex(bits, n);
+    if (dw.inl_ok)
+        inline_chain(m, pc, out);
 }
 
 static void
@@ -375,6 +490,11 @@ ms_symtab_free(ms_symtab_t *st)
         ms_tfree(st->vals[i].file);
         ms_tfree(st->vals[i].module);
         ms_tfree(st->vals[i].build_id);
+        for (int k = 0; k < st->vals[i].ninl; k++) {
+            ms_tfree(st->vals[i].inl[k].func);
+            ms_tfree(st->vals[i].inl[k].file);
+        }
+        ms_tfree(st->vals[i].inl);
     }
     for (int i = 0; i < st->ndead; i++)
         if (st->dead[i] != NULL)

@@ -7,6 +7,8 @@
  *           handler -> sig_leaf -> malloc    one block of 555 bytes
  *   main -> run_coro -> swapcontext; on a makecontext stack:
  *           coro_main -> coro_leaf -> malloc one block of 333 bytes
+ *   main -> inl_real -> (inlined) inl_outer -> (inlined) inl_inner ->
+ *           malloc                           INL_N blocks of 999 bytes
  *   main -> use_lib(argv[1]) -> dlopen, lib_alloc -> malloc, dlclose:
  *           one block of 444 bytes, kept after the library is gone
  * The blocks stay live, so the live folded stacks show them.
@@ -19,11 +21,12 @@
 #include <ucontext.h>
 
 #define LEAF_N 1000
+#define INL_N 10
 #define NOINLINE __attribute__((noinline))
 /* keeps a call from being a tail call, so each function has a frame */
 #define BARRIER() __asm__ volatile("" ::: "memory")
 
-void *keep[LEAF_N + 8];      /* global: the blocks are used, not optimized out */
+void *keep[LEAF_N + INL_N + 8];      /* global: the blocks are used, not optimized out */
 int nkeep;
 
 NOINLINE static void *
@@ -46,6 +49,29 @@ NOINLINE static void *
 top(size_t n)
 {
     void *p = mid(n);
+    BARRIER();
+    return p;
+}
+
+static inline __attribute__((always_inline)) void *
+inl_inner(size_t n)
+{
+    return malloc(n);
+}
+
+static inline __attribute__((always_inline)) void *
+inl_outer(size_t n)
+{
+    return inl_inner(n);
+}
+
+void *last_inl;     /* a body unlike leaf's, so gcc does not fold them */
+
+NOINLINE static void *
+inl_real(size_t n)
+{
+    void *p = inl_outer(n);
+    last_inl = p;
     BARRIER();
     return p;
 }
@@ -134,6 +160,8 @@ main(int argc, char **argv)
 {
     for (int i = 0; i < LEAF_N; i++)
         keep[nkeep++] = top(777);
+    for (int i = 0; i < INL_N; i++)
+        keep[nkeep++] = inl_real(999);
     on_signal_stack();
     run_coro();
     if (argc > 1 && use_lib(argv[1]) != 0)

@@ -16,7 +16,10 @@ with one of the comma-separated PREFIXES (one of libc or the loader, whose
 names, files and lines depend on the debug information installed) keeps
 only its module's file name: its function, file and line become "<other>".
 
-folded: such frames become "<other>", and the lines are sorted again.
+folded: such frames become "<other>" (a run of them one), identical stacks
+are merged, and the lines are sorted again. Inlined frames of such
+functions are left out of the JSON: they depend on the debug information
+installed (libc6-dbg).
 """
 import json
 import sys
@@ -69,7 +72,10 @@ def norm(v, parent):
                 out[k] = norm(x, k if not isinstance(x, list) else k)
         return out
     if isinstance(v, list):
-        return [norm(x, parent) for x in v]
+        # a foreign function's inlined frames depend on the debug
+        # information installed (libc6-dbg): left out
+        return [norm(x, parent) for x in v
+                if not (isinstance(x, dict) and foreign_frame(x) and x.get("inlined"))]
     return v
 
 
@@ -91,15 +97,21 @@ def main():
         json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
     elif mode == "folded" and len(sys.argv) == 3:
-        lines = []
+        stacks = {}
         for line in sys.stdin:
             stack, _, value = line.rstrip("\n").rpartition(" ")
             if not stack or not value.isdigit():
                 sys.exit("normalize.py: not a folded line: %r" % line)
-            frames = [f if f.startswith(ours) else "<other>"
-                      for f in stack.split(";")]
-            lines.append(";".join(frames) + " " + value)
-        sys.stdout.write("".join(l + "\n" for l in sorted(lines)))
+            frames = []
+            for f in stack.split(";"):
+                f = f if f.startswith(ours) else "<other>"
+                # a run of foreign frames is one: how many there are
+                # depends on the debug information installed (inlined ones)
+                if f != "<other>" or not frames or frames[-1] != "<other>":
+                    frames.append(f)
+            key = ";".join(frames)
+            stacks[key] = stacks.get(key, 0) + int(value)
+        sys.stdout.write("".join("%s %d\n" % (k, v) for k, v in sorted(stacks.items())))
     else:
         sys.exit("usage: normalize.py json|folded PREFIXES")
 

@@ -11,6 +11,8 @@
 #  - C++: operator new under main, a new-handler that throws (the program
 #    catches it: same output as without the library), a std::thread's
 #    stack whole down to its start;
+#  - functions inlined into inl_real: frames of their own, marked inlined
+#    (JSON "inlined", " [inlined]" in the folded and HTML names);
 #  - a library dlopen'ed, allocating, then dlclose'd, and a second one
 #    mapped at the same place: each one's frames are its own, named at
 #    exit from its file (lib_first, lib_second), and their stacks differ;
@@ -132,6 +134,15 @@ for tag, weigh in (("nest-exact", "allocs"), ("nest-sampled", "allocs")):
         if n != 1000:
             fails.append(f"{tag}: {n} blocks from leaf, expected 1000")
     check_json(tag, ["sig_leaf", "handler"], "sig_leaf", "allocs")
+    check_json(tag, ["inl_inner", "inl_outer", "inl_real", "main"], "inl_inner", "allocs")
+    for s in r["sites"]:
+        if frames_of(r, s)[:1] == ["inl_inner"]:
+            marks = [bool(f.get("inlined")) for f in s["frames"][:3]]
+            if marks != [True, True, False]:
+                fails.append(f"{tag}: inlined marks of inl_inner;inl_outer;inl_real: {marks}")
+    if not est:
+        check_folded(tag, f"{out}/{tag}.alloc.folded",
+                     ["main", "inl_real", "inl_outer [inlined]", "inl_inner [inlined]"], 9990)
     check_json(tag, ["coro_leaf", "coro_main"], "coro_leaf", "allocs")
     for s in r["sites"]:
         names = [base(n) for n in frames_of(r, s)]
@@ -161,6 +172,9 @@ for tag, weigh in (("nest-exact", "allocs"), ("nest-sampled", "allocs")):
                 good += 1
             else:
                 bad += 1
+    inl = [s for s in d["sites"] if s[9] and fr[s[9][0]][0] == "inl_inner [inlined]"]
+    if not inl or [base(fr[i][0]) for i in inl[0][9][:3]] != ["inl_inner [inlined]", "inl_outer [inlined]", "inl_real"]:
+        fails.append(f"{tag}: HTML data: no inlined frames under inl_real")
     if good == 0 or bad:
         fails.append(f"{tag}: HTML flame data: {good} leaf sites whole, {bad} not")
     else:
