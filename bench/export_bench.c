@@ -16,8 +16,25 @@
  *   EXPORT format=F rc=R ns=T bytes=N    (bytes=-1: the file was not
  *                                         written: format not built)
  *
+ * Then, blocks still live, the pause a snapshot costs the program: a
+ * probe thread allocates and frees 64 bytes in a loop, timing each
+ * iteration, for 1 s without a snapshot, then while a snapshot asked for
+ * with raise(SIGUSR1) is written (the writer thread comes and goes: its
+ * end is seen in /proc/self/status). The main thread allocates nothing
+ * meanwhile, so an allocation of the probe starts the writer:
+ *
+ *   PAUSE base_max_ns=M base_ops=N snap_max_ns=M snap_ops=N snap_ns=T
+ *         start_ns=S start_cost_ns=C
+ *
+ * M: the probe's longest iteration, N: its iterations; T: signal to writer
+ * gone; S: signal to writer seen; C: the longest of the probe's 16
+ * iterations after the request (one of them started the writer).
+ *
  * Linked with -lmemscope_malloc, so its malloc is memscope's.
  */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,6 +99,93 @@ export_one(const char *dir, const char *name, unsigned fmt, const char *ext)
     fflush(stdout);
 }
 
+static int probe_stop, probe_asked;
+static uint64_t probe_max, probe_ops, probe_start_max;
+
+static void *
+probe(void *arg)
+{
+    (void)arg;
+    uint64_t max = 0, ops = 0, t = bench_now_ns(), start_max = 0;
+    int after = -1;
+    while (!__atomic_load_n(&probe_stop, __ATOMIC_RELAXED)) {
+        if (after < 0 && __atomic_load_n(&probe_asked, __ATOMIC_ACQUIRE))
+            after = 0;
+        void *p = malloc(64);
+        sink += (uintptr_t)p;
+        free(p);
+        uint64_t u = bench_now_ns();
+        if (u - t > max)
+            max = u - t;
+        /* the tick looks for a request at least every 16 hooks: one of
+         * these iterations started the writer */
+        if (after >= 0 && after < 16 && u - t > start_max)
+            start_max = u - t;
+        after += after >= 0;
+        t = u;
+        ops++;
+    }
+    probe_max = max;
+    probe_ops = ops;
+    probe_start_max = start_max;
+    return NULL;
+}
+
+/* The process's threads, read without allocating (an allocation of this
+ * thread would start the writer instead of the probe's). */
+static int
+tasks(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    const char *p = strstr(buf, "\nThreads:");
+    return p != NULL ? atoi(p + 9) : -1;
+}
+
+/* One probe run; with snap, a snapshot meanwhile. */
+static void
+pause_run(int snap, uint64_t *max, uint64_t *ops, uint64_t *snap_ns,
+    uint64_t *start_ns, uint64_t *start_cost)
+{
+    pthread_t th;
+    __atomic_store_n(&probe_stop, 0, __ATOMIC_RELAXED);
+    int n0 = tasks();
+    if ((errno = pthread_create(&th, NULL, probe, NULL)) != 0)
+        bench_die("pthread_create");
+    struct timespec ms10 = { 0, 10000000L };
+    nanosleep(&ms10, NULL);
+    uint64_t t0 = bench_now_ns(), seen = 0;
+    if (snap) {
+        raise(SIGUSR1);
+        __atomic_store_n(&probe_asked, 1, __ATOMIC_RELEASE);
+        for (;;) {
+            struct timespec ms1 = { 0, 1000000L };
+            nanosleep(&ms1, NULL);
+            int n = tasks();
+            if (n > n0 + 1 && seen == 0)
+                seen = bench_now_ns();
+            if (seen != 0 && n <= n0 + 1)
+                break;
+            if (bench_now_ns() - t0 > 600000000000ull)
+                bench_die("snapshot writer still running after 600 s");
+        }
+        *snap_ns = bench_now_ns() - t0;
+        *start_ns = seen - t0;
+    } else {
+        struct timespec s1 = { 1, 0 };
+        nanosleep(&s1, NULL);
+    }
+    __atomic_store_n(&probe_stop, 1, __ATOMIC_RELAXED);
+    pthread_join(th, NULL);
+    *max = probe_max;
+    *ops = probe_ops;
+    *start_cost = probe_start_max;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -134,6 +238,16 @@ main(int argc, char **argv)
     uint64_t t1 = bench_now_ns();
     printf("EXPORT format=all rc=%d ns=%llu bytes=-1\n", rc,
         (unsigned long long)(t1 - t0));
+    fflush(stdout);
+    uint64_t bmax, bops, smax, sops, sns = 0, start = 0, cost = 0, unused;
+    pause_run(0, &bmax, &bops, &unused, &unused, &unused);
+    pause_run(1, &smax, &sops, &sns, &start, &cost);
+    printf("PAUSE base_max_ns=%llu base_ops=%llu snap_max_ns=%llu snap_ops=%llu "
+        "snap_ns=%llu start_ns=%llu start_cost_ns=%llu\n",
+        (unsigned long long)bmax, (unsigned long long)bops,
+        (unsigned long long)smax, (unsigned long long)sops,
+        (unsigned long long)sns, (unsigned long long)start,
+        (unsigned long long)cost);
     fflush(stdout);
     pthread_barrier_wait(&bar);
     for (int i = 0; i < threads; i++) {

@@ -144,44 +144,21 @@ file_has(const char *path, const char *needle)
     return found;
 }
 
-/* Has the process a thread named "memscope"? The tracer's background
- * thread, which writes the snapshots, is named so. */
-static int
-has_tracer_thread(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return 0;
-    int found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        char comm[64], what[300];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(what, sizeof(what), "task/%.255s/comm", e->d_name);
-        ssize_t n = read_proc(pid, what, comm, sizeof(comm) - 1);
-        found = n == 9 && memcmp(comm, "memscope\n", 9) == 0;
-    }
-    closedir(d);
-    return found;
-}
-
 /* 0, or CLI_BAD after the error. */
 static int
 check_memscope(snap_t *s)
 {
-    if (has_tracer_thread(s->pid))
-        return 0;
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/maps", (int)s->pid);
+    /* the library marks a process whose snapshot handler it installed
+     * with a memfd mapping of that name (tracer/triggers.c) */
+    if (file_has(path, "/memfd:memscope (deleted)") == 1)
+        return 0;
     if (file_has(path, "/libmemscope_malloc.so") == 1)
         cli_error(cmd, "process %d has memscope loaded but is not tracing "
             "(MEMSCOPE_ENABLE=0?)", (int)s->pid);
     else
-        cli_error(cmd, "process %d does not run memscope (no memscope "
-            "thread in it)", (int)s->pid);
+        cli_error(cmd, "process %d does not run memscope", (int)s->pid);
     return CLI_BAD;
 }
 

@@ -234,6 +234,11 @@ typedef struct ms_thread {
     int64_t live_flushed;           /* part of live added to ms_global_live */
     uint64_t size_hist[MS_SIZE_BUCKETS];
 
+    /* the tick (timeline.c): hooks left before the clock is read again,
+     * the stride between reads, the millisecond seen at the last read */
+    int32_t tick_left, tick_every;
+    uint32_t tick_seen;
+
     /* sampling */
     int64_t sample_left;
     uint64_t rng;
@@ -325,7 +330,7 @@ int ms_dead_module_info(int i, const char **path, uintptr_t *bias);
 /* ---- global state (trace.c) --------------------------------------------- */
 extern int64_t ms_global_live;       /* flushed per-thread live bytes */
 extern uint32_t ms_tick_ms;          /* ms since start, kept by the tick */
-extern int ms_ticking;               /* the background tick runs */
+extern int ms_ticking;               /* the tick keeps ms_tick_ms (not test mode) */
 uint32_t ms_clock_ms(void);
 extern int64_t ms_global_peak;
 extern uint64_t ms_untracked_frees;
@@ -344,10 +349,25 @@ void ms_trace_stop(void);
  * figures; -1 = not measured. */
 typedef ms_rpoint_t ms_tl_point_t;
 
-/* Takes a point (the background thread, every interval). */
-void ms_timeline_tick(void);
-/* Returns the time between two kept points, in ns. */
+/*
+ * The tick, called by the hooks on the program's own threads (no thread of
+ * ours runs): every few hooks a thread reads the coarse monotonic clock,
+ * moves ms_tick_ms on, takes a timeline point when one is due and starts
+ * the snapshot writer when a snapshot was asked for. may_start: the caller
+ * is an allocation hook, where a thread may be created (triggers.c).
+ */
+void ms_tick_slow(ms_thread_t *t, int may_start);
+static inline void
+ms_tick(ms_thread_t *t, int may_start)
+{
+    if (MS_UNLIKELY(--t->tick_left < 0))
+        ms_tick_slow(t, may_start);
+}
+/* Takes a timeline point when one is due at now (ns since start). */
+void ms_timeline_poll(uint64_t now);
+/* Returns the least time between two kept points, in ns. */
 uint64_t ms_timeline_interval_ns(void);
+void ms_timeline_init(void);        /* at start-up: the clock's resolution */
 /* Copies up to max points (oldest first, decimated); returns the count. */
 size_t ms_timeline_copy(ms_tl_point_t *out, size_t max);
 /* Fills *p with the process's figures now. */
@@ -361,6 +381,8 @@ extern pid_t ms_pid_first;          /* the process the tracer started in */
 /* Writes the reports' base name into out: MEMSCOPE_NAME, or
  * <program>-<pid>; a forked child's always has its own pid. */
 void ms_report_base(char *out, size_t len);
+/* Starts the snapshot writer when a snapshot waits (from the tick). */
+void ms_snapshot_poll(int may_start);
 
 /* ---- symbols (symbols.c) ------------------------------------------------ */
 typedef struct {

@@ -1,9 +1,16 @@
 /*
- * timeline.c - memory over time. The background thread (triggers.c) takes
- * a point every MEMSCOPE_INTERVAL_MS: exact live heap bytes, RSS, process
- * CPU time, I/O bytes and jemalloc's global statistics. Points go into a
- * fixed buffer; when it is full every other point is dropped and the
- * interval doubles, so a run of any length keeps an even coverage.
+ * timeline.c - memory over time: exact live heap bytes, RSS, process CPU
+ * time, I/O bytes and jemalloc's global statistics. There is no thread of
+ * our own: the program's threads take the points from the hooks they call
+ * anyway (the tick in trace.c), at most one every MEMSCOPE_INTERVAL_MS.
+ * Whichever thread first sees a point due claims it (a compare-and-swap on
+ * the next due time) and takes it; the others go on. A program that
+ * allocates nothing for a while gets no point for that while: its heap did
+ * not change, and the next point shows the value it kept.
+ *
+ * Points go into a fixed buffer; when it is full every other point is
+ * dropped and the spacing doubles, so a run of any length keeps an even
+ * coverage. tl_mu guards the buffer; next_ns is read and claimed without it.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,8 +27,10 @@
 
 static ms_tl_point_t points[TL_CAP];
 static size_t npoints;
-static uint64_t stride = 1, tick;     /* keep one point per stride ticks */
+static uint64_t stride = 1;    /* points are stride intervals apart at least */
+static uint64_t next_ns;       /* when the next point is due, ns since start */
 static pthread_mutex_t tl_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t coarse_res_ns = 4000000;    /* until ms_timeline_init */
 
 /* Reads a small /proc file into buf without stdio (no allocation). */
 static ssize_t
@@ -94,20 +103,66 @@ ms_timeline_sample(ms_tl_point_t *p)
         &p->je_mapped, &p->je_retained);
 }
 
-/* One timeline tick, called by the background thread. */
+/*
+ * The tick's slow part: the coarse clock (no system call, a read of the
+ * kernel's time page), read every tick_every hooks. A thread whose hooks
+ * come faster than the clock moves reads it every 16 hooks (exact mode)
+ * at most; one that finds the clock moved since its last read reads it at
+ * every hook until it does not. Sampled mode reads it at each hook: its
+ * hooks come every 128 operations at most, or for a sampled block.
+ */
+#define TICK_EVERY_MAX 16
+
 void
-ms_timeline_tick(void)
+ms_tick_slow(ms_thread_t *t, int may_start)
 {
-    if (tick++ % stride != 0)
+    uint64_t now = ms_now_ns();
+    now = now > ms_start_ns ? now - ms_start_ns : 0;
+    uint32_t ms = (uint32_t)(now / 1000000u);
+    int32_t every = 1;
+    if (ms == t->tick_seen && ms_opt.sample == 0)
+        every = t->tick_every < TICK_EVERY_MAX / 2 ? 2 * t->tick_every + 1 :
+            TICK_EVERY_MAX;
+    t->tick_seen = ms;
+    t->tick_every = every;
+    t->tick_left = every - 1;
+    if (__atomic_load_n(&ms_ticking, __ATOMIC_RELAXED)) {
+        uint32_t cur = __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
+        while ((int32_t)(ms - cur) > 0 && !__atomic_compare_exchange_n(
+                &ms_tick_ms, &cur, ms, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+        ms_timeline_poll(now);
+    }
+    ms_snapshot_poll(may_start);
+}
+
+/* Takes a point when one is due at now (ns since start); called from the
+ * tick with the tracer's re-entry guard set. */
+void
+ms_timeline_poll(uint64_t now)
+{
+    uint64_t due = __atomic_load_n(&next_ns, __ATOMIC_RELAXED);
+    /* the coarse clock lags by up to its resolution: within that of the
+     * due time, the precise clock decides, so points are at least one
+     * interval apart in the times they carry */
+    if (now + coarse_res_ns < due || ms_opt.interval_ms <= 0)
         return;
+    uint64_t at = ms_now_precise_ns() - ms_start_ns;
+    if (at < due)
+        return;
+    uint64_t step = ms_timeline_interval_ns();
+    if (!__atomic_compare_exchange_n(&next_ns, &due, at + step, 0,
+            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;                 /* another thread takes this one */
     ms_tl_point_t p;
     ms_timeline_sample(&p);
+    p.t_ns = at;
     pthread_mutex_lock(&tl_mu);
     if (npoints == TL_CAP) {
         for (size_t i = 0; i < TL_CAP / 2; i++)
             points[i] = points[2 * i];
         npoints = TL_CAP / 2;
-        stride *= 2;
+        __atomic_store_n(&stride, stride * 2, __ATOMIC_RELAXED);
     }
     points[npoints++] = p;
     pthread_mutex_unlock(&tl_mu);
@@ -126,7 +181,16 @@ ms_timeline_copy(ms_tl_point_t *out, size_t max)
 uint64_t
 ms_timeline_interval_ns(void)
 {
-    return (uint64_t)ms_opt.interval_ms * 1000000u * stride;
+    return (uint64_t)ms_opt.interval_ms * 1000000u *
+        __atomic_load_n(&stride, __ATOMIC_RELAXED);
+}
+
+void
+ms_timeline_init(void)
+{
+    uint64_t r = ms_clock_resolution_ns();
+    if (r != 0)
+        coarse_res_ns = r;
 }
 
 static void fork_prepare(void) { pthread_mutex_lock(&tl_mu); }
@@ -139,6 +203,6 @@ fork_child(void)
     pthread_mutex_init(&tl_mu, NULL);
     npoints = 0;
     stride = 1;
-    tick = 0;
+    next_ns = 0;
 }
 MS_FORK_JOIN(MS_FORK_TIMELINE, fork_prepare, fork_parent, fork_child);

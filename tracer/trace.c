@@ -42,12 +42,20 @@ ms_fast_update(void)
         __ATOMIC_RELEASE);
 }
 
+/* Test mode: the coarse clock at each use (out of line: rare). */
+static __attribute__((noinline)) uint32_t
+clock_ms_now(void)
+{
+    uint64_t now = ms_now_ns();
+    return now > ms_start_ns ? (uint32_t)((now - ms_start_ns) / 1000000u) : 0;
+}
+
 uint32_t
 ms_clock_ms(void)
 {
     if (MS_LIKELY(__atomic_load_n(&ms_ticking, __ATOMIC_RELAXED)))
         return __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
-    return (uint32_t)((ms_now_ns() - ms_start_ns) / 1000000u);
+    return clock_ms_now();
 }
 
 /* Moves a thread's drift in live bytes to the global figure and peak. */
@@ -168,6 +176,7 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
     ms_thread_t *t = ms_hook_enter();
     if (t == NULL)
         return p;
+    ms_tick(t, 1);
     if (MS_UNLIKELY(fresh) && t->je_allocp != NULL)
         t->je_base_alloc -= ms_je_sallocx(p, 0);  /* counted before t */
     t->allocs++;
@@ -269,6 +278,7 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
         ms_busy_free(p);
         return 0;
     }
+    ms_tick(t, 0);
     int rc = 0;
     if (ms_opt.sample == 0) {
         rc = free_exact(t, (uintptr_t)p, kind, ra, fp);

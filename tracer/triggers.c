@@ -1,19 +1,48 @@
 /*
- * triggers.c - start-up, fork, the background thread, and what makes a
- * report appear: exit, a signal, or the API.
+ * triggers.c - start-up, fork, and what makes a report appear: exit, a
+ * signal, or the API.
  *
- * The signal handler only posts a semaphore (async-signal-safe) and chains
- * to the handler the program had; the background thread, which also takes
- * the timeline's points, writes the numbered snapshot.
+ * No thread of ours lives in the program (a single-threaded program must
+ * stay one: unshare(CLONE_NEWUSER) and Chromium's zygote refuse to work
+ * otherwise). The clock and the timeline are kept by the program's own
+ * threads from the hooks (the tick, timeline.c); the exit report is
+ * written by the exiting thread. A snapshot is written by a helper thread
+ * started when one is asked for and gone when no request is left:
+ *
+ * - the signal handler counts the request (async-signal-safe), and starts
+ *   the helper itself only when the thread it interrupted was blocked in a
+ *   system call with none of our code on its stack (an idle server in
+ *   poll, epoll_wait, read, a futex...): pthread_create is not
+ *   async-signal-safe, and is safe there only because that thread holds
+ *   none of the locks it takes (jemalloc's, glibc's stack cache);
+ * - otherwise the thread was busy, and the next allocation hook of any
+ *   thread starts it (the tick, at most 16 hooks later): the hooks run
+ *   where no allocator lock is held. Frees do not start it: glibc frees a
+ *   thread's TLS while holding the stack-cache lock pthread_create needs;
+ * - and the handler arms a one-shot timer (made at start-up, no thread)
+ *   that sends a real-time signal of ours 50 ms later, whose handler does
+ *   the same again: a program that was busy at the signal and then went
+ *   idle without allocating is caught waiting then.
+ *
+ * Requests are counted in snap_requests, written ones in snap_done; the
+ * helper writes one snapshot per request, in order, then clears
+ * writer_running and exits unless a request came in meanwhile. export.c
+ * keeps exports one at a time; after the exit report none starts.
  */
+#include <dlfcn.h>
 #include <errno.h>
-#include <semaphore.h>
+#include <link.h>
 #include <signal.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -23,18 +52,200 @@
 
 uint64_t ms_start_ns;
 
-static sem_t wake;
-static int bg_running;
-static pthread_t bg_thread;
 static unsigned snap_requests, snap_done;
+static int writer_running;
+static unsigned writer_failed_at;   /* snap_requests when a start failed */
+static int warned_writer;
 static struct sigaction old_action;
+static int signal_installed;
+static int exiting;                 /* the exit report has begun */
+static uintptr_t self_lo, self_hi;  /* this library's code */
+static timer_t retry_timer;         /* tries again while a request waits */
+static int retry_sig;               /* its signal, 0 = none */
+
+static void writer_start(void);
+
+#if defined(__x86_64__)
+/* Reads len bytes of our own memory, or fewer where a mapping ends,
+ * without a fault; returns the bytes read. */
+static size_t
+peek_self(void *dst, uintptr_t src, size_t len)
+{
+    struct iovec l = { dst, len }, r = { (void *)src, len };
+    ssize_t n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* System calls that wait, restarted after a SA_RESTART handler. */
+static int
+restarts_waiting(long nr)
+{
+    switch (nr) {
+    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+    case SYS_pread64: case SYS_pwrite64: case SYS_recvfrom: case SYS_recvmsg:
+    case SYS_recvmmsg: case SYS_sendto: case SYS_sendmsg: case SYS_accept:
+    case SYS_accept4: case SYS_connect: case SYS_wait4: case SYS_waitid:
+    case SYS_futex: case SYS_flock: case SYS_open: case SYS_openat:
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Whether the interrupted thread was waiting in a system call, with no
+ * frame of this library near the top of its stack: then it holds neither
+ * an allocator lock nor glibc's stack-cache lock (those are held only
+ * around code that does not wait), and pthread_create may run here.
+ */
+static int
+waiting_outside_us(const ucontext_t *uc)
+{
+    const greg_t *g = uc->uc_mcontext.gregs;
+    uintptr_t ip = (uintptr_t)g[REG_RIP], sp = (uintptr_t)g[REG_RSP];
+    long ax = (long)g[REG_RAX];
+    unsigned char at[2], before[2];
+    if (self_hi == 0 || ip - self_lo < self_hi - self_lo)
+        return 0;
+    int waiting = 0;
+    if (peek_self(before, ip - 2, 2) == 2 && before[0] == 0x0f &&
+        before[1] == 0x05)
+        waiting = ax == -EINTR;                 /* interrupted, not restarted */
+    else if (peek_self(at, ip, 2) == 2 && at[0] == 0x0f && at[1] == 0x05)
+        waiting = restarts_waiting(ax);         /* to be restarted */
+    if (!waiting)
+        return 0;
+    uintptr_t words[256];       /* 2 KiB: the syscall wrapper and its callers */
+    size_t n = peek_self(words, sp, sizeof(words)) / sizeof(words[0]);
+    if (n < 8)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (words[i] - self_lo < self_hi - self_lo)
+            return 0;
+    return 1;
+}
+#else
+static int
+waiting_outside_us(const ucontext_t *uc)
+{
+    (void)uc;
+    return 0;       /* the next allocation starts the writer */
+}
+#endif
+
+/* Arms the retry timer (timer_settime and sigaction are async-signal-
+ * safe), unless the program has put a handler of its own on its signal. */
+static void on_retry(int sig, siginfo_t *si, void *uc);
+static void
+retry_arm(void)
+{
+    struct sigaction cur;
+    if (retry_sig == 0 || sigaction(retry_sig, NULL, &cur) != 0 ||
+        !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_retry)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_nsec = 50 * 1000000L;
+    timer_settime(retry_timer, 0, &its, NULL);
+}
+
+/* Starts the writer when a snapshot waits and the interrupted thread is
+ * where pthread_create may run; else tries again in 50 ms. */
+static void
+serve(const ucontext_t *uc)
+{
+    if (__atomic_load_n(&snap_requests, __ATOMIC_SEQ_CST) ==
+            __atomic_load_n(&snap_done, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&writer_running, __ATOMIC_SEQ_CST))
+        return;
+    if (!ms_tls_busy && waiting_outside_us(uc)) {
+        ms_tls_busy = 1;
+        writer_start();
+        ms_tls_busy = 0;
+    } else {
+        retry_arm();
+    }
+}
+
+static void
+on_retry(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    if (si != NULL && si->si_code == SI_TIMER &&
+        si->si_value.sival_ptr == (void *)&retry_timer) {
+        serve(uc);
+    } else {
+        /* sent by someone else: the default action, as without us */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+        retry_sig = 0;
+        raise(sig);
+    }
+    errno = saved;
+}
+
+/*
+ * The retry timer and its signal: the highest real-time signal the
+ * program leaves at its default (it takes none of the snapshot signal's,
+ * which the program may see: a handler of its own in front of ours). Not
+ * armed until a request waits; fork does not copy timers, so a child
+ * makes its own.
+ */
+static void
+retry_init(void)
+{
+    if (retry_sig == 0) {
+        for (int sig = SIGRTMAX; sig > SIGRTMIN + 2 && retry_sig == 0; sig--) {
+            struct sigaction cur, sa;
+            if (sig == ms_opt.signal || sigaction(sig, NULL, &cur) != 0 ||
+                (cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_DFL)
+                continue;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_sigaction = on_retry;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART;
+            sigemptyset(&sa.sa_mask);
+            if (sigaction(sig, &sa, NULL) == 0)
+                retry_sig = sig;
+        }
+        if (retry_sig == 0)
+            return;
+    }
+    struct sigevent ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = retry_sig;
+    ev.sigev_value.sival_ptr = (void *)&retry_timer;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &retry_timer) != 0)
+        retry_sig = 0;      /* the handler stays, for nothing */
+}
+
+/*
+ * `memscope snapshot PID` must know that PID is traced before it signals
+ * it (the signal would kill a program without the handler; it then looks
+ * at the signals the process catches): a one-page memfd named "memscope",
+ * mapped and never touched, shows in /proc/PID/maps as
+ * "/memfd:memscope (deleted)". A forked child inherits it, exec drops it.
+ */
+static void
+mark_process(void)
+{
+    int fd = memfd_create("memscope", MFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (ftruncate(fd, 4096) == 0)
+        (void)mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+}
 
 static void
 on_signal(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
-    __atomic_add_fetch(&snap_requests, 1, __ATOMIC_RELAXED);
-    sem_post(&wake);
+    /* seq_cst with the writer's last look: one of the two sees the other */
+    __atomic_add_fetch(&snap_requests, 1, __ATOMIC_SEQ_CST);
+    serve(uc);
     errno = saved;
     if (old_action.sa_flags & SA_SIGINFO) {
         if (old_action.sa_sigaction != NULL)
@@ -59,70 +270,88 @@ ms_report_base(char *out, size_t len)
         snprintf(out, len, "%s", ms_opt.name);
 }
 
-static void
+static int
 write_snapshot(void)
 {
     unsigned n = __atomic_add_fetch(&snap_done, 1, __ATOMIC_RELAXED);
     ms_export_req_t req = { .trigger = MS_TRIGGER_SIGNAL, .snapshot = n,
         .formats = ms_opt.formats, .dir = ms_opt.out };
-    ms_export(&req);
+    return ms_export(&req);
 }
 
+/* The helper: one snapshot per request, then gone. */
 static void *
-bg_main(void *arg)
+writer_main(void *arg)
 {
     (void)arg;
     ms_tls_busy = 1;     /* nothing this thread allocates is traced */
     ms_tls_quiet = 1;    /* and all it frees, it made itself */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    /* Outside test mode the thread ticks every millisecond: the clock the
-     * hot path reads (one load), and the timeline every interval. */
-    int ticking = !ms_opt.test_mode;
-    uint64_t next_sample = 0;
-    if (ticking)
-        __atomic_store_n(&ms_ticking, 1, __ATOMIC_RELEASE);
+    prctl(PR_SET_NAME, "memscope", 0, 0, 0);
     for (;;) {
-        int rc;
-        if (ticking) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 1000000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
-            rc = sem_clockwait(&wake, CLOCK_MONOTONIC, &ts);
-        } else {
-            rc = sem_wait(&wake);
-        }
-        if (rc != 0 && errno == ETIMEDOUT) {
-            uint64_t now = ms_now_precise_ns() - ms_start_ns;
-            __atomic_store_n(&ms_tick_ms, (uint32_t)(now / 1000000u),
-                __ATOMIC_RELAXED);
-            if (ms_opt.interval_ms > 0 && now >= next_sample) {
-                ms_timeline_tick();
-                next_sample = now + (uint64_t)ms_opt.interval_ms * 1000000u;
-            }
-            continue;
-        }
-        while (__atomic_load_n(&snap_done, __ATOMIC_RELAXED) <
-               __atomic_load_n(&snap_requests, __ATOMIC_RELAXED))
-            write_snapshot();
+        while (__atomic_load_n(&snap_done, __ATOMIC_RELAXED) !=
+               __atomic_load_n(&snap_requests, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&exiting, __ATOMIC_ACQUIRE))
+            if (write_snapshot() == -ESHUTDOWN)
+                __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&writer_running, 0, __ATOMIC_SEQ_CST);
+        /* a request counted after the loop's last look, before the store,
+         * found the writer running and started none: take it here */
+        int idle = 0;
+        if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&snap_done, __ATOMIC_RELAXED) ==
+            __atomic_load_n(&snap_requests, __ATOMIC_SEQ_CST) ||
+            !__atomic_compare_exchange_n(&writer_running, &idle, 1, 0,
+                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            break;
     }
     return NULL;
 }
 
+/*
+ * Starts the helper unless it runs. The caller has the re-entry guard set
+ * (what pthread_create allocates is not traced) and is where
+ * pthread_create may run: see the top of this file.
+ */
 static void
-bg_start(void)
+writer_start(void)
 {
+    int idle = 0;
+    if (!__atomic_compare_exchange_n(&writer_running, &idle, 1, 0,
+            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);  /* it inherits: no signal */
     pthread_attr_t a;
+    pthread_t th;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&a, 256 * 1024);
-    bg_running = pthread_create(&bg_thread, &a, bg_main, NULL) == 0;
+    int rc = pthread_create(&th, &a, writer_main, NULL);
     pthread_attr_destroy(&a);
-    if (bg_running)
-        pthread_setname_np(bg_thread, "memscope");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        /* not again until another request comes */
+        __atomic_store_n(&writer_failed_at,
+            __atomic_load_n(&snap_requests, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+        __atomic_store_n(&writer_running, 0, __ATOMIC_RELEASE);
+        ms_warn_once(&warned_writer, "cannot start a thread to write a "
+            "snapshot (error %d); snapshots wait for the next request", rc);
+    }
+}
+
+/* From the tick: starts the helper when a snapshot waits (may_start: an
+ * allocation hook, where pthread_create may run). Two loads otherwise. */
+void
+ms_snapshot_poll(int may_start)
+{
+    unsigned req = __atomic_load_n(&snap_requests, __ATOMIC_ACQUIRE);
+    if (MS_LIKELY(req == __atomic_load_n(&snap_done, __ATOMIC_RELAXED)) ||
+        !may_start || __atomic_load_n(&writer_running, __ATOMIC_RELAXED) ||
+        req == __atomic_load_n(&writer_failed_at, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&exiting, __ATOMIC_RELAXED))
+        return;
+    writer_start();
 }
 
 /* At exit: the last report, after which no snapshot may start. */
@@ -131,25 +360,45 @@ at_exit(void)
 {
     if (!ms_opt.enable)
         return;
+    __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
     ms_export_req_t req = { .trigger = MS_TRIGGER_EXIT,
         .formats = ms_opt.formats, .dir = ms_opt.out };
     ms_export_final(ms_opt.auto_export ? &req : NULL);
 }
 
-/* fork: the child's background thread is started again, and its snapshot
- * count starts over. */
+/* fork: a writer running in the parent is not copied, and the child's
+ * snapshot count starts over; timers are not inherited. */
 static void
 fork_child(void)
 {
-    sem_init(&wake, 0, 0);
-    snap_requests = snap_done = 0;
-    __atomic_store_n(&ms_ticking, 0, __ATOMIC_RELAXED);
-    if (bg_running)
-        bg_start();
+    snap_requests = snap_done = writer_failed_at = 0;
+    writer_running = 0;
+    if (signal_installed)
+        retry_init();
 }
 MS_FORK_JOIN(MS_FORK_TRIGGERS, NULL, NULL, fork_child);
 
 pid_t ms_pid_first;
+
+/* Finds the executable segment this library's code is in. */
+static int
+find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    uintptr_t me = (uintptr_t)arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (me >= lo && me < hi) {
+            self_lo = lo;
+            self_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 void
 ms_tracer_start(void)
@@ -174,7 +423,8 @@ ms_tracer_start(void)
     ms_threads_init();
     ms_pid_first = getpid();
     ms_start_ns = ms_now_precise_ns();
-    sem_init(&wake, 0, 0);
+    ms_timeline_init();
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)ms_tracer_start);
     ms_fork_install();
     atexit(at_exit);
     if (ms_opt.signal != 0) {
@@ -183,11 +433,17 @@ ms_tracer_start(void)
         sa.sa_sigaction = on_signal;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(ms_opt.signal, &sa, &old_action) != 0)
+        signal_installed = sigaction(ms_opt.signal, &sa, &old_action) == 0;
+        if (!signal_installed)
             ms_log("cannot install the handler of signal %d (%s): no snapshots",
                 ms_opt.signal, strerror(errno));
+        else
+            retry_init();
     }
-    bg_start();
+    mark_process();
+    /* the tick keeps the millisecond clock; test mode reads the clock at
+     * each use instead, and has no timeline */
+    __atomic_store_n(&ms_ticking, !ms_opt.test_mode, __ATOMIC_RELEASE);
     if (ms_opt.verbose)
         ms_options_print();
     ms_fast_update();
