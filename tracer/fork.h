@@ -11,8 +11,9 @@
 
 typedef enum {
     MS_FORK_TRIGGERS = 0,   /* triggers.c: last in the child, where it
-                               restarts the background thread once every
-                               lock is new */
+                               forgets the parent's snapshot requests and
+                               makes its retry timer once every lock is
+                               new */
     MS_FORK_EXPORT,         /* export.c: export_mu, around a whole report */
     MS_FORK_API,            /* api.c: tasks and variables */
     MS_FORK_STACKS,         /* stacks.c: the stack table */

@@ -282,7 +282,7 @@ ms_thread_t *ms_thread_self(void);
 extern __thread ms_thread_t *ms_tls_self MS_TLS;
 extern __thread int ms_tls_busy MS_TLS;   /* re-entry guard */
 extern __thread uint32_t ms_tls_task MS_TLS;
-/* Set on the background thread and while exporting: what the tracer then
+/* Set on the snapshot writer and while exporting: what the tracer then
  * allocates through malloc (libc, libdw) is its own business. */
 extern __thread int ms_tls_quiet MS_TLS;
 /* The head of the registry; the list is only prepended to. */

@@ -15,11 +15,11 @@
 #     for 400 ms, busy for 300 ms again (MEMSCOPE_INTERVAL_MS=5) has points
 #     at least 5 ms apart, at least 10 in each busy stretch (60 at most;
 #     fewer on a loaded machine), none during the sleep (one gap of 350 ms
-#     or more, only one over 200 ms), a live
-#     heap that grows across them; and the 100 blocks it made before the
-#     sleep and freed after it have lifetimes of 256 ms or more.
-# Parts 1 and 2 are skipped (with the reason) where the kernel refuses
-# unprivileged user namespaces even to a plain run.
+#     or more, only one over 200 ms), a live heap that grows across them;
+#     and blocks it made before the sleep and freed after it have
+#     lifetimes of 256 ms or more.
+# The unshare checks of parts 1 and 2 are skipped (with the reason) where
+# the kernel refuses user namespaces even to a plain run.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
