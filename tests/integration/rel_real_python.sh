@@ -5,7 +5,8 @@
 # test_re)
 # with `python3 -m test -v`, once plainly and once under `memscope run -o
 # DIR`. Same status and same verbose output (each test's result; run
-# times, load averages and temporary directory names left out; a test
+# times, load averages, the "-- test_X passed" note regrtest adds after a
+# slow test, and temporary directory names left out; a test
 # that fails without memscope must fail the same way with it), and every
 # process (python and what its tests start) wrote a complete JSON report.
 # Needs the test package (Debian: libpython3.11-testsuite); PYTHONPATH is
@@ -36,7 +37,8 @@ for m in plain pre; do
                s/ in [0-9.]+s$//
                s/ in [0-9.]+ (sec|min|ms)//
                s/test_python_worker_[0-9]+/test_python_worker_N/
-               s/test_python_[0-9]+/test_python_N/' "$TMP/py.$m.out"
+               s/test_python_[0-9]+/test_python_N/
+               s/ -- test_[a-z_]+ passed$//' "$TMP/py.$m.out"
 done
 # A module failing without memscope too (a test package of another patch
 # level than the interpreter) is not memscope's: the same result is.
