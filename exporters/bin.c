@@ -246,15 +246,20 @@ sec_summ(enc_t *e, const ms_report_t *r)
     put_sv(e, r->peak_rss);
 }
 
+/* A counted array: its length, then its items. */
+static void
+put_counted(enc_t *e, const uint64_t *v, uint64_t n)
+{
+    put_uv(e, n);
+    for (uint64_t i = 0; i < n; i++)
+        put_uv(e, v[i]);
+}
+
 static void
 sec_kind(enc_t *e, const ms_report_t *r)
 {
-    put_uv(e, MS_REPORT_ALLOC_KINDS);
-    for (int k = 0; k < MS_REPORT_ALLOC_KINDS; k++)
-        put_uv(e, r->alloc_kinds[k]);
-    put_uv(e, MS_REPORT_FREE_KINDS);
-    for (int k = 0; k < MS_REPORT_FREE_KINDS; k++)
-        put_uv(e, r->free_kinds[k]);
+    put_counted(e, r->alloc_kinds, MS_REPORT_ALLOC_KINDS);
+    put_counted(e, r->free_kinds, MS_REPORT_FREE_KINDS);
 }
 
 static void
@@ -270,12 +275,8 @@ sec_aloc(enc_t *e, const ms_report_t *r)
 static void
 sec_hist(enc_t *e, const ms_report_t *r)
 {
-    put_uv(e, MS_REPORT_SIZE_BUCKETS);
-    for (int b = 0; b < MS_REPORT_SIZE_BUCKETS; b++)
-        put_uv(e, r->size_hist[b]);
-    put_uv(e, MS_REPORT_LIFE_BUCKETS);
-    for (int b = 0; b < MS_REPORT_LIFE_BUCKETS; b++)
-        put_uv(e, r->life_hist[b]);
+    put_counted(e, r->size_hist, MS_REPORT_SIZE_BUCKETS);
+    put_counted(e, r->life_hist, MS_REPORT_LIFE_BUCKETS);
 }
 
 static void
