@@ -543,6 +543,57 @@ sec_kind(rd_t *c)
     rd_kinds(c, c->r->free_kinds, MS_REPORT_FREE_KINDS, "release");
 }
 
+/* The optional leak classes: as many classes as this reader knows, each
+ * site named once by its index, in increasing order. */
+static void
+rd_classes(rd_t *c, uint64_t *blocks, uint64_t *bytes)
+{
+    for (int k = 0; k < MS_LEAK_CLASSES && !c->bad; k++) {
+        blocks[k] = rd_uv(c);
+        bytes[k] = rd_uv(c);
+    }
+}
+
+static void
+sec_leak(rd_t *c)
+{
+    ms_report_t *r = c->r;
+    uint64_t checked = rd_uv(c);
+    if (c->bad || checked == 0)
+        return;
+    if (checked != 1) {
+        fail(c, "leak classes flag %llu, expected 0 or 1",
+            (unsigned long long)checked);
+        return;
+    }
+    uint64_t n = rd_uv(c);
+    if (!c->bad && n != MS_LEAK_CLASSES) {
+        fail(c, "%llu leak classes, this reader knows %d",
+            (unsigned long long)n, MS_LEAK_CLASSES);
+        return;
+    }
+    rd_classes(c, r->leak_blocks, r->leak_bytes);
+    n = rd_uv(c);
+    if (!c->bad && n > r->nsites) {
+        fail(c, "leak classes for %llu sites, the report has %llu",
+            (unsigned long long)n, (unsigned long long)r->nsites);
+        return;
+    }
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i < n && !c->bad; i++) {
+        uint64_t ix = rd_uv(c);
+        if (!c->bad && (ix >= r->nsites || (i > 0 && ix <= prev))) {
+            fail(c, "leak classes of site index %llu: out of range or out "
+                "of order", (unsigned long long)ix);
+            return;
+        }
+        prev = ix;
+        rd_classes(c, r->sites[ix].leak_blocks, r->sites[ix].leak_bytes);
+    }
+    if (!c->bad)
+        r->leak_checked = 1;
+}
+
 static void (*const sections[MS_BIN_NSECTIONS])(rd_t *) = {
     sec_strs, sec_head, sec_summ, sec_aloc, sec_hist, sec_thrd, sec_task,
     sec_vars, sec_frms, sec_site, sec_herr, sec_time,
@@ -594,7 +645,7 @@ read_sections(rd_t *c, uint64_t count, size_t len)
 {
     const unsigned char *p = c->base + MS_BIN_HEADER_LEN;
     const unsigned char *end = c->base + len - MS_BIN_TRAILER_LEN;
-    int next = 0, seen_kind = 0;
+    int next = 0, seen_kind = 0, seen_leak = 0;
     for (uint64_t i = 0; i < count && !c->bad; i++) {
         if (end - p < MS_BIN_SECTION_LEN) {
             fail(c, "the header announces %llu sections, the data ends after "
@@ -613,6 +664,24 @@ read_sections(rd_t *c, uint64_t count, size_t len)
             return;
         }
         int k = tag_index(tag);
+        if (memcmp(tag, MS_BIN_LEAK_TAG, 4) == 0) {
+            /* known optional: once, after TIME */
+            if (next != MS_BIN_NSECTIONS || seen_leak++) {
+                fail(c, "section leak at byte %llu is out of place or "
+                    "repeated", (unsigned long long)(tag - c->base));
+                return;
+            }
+            c->p = p;
+            c->end = p + plen;
+            c->tag = MS_BIN_LEAK_TAG;
+            sec_leak(c);
+            if (!c->bad && c->p != c->end)
+                fail(c, "%llu unread bytes at the end of the section",
+                    (unsigned long long)left(c));
+            c->tag = NULL;
+            p += plen;
+            continue;
+        }
         if (memcmp(tag, MS_BIN_KIND_TAG, 4) == 0) {
             /* known optional: once, after SUMM */
             if (next != MS_BIN_SUMM + 1 || seen_kind++) {

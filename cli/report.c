@@ -26,7 +26,9 @@ usage(FILE *to)
         "  --format FORMAT  json (default), md, html, folded, pprof (a gzipped\n"
         "                   profile.proto: docs/pprof.md) or bin\n"
         "  --metric METRIC  folded only: weigh stacks by live bytes (live,\n"
-        "                   the default) or by bytes allocated (allocated)\n"
+        "                   the default), by bytes allocated (allocated) or\n"
+        "                   by bytes lost: definitely, indirectly and\n"
+        "                   possibly lost (lost)\n"
         "  -o OUT           write OUT (whole, or not at all) instead of\n"
         "                   standard output\n"
         "\n"
@@ -54,6 +56,9 @@ pick(const char *format, const char *metric, write_fn *fn)
     if (f->write == ms_folded_write && metric != NULL &&
         strcmp(metric, "allocated") == 0)
         *fn = ms_folded_write_allocated;
+    if (f->write == ms_folded_write && metric != NULL &&
+        strcmp(metric, "lost") == 0)
+        *fn = ms_folded_write_lost;
     return CLI_OK;
 }
 
@@ -89,8 +94,9 @@ parse(int argc, char **argv, args_t *a)
         return CLI_USAGE;
     }
     if (a->metric != NULL && strcmp(a->metric, "live") != 0 &&
-        strcmp(a->metric, "allocated") != 0) {
-        cli_error(cmd, "unknown metric '%s' (live or allocated)", a->metric);
+        strcmp(a->metric, "allocated") != 0 && strcmp(a->metric, "lost") != 0) {
+        cli_error(cmd, "unknown metric '%s' (live, allocated or lost)",
+            a->metric);
         return CLI_USAGE;
     }
     if (a->metric != NULL && strcmp(a->format, "folded") != 0) {
@@ -119,6 +125,13 @@ cmd_report(int argc, char **argv)
     cli_input_t in;
     if (cli_load(cmd, a.file, &in) != CLI_OK)
         return CLI_BAD;
+    if (fn == ms_folded_write_lost && !in.r->leak_checked) {
+        cli_error(cmd, "%s: leak classes not measured (%s)", a.file,
+            strcmp(in.r->mode, "exact") != 0 ? "sampled mode" :
+            "not an exit report, or MEMSCOPE_LEAK_CHECK=0");
+        cli_unload(&in);
+        return CLI_BAD;
+    }
     cli_out_t o;
     rc = cli_out_open(cmd, &o, a.out);
     if (rc == CLI_OK) {

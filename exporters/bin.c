@@ -445,14 +445,53 @@ sec_time(enc_t *e, const ms_report_t *r)
     }
 }
 
+static void
+put_classes(enc_t *e, const uint64_t *blocks, const uint64_t *bytes)
+{
+    for (int c = 0; c < MS_LEAK_CLASSES; c++) {
+        put_uv(e, blocks[c]);
+        put_uv(e, bytes[c]);
+    }
+}
+
+static int
+site_has_classes(const ms_rsite_t *s)
+{
+    for (int c = 0; c < MS_LEAK_CLASSES; c++)
+        if (s->leak_blocks[c] || s->leak_bytes[c])
+            return 1;
+    return 0;
+}
+
+static void
+sec_leak(enc_t *e, const ms_report_t *r)
+{
+    put_uv(e, r->leak_checked ? 1 : 0);
+    if (!r->leak_checked)
+        return;
+    put_uv(e, MS_LEAK_CLASSES);
+    put_classes(e, r->leak_blocks, r->leak_bytes);
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < r->nsites; i++)
+        n += site_has_classes(&r->sites[i]);
+    put_uv(e, n);
+    for (uint64_t i = 0; i < r->nsites; i++) {
+        if (!site_has_classes(&r->sites[i]))
+            continue;
+        put_uv(e, i);
+        put_classes(e, r->sites[i].leak_blocks, r->sites[i].leak_bytes);
+    }
+}
+
 /* In file order: the required sections in the order of MS_BIN_TAGS, with
- * the optional kind section after SUMM. */
-#define NWRITE (MS_BIN_NSECTIONS + 1)
+ * the optional kind section after SUMM and the leak section last. */
+#define NWRITE (MS_BIN_NSECTIONS + 2)
 static const char write_tags[4 * NWRITE + 1] =
-    "STRSHEADSUMM" MS_BIN_KIND_TAG "ALOCHISTTHRDTASKVARSFRMSSITEHERRTIME";
+    "STRSHEADSUMM" MS_BIN_KIND_TAG "ALOCHISTTHRDTASKVARSFRMSSITEHERRTIME"
+    MS_BIN_LEAK_TAG;
 static void (*const sections[NWRITE])(enc_t *, const ms_report_t *) = {
     sec_strs, sec_head, sec_summ, sec_kind, sec_aloc, sec_hist, sec_thrd,
-    sec_task, sec_vars, sec_frms, sec_site, sec_herr, sec_time,
+    sec_task, sec_vars, sec_frms, sec_site, sec_herr, sec_time, sec_leak,
 };
 
 /* ---- the file ------------------------------------------------------------- */

@@ -30,6 +30,10 @@ enum {
  * after SUMM; a report without one has all kinds 0. */
 #define MS_BIN_KIND_TAG "kind"
 
+/* The optional section of leak classes: written last, after TIME; a report
+ * without one has its classes not measured. */
+#define MS_BIN_LEAK_TAG "leak"
+
 /* Reads a whole binary report from buf. Returns 0 and a new report in *out
  * (free it with ms_report_free), or -1 with a one-line message in err (no
  * newline) and *out NULL; nothing is left allocated on error. Every length,

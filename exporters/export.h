@@ -22,6 +22,9 @@ void ms_html_write(ms_writer_t *w, const ms_report_t *r);
 void ms_folded_write(ms_writer_t *w, const ms_report_t *r);
 /* Folded stacks weighted by allocated bytes (the tool's --metric). */
 void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
+/* Folded stacks weighted by lost bytes: definitely, indirectly and possibly
+ * lost (--metric lost; nothing when the classes were not measured). */
+void ms_folded_write_lost(ms_writer_t *w, const ms_report_t *r);
 /* A gzipped pprof profile (profile.proto, docs/pprof.md): deflated with
  * zlib when it can be loaded, else in stored blocks; _stored never uses
  * zlib. ms_pprof_encode gives the profile unzipped, in a buffer from

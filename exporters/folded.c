@@ -51,9 +51,13 @@ frame_name(ms_writer_t *b, const ms_report_t *r, uint64_t ix)
     sb_name(b, ms_frame_label(&r->frames[ix], label, sizeof(label)));
 }
 
+enum { LIVE, ALLOCATED, LOST };
+
 static uint64_t
 site_value(const ms_report_t *r, const ms_rsite_t *s, int allocated)
 {
+    if (allocated == LOST)
+        return r->leak_checked ? ms_report_site_lost_bytes(s) : 0;
     if (r->sample_interval != 0)
         return ms_report_est(allocated ? s->est_bytes : s->est_live_bytes);
     return allocated ? s->bytes : s->live_bytes;
@@ -159,12 +163,19 @@ write_metric(ms_writer_t *w, const ms_report_t *r, int allocated)
 void
 ms_folded_write(ms_writer_t *w, const ms_report_t *r)
 {
-    write_metric(w, r, 0);
+    write_metric(w, r, LIVE);
 }
 
 /* Weighted by the bytes each stack allocated over the run. */
 void
 ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r)
 {
-    write_metric(w, r, 1);
+    write_metric(w, r, ALLOCATED);
+}
+
+/* Weighted by the bytes each stack's lost blocks hold (leak classes). */
+void
+ms_folded_write_lost(ms_writer_t *w, const ms_report_t *r)
+{
+    write_metric(w, r, LOST);
 }

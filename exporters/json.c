@@ -33,6 +33,29 @@ kinds(ms_writer_t *w, const uint64_t *v, int n, const char *(*name)(unsigned))
     ms_w_str(w, "}");
 }
 
+/* Blocks and bytes by leak class, every class named; null when the
+ * classes were not measured. */
+static void
+leak_classes(ms_writer_t *w, const ms_report_t *r, const uint64_t *blocks,
+    const uint64_t *bytes)
+{
+    if (!r->leak_checked) {
+        ms_w_str(w, "null");
+        return;
+    }
+    int first = 1;
+    ms_w_str(w, "{");
+    for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
+        key(w, ms_report_leak_class_name(c), &first);
+        int first = 1;
+        ms_w_str(w, "{");
+        KU("blocks", blocks[c]);
+        KU("bytes", bytes[c]);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "}");
+}
+
 static void
 write_frame(ms_writer_t *w, const ms_rframe_t *f)
 {
@@ -126,6 +149,14 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
             KU("blocks", s->live_blocks);
             KU("bytes", s->live_bytes);
         }
+        unsigned c = ms_report_site_class(r, s);
+        key(w, "class", &first);
+        if (c < MS_LEAK_CLASSES)
+            ms_w_jstr(w, ms_report_leak_class_name(c));
+        else
+            ms_w_str(w, "null");
+        key(w, "classes", &first);
+        leak_classes(w, r, s->leak_blocks, s->leak_bytes);
         key(w, "variables", &first);
         ms_w_str(w, "[");
         int nv = 0;
@@ -278,6 +309,8 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
         KI("live_blocks", r->live_blocks);
         KI("live_bytes", r->live_bytes);
         KI("peak_live_bytes", r->peak_live_bytes);
+        key(w, "leak_classes", &first);
+        leak_classes(w, r, r->leak_blocks, r->leak_bytes);
         KU("threads", r->nthreads);
         KU("tasks", r->ntasks);
         KU("variables", r->nvars);

@@ -116,6 +116,16 @@ key_live(const ms_md_out_t *o, const ms_rsite_t *s)
     return o->sampled ? s->est_live_bytes : (double)s->live_bytes;
 }
 
+/* Leaks: the most severe class first (definitely lost), then live bytes. */
+static double
+key_leak(const ms_md_out_t *o, const ms_rsite_t *s)
+{
+    double v = key_live(o, s);
+    unsigned c = ms_report_site_class(o->r, s);
+    return v > 0 && c < MS_LEAK_CLASSES ?
+        v + (double)(MS_LEAK_CLASSES - c) * 0x1p50 : v;
+}
+
 static double
 key_bytes(const ms_md_out_t *o, const ms_rsite_t *s)
 {
@@ -309,6 +319,23 @@ leak_site(ms_md_out_t *o, const ms_rsite_t *s)
     ms_w_str(o->w, " from ");
     frame_ref(o, frame_at(o->r, s, ms_report_first_frame(o->r, s)));
     ms_w_str(o->w, "\n\n");
+    unsigned cls = ms_report_site_class(o->r, s);
+    if (cls < MS_LEAK_CLASSES) {
+        ms_w_str(o->w, "Class: ");
+        int nc = 0;
+        for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
+            if (s->leak_blocks[c] == 0)
+                continue;
+            if (nc++)
+                ms_w_str(o->w, ", ");
+            ms_w_fmt(o->w, "%s %llu block%s (", ms_report_leak_class_name(c),
+                (unsigned long long)s->leak_blocks[c],
+                s->leak_blocks[c] == 1 ? "" : "s");
+            ms_md_bytes(o, s->leak_bytes[c]);
+            ms_w_str(o->w, ")");
+        }
+        ms_w_str(o->w, "\n\n");
+    }
     int nv = 0;
     for (uint64_t v = 0; v < o->r->nvars && nv <= MAX_VARS; v++) {
         const ms_rvar_t *var = &o->r->vars[v];
@@ -406,8 +433,24 @@ leaks(ms_md_out_t *o)
         ms_w_str(o->w, " The program was still running: a block is a leak only "
             "if it is still live at exit.");
     ms_w_str(o->w, o->sampled ? " Per-site figures are estimates.\n\n" : "\n\n");
+    if (r->leak_checked) {
+        ms_w_str(o->w, "By reachability at exit:\n\n"
+            "| class | blocks | bytes |\n|---|---:|---:|\n");
+        for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
+            ms_w_fmt(o->w, "| %s | %llu | ", ms_report_leak_class_name(c),
+                (unsigned long long)r->leak_blocks[c]);
+            ms_md_bytes(o, r->leak_bytes[c]);
+            ms_w_str(o->w, " |\n");
+        }
+        ms_w_str(o->w, "\n");
+    } else {
+        ms_w_fmt(o->w, "Leak classes (definitely lost, indirectly lost, "
+            "possibly lost, still reachable): not measured (%s).\n\n",
+            o->sampled ? "sampled mode: the table holds only sampled blocks" :
+            at_exit ? "MEMSCOPE_LEAK_CHECK=0" : "measured at exit only");
+    }
     uint64_t idx[TOP_LEAKS];
-    int n = top_sites(o, key_live, idx, TOP_LEAKS);
+    int n = top_sites(o, key_leak, idx, TOP_LEAKS);
     for (int i = 0; i < n; i++)
         leak_site(o, &r->sites[idx[i]]);
     if ((uint64_t)n < nsites)

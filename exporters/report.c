@@ -128,6 +128,30 @@ ms_report_free_kind_name(unsigned k)
     return k < MS_REPORT_FREE_KINDS ? names[k] : NULL;
 }
 
+const char *
+ms_report_leak_class_name(unsigned c)
+{
+    static const char *names[MS_LEAK_CLASSES] = { "definitely_lost",
+        "indirectly_lost", "possibly_lost", "still_reachable" };
+    return c < MS_LEAK_CLASSES ? names[c] : NULL;
+}
+
+unsigned
+ms_report_site_class(const ms_report_t *r, const ms_rsite_t *s)
+{
+    for (unsigned c = 0; r->leak_checked && c < MS_LEAK_CLASSES; c++)
+        if (s->leak_blocks[c] > 0)
+            return c;
+    return MS_LEAK_CLASSES;
+}
+
+uint64_t
+ms_report_site_lost_bytes(const ms_rsite_t *s)
+{
+    return s->leak_bytes[MS_LEAK_DEFINITE] + s->leak_bytes[MS_LEAK_INDIRECT] +
+        s->leak_bytes[MS_LEAK_POSSIBLE];
+}
+
 void
 ms_report_free(ms_report_t *r)
 {

@@ -17,6 +17,13 @@
 #define MS_REPORT_ALLOC_KINDS 9
 #define MS_REPORT_FREE_KINDS 8
 
+/* Leak classes by reachability (tracer/leaks.c), the most severe first:
+ * no pointer to the block from roots or reachable blocks; pointed to only
+ * from lost blocks; reached only through pointers into its interior;
+ * reachable. ms_report_leak_class_name() names them. */
+enum { MS_LEAK_DEFINITE, MS_LEAK_INDIRECT, MS_LEAK_POSSIBLE,
+    MS_LEAK_REACHABLE, MS_LEAK_CLASSES };
+
 typedef struct {
     uint64_t addr;          /* return address in the traced process */
     uint64_t offset;        /* within its module */
@@ -40,6 +47,8 @@ typedef struct {
     uint64_t usable_bytes, live_usable_bytes;   /* size classes' bytes */
     double est_allocs, est_bytes, est_live_blocks, est_live_bytes;
     uint64_t life[MS_REPORT_LIFE_BUCKETS];
+    /* live blocks and their bytes by leak class (when leak_checked) */
+    uint64_t leak_blocks[MS_LEAK_CLASSES], leak_bytes[MS_LEAK_CLASSES];
 } ms_rsite_t;
 
 typedef struct {
@@ -135,6 +144,11 @@ typedef struct {
     ms_rpoint_t *timeline;  uint64_t ntimeline;
     ms_rherr_t *heap_errors; uint64_t nheap_errors;
     uint64_t dropped_heap_errors;
+
+    /* leak classes: 1 when measured (exact mode, at exit), with the live
+     * blocks and bytes of each class; 0 = not measured */
+    uint64_t leak_checked;
+    uint64_t leak_blocks[MS_LEAK_CLASSES], leak_bytes[MS_LEAK_CLASSES];
 } ms_report_t;
 
 /* A frame's name for display in every format: its function (with
@@ -178,5 +192,14 @@ uint64_t ms_report_life_upper_ms(int b);
  * of range. */
 const char *ms_report_alloc_kind_name(unsigned k);
 const char *ms_report_free_kind_name(unsigned k);
+
+/* The name of leak class c ("definitely_lost", "indirectly_lost",
+ * "possibly_lost", "still_reachable"); NULL when out of range. */
+const char *ms_report_leak_class_name(unsigned c);
+/* A leak group's class: the most severe class among a site's live blocks;
+ * MS_LEAK_CLASSES when the report has no classes or the site none. */
+unsigned ms_report_site_class(const ms_report_t *r, const ms_rsite_t *s);
+/* The lost bytes of a site: its definitely, indirectly and possibly lost. */
+uint64_t ms_report_site_lost_bytes(const ms_rsite_t *s);
 
 #endif

@@ -69,6 +69,7 @@ typedef struct {
     int test_mode;          /* MEMSCOPE_TEST_MODE */
     int file_mode;          /* MEMSCOPE_FILE_MODE */
     int abort_on_error;     /* MEMSCOPE_ABORT_ON_ERROR */
+    int leak_check;         /* MEMSCOPE_LEAK_CHECK */
 } ms_options_t;
 
 extern ms_options_t ms_opt;
@@ -251,6 +252,7 @@ typedef struct ms_thread {
     uint64_t adj_alloc, adj_free;
 
     uintptr_t stack_lo, stack_hi;   /* for validating frame pointers */
+    uintptr_t tcb;                  /* its thread pointer (leaks.c) */
 
     ms_table_t table;
     ms_sites_t sites;

@@ -29,6 +29,7 @@ ms_options_t ms_opt = {
     .test_mode = 0,
     .file_mode = 0600,
     .abort_on_error = 0,
+    .leak_check = 1,
 };
 
 typedef enum { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_SIGNAL, OPT_STRING,
@@ -70,6 +71,8 @@ static const opt_desc_t opts[] = {
       "octal permissions of report files" },
     { "MEMSCOPE_ABORT_ON_ERROR", OPT_BOOL, &ms_opt.abort_on_error, 0, 0, 1,
       "abort after reporting a heap error" },
+    { "MEMSCOPE_LEAK_CHECK", OPT_BOOL, &ms_opt.leak_check, 0, 0, 1,
+      "class the blocks live at exit by reachability (exact mode)" },
 };
 
 static int
@@ -219,4 +222,5 @@ ms_options_print(void)
     ms_log("  MEMSCOPE_TEST_MODE=%d", ms_opt.test_mode);
     ms_log("  MEMSCOPE_FILE_MODE=%03o", ms_opt.file_mode);
     ms_log("  MEMSCOPE_ABORT_ON_ERROR=%d", ms_opt.abort_on_error);
+    ms_log("  MEMSCOPE_LEAK_CHECK=%d", ms_opt.leak_check);
 }

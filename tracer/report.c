@@ -16,6 +16,7 @@
 #include "api_state.h"
 #include "heaperr.h"
 #include "export.h"
+#include "leaks.h"
 #include "../exporters/report.h"
 #include "../exporters/xalloc.h"
 
@@ -390,6 +391,10 @@ ms_report_build(const ms_export_req_t *req)
         for (int b = 0; b < MS_LIFE_BUCKETS; b++)
             r->life_hist[b] += r->sites[i].life[b];
     copy_api(r, at_exit);
+    /* sampled: the table holds only the sampled blocks, whose pointers the
+     * others hold: not measured */
+    if (at_exit && !ms_opt.sample && ms_opt.leak_check)
+        ms_leaks_scan(r);
 
     size_t cap = 4096 + 1;
     ms_tl_point_t *pts = ms_xmalloc(cap * sizeof(*pts));

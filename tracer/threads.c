@@ -132,6 +132,7 @@ thread_new(void)
         t->je_base_alloc = *t->je_allocp;
         t->je_base_dealloc = *t->je_deallocp;
     }
+    t->tcb = (uintptr_t)__builtin_thread_pointer();
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *addr;

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "leaks.h"
 #include "export.h"
 #include "fork.h"
 #include "../engine/engine.h"
@@ -361,6 +362,10 @@ at_exit(void)
     if (!ms_opt.enable)
         return;
     __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
+    /* the leak scan reads this thread's stack from the program's frames
+     * up: the tracer's own frames below hold only the tracer's data, and
+     * their unset slots stale copies of the program's pointers */
+    ms_leaks_stack_from = (uintptr_t)__builtin_frame_address(0);
     ms_export_req_t req = { .trigger = MS_TRIGGER_EXIT,
         .formats = ms_opt.formats, .dir = ms_opt.out };
     ms_export_final(ms_opt.auto_export ? &req : NULL);

@@ -109,6 +109,10 @@ edge(ms_report_t *r)
     r->timeline = points; r->ntimeline = 1;
     r->heap_errors = herr; r->nheap_errors = 2;
     r->dropped_heap_errors = 3;
+    r->leak_checked = 1;    /* a leak section with its site list */
+    r->leak_blocks[MS_LEAK_DEFINITE] = UINT64_MAX;
+    r->leak_bytes[MS_LEAK_REACHABLE] = 7;
+    sites[1].leak_blocks[MS_LEAK_INDIRECT] = 1;
 }
 
 int

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# leak_classes.sh - leak classes by reachability at exit
+# (tests/programs/leak_classes.c, tracer/leaks.c):
+#  - every known block lands in its class, in the JSON, the markdown, the
+#    folded stacks of `--metric lost` and the .bin (re-rendered by
+#    `memscope report` to the same JSON bytes): a block held by a global
+#    beyond a PROT_NONE page and one held by a blocked thread's local are
+#    still_reachable, an overwritten pointer's block and a lost list's head
+#    definitely_lost, the list's 9 other nodes indirectly_lost, a block
+#    held only through an interior pointer possibly_lost, stdout's buffer
+#    still_reachable; the summary's classes add up to the live blocks;
+#  - MEMSCOPE_LEAK_CHECK=0 and sampled mode: not measured (null, a line in
+#    the markdown, `--metric lost` refused with one line);
+#  - the demo (examples/basic_usage): stdio's buffer is still_reachable.
+set -euo pipefail
+. "$(dirname "$0")/common.bash"
+
+ms_need /usr/bin/python3 cc
+ms_setup leak_classes
+
+export MEMSCOPE_FORMATS=json,md,bin
+MEMSCOPE_NAME=lc LD_PRELOAD=$MEMSCOPE_LIB "$PROGS/leak_classes" >lc.out 2>lc.err ||
+    ms_fail "leak_classes exited $? ($(tail -1 lc.err))"
+grep -q "leak_classes: done" lc.out || ms_fail "no output from leak_classes"
+"$MEMSCOPE_TOOL" report "$TMP/reports/lc.bin" --format json -o re.json
+cmp -s re.json "$TMP/reports/lc.json" ||
+    ms_fail "memscope report of lc.bin differs from lc.json"
+"$MEMSCOPE_TOOL" report "$TMP/reports/lc.bin" --format folded --metric lost \
+    -o lost.folded
+"$MEMSCOPE_TOOL" report "$TMP/reports/lc.bin" --format md -o re.md
+
+MEMSCOPE_LEAK_CHECK=0 MEMSCOPE_NAME=off LD_PRELOAD=$MEMSCOPE_LIB \
+    "$PROGS/leak_classes" >/dev/null 2>off.err || ms_fail "run with MEMSCOPE_LEAK_CHECK=0 failed"
+MEMSCOPE_SAMPLE=4096 MEMSCOPE_NAME=smp LD_PRELOAD=$MEMSCOPE_LIB \
+    "$PROGS/leak_classes" >/dev/null 2>smp.err || ms_fail "sampled run failed"
+if "$MEMSCOPE_TOOL" report "$TMP/reports/smp.bin" --format folded --metric lost \
+    >smp.folded 2>smp.lost.err; then
+    ms_fail "--metric lost of a sampled report succeeded"
+fi
+[ "$(wc -l <smp.lost.err)" -eq 1 ] && grep -q "not measured" smp.lost.err ||
+    ms_fail "--metric lost of a sampled report: $(cat smp.lost.err)"
+
+# the demo, linked with the library as `make demo` builds it
+cc -std=gnu11 -O1 -g -Wall -I"$REPO/include" -pthread -o basic_usage \
+    "$REPO/examples/basic_usage.c" -L"$(dirname "$MEMSCOPE_LIB")" \
+    -Wl,-rpath,"$(dirname "$MEMSCOPE_LIB")" -lmemscope_malloc
+./basic_usage >demo.out 2>demo.err || ms_fail "basic_usage failed"
+
+/usr/bin/python3 - "$TMP" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+fails = []
+def check(what, got, want):
+    if got != want:
+        fails.append(f"{what}: got {got!r}, expected {want!r}")
+def load(p):
+    with open(p) as f:
+        return json.load(f)
+CLASSES = ["definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable"]
+
+d = load(f"{tmp}/reports/lc.json")
+def fn(leak):
+    # the site's first frame of the program's own (or libc's stdio)
+    for f in leak["frames"]:
+        if f["function"] in ("hold_global", "hold_on_stack", "lose_one",
+                             "list_head", "list_node", "hold_interior",
+                             "_IO_file_doallocate"):
+            return f["function"]
+    return None
+want = {  # function: (class, blocks, bytes)
+    "hold_global": ("still_reachable", 1, 1111),
+    "hold_on_stack": ("still_reachable", 1, 2222),
+    "lose_one": ("definitely_lost", 1, 3333),
+    "list_head": ("definitely_lost", 1, 4444),
+    "list_node": ("indirectly_lost", 9, 9 * 560),
+    "hold_interior": ("possibly_lost", 1, 6666),
+    "_IO_file_doallocate": ("still_reachable", 1, None),
+}
+seen = {}
+for l in d["leaks"]:
+    f = fn(l)
+    if f is None:
+        continue
+    seen[f] = l
+    cls, blocks, nbytes = want[f]
+    check(f"{f} class", l["class"], cls)
+    check(f"{f} blocks", l["blocks"], blocks)
+    if nbytes is not None:
+        check(f"{f} bytes", l["bytes"], nbytes)
+    c = l["classes"]
+    check(f"{f} classes", {k: v["blocks"] for k, v in c.items()},
+          {k: blocks if k == cls else 0 for k in CLASSES})
+check("sites found", sorted(seen), sorted(want))
+s = d["summary"]["leak_classes"]
+check("summary classes' blocks", sum(v["blocks"] for v in s.values()),
+      d["summary"]["live_blocks"])
+check("summary classes' bytes", sum(v["bytes"] for v in s.values()),
+      d["summary"]["live_bytes"])
+for k in CLASSES:
+    check(f"summary {k} = its leaks",
+          s[k]["blocks"], sum(l["classes"][k]["blocks"] for l in d["leaks"]))
+check("definitely_lost at least", s["definitely_lost"]["blocks"] >= 2, True)
+check("indirectly_lost at least", s["indirectly_lost"]["blocks"] >= 9, True)
+
+# markdown: the summary table and each site's class line
+md = open(f"{tmp}/reports/lc.md").read()
+check("re-rendered markdown", open(f"{tmp}/re.md").read(), md)
+for k in CLASSES:
+    row = f"| {k} | {s[k]['blocks']} | {s[k]['bytes']} B"
+    check(f"markdown row {k}", row in md, True)
+for f, (cls, blocks, nbytes) in want.items():
+    if f == "_IO_file_doallocate":
+        continue
+    head = md.index(f"from `{f}`")
+    line = md[head:md.index("```", head)]
+    check(f"markdown class of {f}",
+          f"Class: {cls} {blocks} block{'s' if blocks > 1 else ''} ({nbytes} B" in line, True)
+# definitely lost first
+order = [md.index(f"from `{f}`") for f in ("lose_one", "list_node", "hold_interior", "hold_global")]
+check("markdown: definitely lost first", order == sorted(order), True)
+
+# folded --metric lost: only the lost classes
+lost = {}
+for line in open(f"{tmp}/lost.folded"):
+    stack, v = line.rsplit(" ", 1)
+    lost[stack.split(";")[-1]] = int(v)
+check("folded lost", lost, {"lose_one": 3333, "list_head": 4444,
+                            "list_node": 5040, "hold_interior": 6666})
+
+for name, why in (("off", "MEMSCOPE_LEAK_CHECK=0"), ("smp", "sampled mode")):
+    r = load(f"{tmp}/reports/{name}.json")
+    check(f"{name}: summary classes", r["summary"]["leak_classes"], None)
+    check(f"{name}: leak classes", {l["class"] for l in r["leaks"]}, {None})
+    md = open(f"{tmp}/reports/{name}.md").read()
+    check(f"{name}: markdown says not measured", f"not measured ({why}" in md, True)
+
+demo = load(f"{tmp}/reports/basic_usage.json")
+buf = [l for l in demo["leaks"] if any(f["function"] == "_IO_file_doallocate"
+                                      for f in l["frames"])]
+check("demo: stdio buffer site", len(buf), 1)
+if buf:
+    check("demo: stdio buffer class", buf[0]["class"], "still_reachable")
+if fails:
+    sys.exit("FAIL: " + "; ".join(fails))
+print("ok")
+PY

@@ -1,0 +1,579 @@
+/*
+ * leaks.c - leak classes by reachability, as memcheck and LeakSanitizer
+ * tell them apart, over the exact table of live blocks (docs/design.md,
+ * "Leak classes").
+ *
+ * A conservative mark phase. Roots: the writable PT_LOAD segments of every
+ * loaded module but this library (the tracer's and the engine's static
+ * data are not roots), the calling thread's stack from its stack pointer
+ * up (its callee-saved registers spilled there first) and the static TLS
+ * near its thread pointer, and the whole stack of every other live thread
+ * (from its low end: the tracer does not know where their stack pointers
+ * are, so dead frames below them count too; their TLS lies inside that
+ * range, at the top of the mapping glibc made). Each aligned word that
+ * points at a block's first byte marks it reachable; one pointing inside
+ * it marks it possibly lost unless something reaches it. Reachable blocks
+ * are scanned in turn (a work list), then blocks only possibly reached;
+ * what is left is lost: a lost block pointed to by another lost block is
+ * indirectly lost, the others definitely lost.
+ *
+ * Nothing read can fault: roots are copied with process_vm_readv (EFAULT,
+ * not SIGSEGV, for a page unmapped or PROT_NONE), and a block is read only
+ * when /proc/self/maps, read at the start, says its bytes are readable
+ * (jemalloc keeps its address space mapped: a block freed meanwhile reads
+ * as old bytes or zeros). Other threads are not stopped: a pointer they
+ * move while the scan runs can be missed or counted twice, so a block
+ * changing hands at that moment may be classed as lost or as reachable.
+ * Everything here is the tracer's memory (ms_tmalloc): never malloc.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "leaks.h"
+
+__thread uintptr_t ms_leaks_stack_from MS_TLS;
+
+enum { ST_NONE, ST_POSS, ST_REACH, ST_DEF, ST_IND };
+
+typedef struct {
+    uintptr_t start;
+    uint64_t size;
+    uint32_t site;          /* index into the report's sites, UINT32_MAX none */
+    uint8_t state;
+} blk_t;
+
+typedef struct { uintptr_t lo, hi; } range_t;
+
+typedef struct {
+    blk_t *b;
+    uint64_t n;
+    uintptr_t lo, hi;       /* the lowest start, the highest end */
+    uint32_t *work;         /* the work list */
+    uint64_t nwork, capwork;
+    range_t *maps;          /* readable mappings, sorted */
+    uint64_t nmaps;
+    range_t *roots;
+    uint64_t nroots, caproots;
+    int phase;              /* ST_REACH, ST_POSS or ST_DEF */
+    uint64_t leader;        /* in the lost phase: the block scanned from */
+    int oom;
+} scan_t;
+
+/* ---- small growable arrays in the tracer's memory ------------------------ */
+
+static int
+grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    uint64_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    void *n = ms_trealloc(*p, nc * elem);
+    if (n == NULL)
+        return -1;
+    *p = n;
+    *cap = nc;
+    return 0;
+}
+
+static void
+push(scan_t *s, uint32_t i)
+{
+    if (grow((void **)&s->work, &s->capwork, s->nwork + 1, sizeof(*s->work))) {
+        s->oom = 1;
+        return;
+    }
+    s->work[s->nwork++] = i;
+}
+
+static void
+add_root(scan_t *s, uintptr_t lo, uintptr_t hi)
+{
+    lo = (lo + 7) & ~(uintptr_t)7;
+    if (hi <= lo)
+        return;
+    if (grow((void **)&s->roots, &s->caproots, s->nroots + 1,
+            sizeof(*s->roots))) {
+        s->oom = 1;
+        return;
+    }
+    s->roots[s->nroots++] = (range_t){ lo, hi };
+}
+
+/* ---- readable mappings ---------------------------------------------------- */
+
+static uintptr_t
+hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        if (c >= '0' && c <= '9')
+            v = v * 16 + (uintptr_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v = v * 16 + (uintptr_t)(c - 'a' + 10);
+        else
+            return v;
+    }
+}
+
+/* Reads /proc/self/maps: the readable ranges, sorted, adjacent ones
+ * joined. [vvar] pages are left out (some of them fault when read). */
+static int
+read_maps(scan_t *s)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *buf = NULL;
+    uint64_t cap = 0, len = 0;
+    for (;;) {
+        if (grow((void **)&buf, &cap, len + 65536 + 1, 1)) {
+            close(fd);
+            ms_tfree(buf);
+            return -1;
+        }
+        ssize_t k = read(fd, buf + len, 65536);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        len += (uint64_t)k;
+    }
+    close(fd);
+    buf[len] = '\0';
+    uint64_t capm = 0;
+    for (const char *p = buf; *p;) {
+        const char *eol = strchr(p, '\n');
+        if (eol == NULL)
+            eol = p + strlen(p);
+        const char *q = p;
+        uintptr_t lo = hex(&q);
+        uintptr_t hi = *q == '-' ? (q++, hex(&q)) : 0;
+        int readable = *q == ' ' && q[1] == 'r';
+        int vvar = memmem(p, (size_t)(eol - p), "[vvar", 5) != NULL;
+        if (readable && !vvar && hi > lo) {
+            if (s->nmaps > 0 && s->maps[s->nmaps - 1].hi == lo) {
+                s->maps[s->nmaps - 1].hi = hi;
+            } else if (grow((void **)&s->maps, &capm, s->nmaps + 1,
+                           sizeof(*s->maps)) == 0) {
+                s->maps[s->nmaps++] = (range_t){ lo, hi };
+            }
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    ms_tfree(buf);
+    return 0;
+}
+
+/* The readable mapping holding addr, or NULL. */
+static const range_t *
+map_of(const scan_t *s, uintptr_t addr)
+{
+    uint64_t a = 0, b = s->nmaps;
+    while (a < b) {
+        uint64_t m = a + (b - a) / 2;
+        if (s->maps[m].hi <= addr)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < s->nmaps && s->maps[a].lo <= addr ? &s->maps[a] : NULL;
+}
+
+/* ---- the blocks ----------------------------------------------------------- */
+
+/* Copies the live records of table t into s->b (a consistent copy when the
+ * owner lets one be read; a busy owner's last try is kept as it is). */
+static void
+copy_table(scan_t *s, ms_thread_t *t, uint64_t *cap, const uint32_t *site_of,
+    uint32_t nsite_of)
+{
+    uint64_t base = s->n;
+    __atomic_add_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    for (unsigned tries = 0;; tries++) {
+        s->n = base;
+        uint64_t s1 = __atomic_load_n(&t->table.seq, __ATOMIC_ACQUIRE);
+        if ((s1 & 1) && tries < 1000) {
+            sched_yield();
+            continue;
+        }
+        ms_rec_t *slots = __atomic_load_n(&t->table.slots, __ATOMIC_ACQUIRE);
+        uint64_t mask = __atomic_load_n(&t->table.mask, __ATOMIC_ACQUIRE);
+        for (uint64_t i = 0; slots != NULL && i <= mask; i++) {
+            ms_rec_t r;
+            memcpy(&r, (const void *)&slots[i], sizeof(r));
+            if (r.ptr == 0)
+                continue;
+            if (grow((void **)&s->b, cap, s->n + 1, sizeof(*s->b))) {
+                s->oom = 1;
+                break;
+            }
+            uint32_t st = ms_sites_stack_of(&t->sites, r.site);
+            s->b[s->n++] = (blk_t){ .start = r.ptr, .size = r.size,
+                .site = st < nsite_of ? site_of[st] : UINT32_MAX };
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (s->oom || __atomic_load_n(&t->table.seq, __ATOMIC_RELAXED) == s1 ||
+            tries >= 1000)
+            break;
+    }
+    __atomic_sub_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Sorts s->b by start: least significant digit first, 16 bits a pass. */
+static int
+sort_blocks(scan_t *s)
+{
+    blk_t *tmp = ms_tmalloc((s->n ? s->n : 1) * sizeof(*tmp));
+    uint64_t *cnt = ms_tmalloc(65536 * sizeof(*cnt));
+    if (tmp == NULL || cnt == NULL) {
+        ms_tfree(tmp);
+        ms_tfree(cnt);
+        return -1;
+    }
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(cnt, 0, 65536 * sizeof(*cnt));
+        for (uint64_t i = 0; i < s->n; i++)
+            cnt[(s->b[i].start >> shift) & 0xffff]++;
+        if (s->n == 0 || cnt[(s->b[0].start >> shift) & 0xffff] == s->n)
+            continue;           /* one digit for all: nothing moves */
+        uint64_t sum = 0;
+        for (int d = 0; d < 65536; d++) {
+            uint64_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (uint64_t i = 0; i < s->n; i++)
+            tmp[cnt[(s->b[i].start >> shift) & 0xffff]++] = s->b[i];
+        blk_t *x = s->b;
+        s->b = tmp;
+        tmp = x;
+    }
+    ms_tfree(tmp);
+    ms_tfree(cnt);
+    /* a block seen twice (a record moving between tables) counts once */
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < s->n; i++)
+        if (k == 0 || s->b[k - 1].start != s->b[i].start)
+            s->b[k++] = s->b[i];
+    s->n = k;
+    s->lo = s->n ? s->b[0].start : 0;
+    s->hi = 0;
+    for (uint64_t i = 0; i < s->n; i++) {
+        uintptr_t e = s->b[i].start + (s->b[i].size ? s->b[i].size : 1);
+        if (e > s->hi)
+            s->hi = e;
+    }
+    return 0;
+}
+
+/* The block holding address w: its index, or UINT64_MAX. */
+static inline uint64_t
+find(const scan_t *s, uintptr_t w)
+{
+    uint64_t a = 0, b = s->n;
+    while (b - a > 1) {
+        uint64_t m = a + (b - a) / 2;
+        if (s->b[m].start <= w)
+            a = m;
+        else
+            b = m;
+    }
+    const blk_t *x = &s->b[a];
+    if (x->start <= w && w - x->start < (x->size ? x->size : 1))
+        return a;
+    return UINT64_MAX;
+}
+
+/* ---- marking -------------------------------------------------------------- */
+
+static void
+visit(scan_t *s, uintptr_t w)
+{
+    if (w < s->lo || w >= s->hi)
+        return;
+    uint64_t i = find(s, w);
+    if (i == UINT64_MAX)
+        return;
+    blk_t *x = &s->b[i];
+    switch (s->phase) {
+    case ST_REACH:          /* from roots and reachable blocks */
+        if (w == x->start && x->state != ST_REACH) {
+            x->state = ST_REACH;
+            push(s, (uint32_t)i);
+        } else if (x->state == ST_NONE) {
+            x->state = ST_POSS;
+        }
+        break;
+    case ST_POSS:           /* from blocks only possibly reached */
+        if (x->state == ST_NONE) {
+            x->state = ST_POSS;
+            push(s, (uint32_t)i);
+        }
+        break;
+    default:                /* from a lost block */
+        if (i == s->leader)
+            break;
+        if (x->state == ST_NONE) {
+            x->state = ST_IND;
+            push(s, (uint32_t)i);
+        } else if (x->state == ST_DEF) {
+            x->state = ST_IND;      /* its own lost blocks are marked */
+        }
+    }
+}
+
+static void
+scan_words(scan_t *s, const uintptr_t *p, uint64_t n)
+{
+    for (uint64_t k = 0; k < n; k++)
+        visit(s, p[k]);
+}
+
+/* A block's words, when its bytes are mapped readable. */
+static void
+scan_block(scan_t *s, uint32_t i)
+{
+    const blk_t *x = &s->b[i];
+    uint64_t n = x->size / sizeof(uintptr_t);
+    if (n == 0)
+        return;
+    const range_t *m = map_of(s, x->start);
+    if (m == NULL || x->start + n * sizeof(uintptr_t) > m->hi)
+        return;
+    scan_words(s, (const uintptr_t *)x->start, n);
+}
+
+static void
+drain(scan_t *s)
+{
+    while (s->nwork > 0 && !s->oom)
+        scan_block(s, s->work[--s->nwork]);
+}
+
+/* A root range, copied in chunks by the kernel, so that an unmapped or
+ * PROT_NONE page is skipped rather than faulted on: each page of a chunk is
+ * a remote vector of its own, and a transfer stops whole before the first
+ * vector it cannot read. */
+static void
+scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t cap)
+{
+    enum { NPAGES = 16 };
+    pid_t pid = getpid();
+    if (cap > NPAGES * 4096)
+        cap = NPAGES * 4096;
+    for (uintptr_t a = lo; a < hi;) {
+        struct iovec rv[NPAGES + 1];
+        int nv = 0;
+        size_t len = 0;
+        for (uintptr_t b = a; b < hi && len < cap && nv < NPAGES + 1; nv++) {
+            uintptr_t e = (b | 4095) + 1;
+            if (e > hi)
+                e = hi;
+            if (len + (e - b) > cap)
+                e = b + (cap - len);
+            rv[nv] = (struct iovec){ (void *)b, e - b };
+            len += e - b;
+            b = e;
+        }
+        struct iovec l = { buf, len };
+        ssize_t got = process_vm_readv(pid, &l, 1, rv, (unsigned long)nv, 0);
+        if (got > 0) {
+            scan_words(s, buf, (uint64_t)got / sizeof(uintptr_t));
+            a += (uintptr_t)got;
+            if ((size_t)got < len)
+                a = (a | 4095) + 1;     /* the page it stopped at */
+            continue;
+        }
+        if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+            /* not allowed here: the readable mappings read at the start */
+            const range_t *m = map_of(s, a);
+            uintptr_t e = m == NULL ? (a | 4095) + 1 : m->hi < hi ? m->hi : hi;
+            if (m != NULL)
+                scan_words(s, (const uintptr_t *)a, (e - a) / sizeof(uintptr_t));
+            a = e;
+            continue;
+        }
+        a = (a | 4095) + 1;             /* an unreadable first page */
+    }
+}
+
+/* ---- roots ---------------------------------------------------------------- */
+
+static int
+phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    scan_t *s = arg;
+    uintptr_t self = (uintptr_t)&ms_leaks_scan;
+    int ours = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && self >= lo && self < lo + ph->p_memsz)
+            ours = 1;
+    }
+    /* this library's own segments are not roots; linked into the program
+     * itself (libmemscope_malloc.a), the program's are, ours with them */
+    if (ours && info->dlpi_name != NULL && info->dlpi_name[0] != '\0')
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        add_root(s, lo, lo + ph->p_memsz);
+    }
+    return 0;
+}
+
+static void __attribute__((noinline))
+stack_roots(scan_t *s, ms_thread_t *self)
+{
+    uintptr_t sp;
+    __builtin_unwind_init();    /* callee-saved registers to this frame */
+    __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+    uintptr_t top = 0;
+    if (self != NULL && sp >= self->stack_lo && sp < self->stack_hi)
+        top = self->stack_hi;
+    else {
+        const range_t *m = map_of(s, sp);
+        top = m ? m->hi : sp;
+    }
+    uintptr_t from = ms_leaks_stack_from;
+    add_root(s, from > sp && from < top ? from : sp, top);
+    /* the static TLS below the thread pointer (the main thread's is not in
+     * its stack) */
+    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+    if (!(tp >= sp && tp < top)) {
+        const range_t *m = map_of(s, tp);
+        if (m != NULL) {
+            uintptr_t lo = tp - m->lo > (256u << 10) ? tp - (256u << 10) : m->lo;
+            uintptr_t hi = m->hi - tp > 4096 ? tp + 4096 : m->hi;
+            add_root(s, lo, hi);
+        }
+    }
+    pid_t pid = getpid();
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+        if (t != self && !__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE) &&
+            t->pid == pid && t->stack_hi > t->stack_lo)
+            add_root(s, t->stack_lo, t->stack_hi);
+}
+
+/* glibc's thread control block keeps its DTV (the array of the thread's
+ * TLS blocks, a block of the heap) one 16-byte entry in: a pointer into the
+ * block's interior that the scan would take for a possibly lost one. The
+ * DTV's own start is therefore visited for each live thread. */
+static void
+dtv_roots(scan_t *s, ms_thread_t *self)
+{
+    pid_t pid = getpid();
+    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
+        uintptr_t tcb = t == self ? tp : t->tcb;
+        if (tcb == 0 || (t != self &&
+            (__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE) || t->pid != pid)))
+            continue;
+        uintptr_t dtv = 0;
+        struct iovec l = { &dtv, sizeof(dtv) }, r = { (void *)(tcb + 8),
+            sizeof(dtv) };
+        if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)sizeof(dtv) &&
+            dtv > 16)
+            visit(s, dtv - 16);
+    }
+    if (self == NULL && tp != 0) {
+        uintptr_t dtv = 0;
+        struct iovec l = { &dtv, sizeof(dtv) }, r = { (void *)(tp + 8),
+            sizeof(dtv) };
+        if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)sizeof(dtv) &&
+            dtv > 16)
+            visit(s, dtv - 16);
+    }
+}
+
+/* ---- the scan ------------------------------------------------------------- */
+
+void
+ms_leaks_scan(ms_report_t *r)
+{
+    scan_t s;
+    memset(&s, 0, sizeof(s));
+    /* report sites by stack id */
+    uint32_t nsite_of = ms_stacks_count() + 1;
+    for (uint64_t i = 0; i < r->nsites; i++)
+        if (r->sites[i].id >= nsite_of)
+            nsite_of = (uint32_t)r->sites[i].id + 1;
+    uint32_t *site_of = ms_tmalloc((size_t)nsite_of * sizeof(*site_of));
+    uintptr_t *buf = ms_tmalloc(65536);
+    if (site_of == NULL || buf == NULL || read_maps(&s) != 0)
+        goto out;
+    memset(site_of, 0xff, (size_t)nsite_of * sizeof(*site_of));
+    for (uint64_t i = 0; i < r->nsites; i++)
+        site_of[r->sites[i].id] = (uint32_t)i;
+
+    uint64_t cap = 0;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL && !s.oom; t = t->next)
+        copy_table(&s, t, &cap, site_of, nsite_of);
+    if (s.oom || s.n >= UINT32_MAX || sort_blocks(&s) != 0)
+        goto out;
+
+    s.phase = ST_REACH;
+    dl_iterate_phdr(phdr_cb, &s);
+    stack_roots(&s, ms_tls_self);
+    dtv_roots(&s, ms_tls_self);
+    drain(&s);
+    for (uint64_t k = 0; k < s.nroots && !s.oom; k++) {
+        scan_root(&s, s.roots[k].lo, s.roots[k].hi, buf, 65536);
+        drain(&s);
+    }
+    s.phase = ST_POSS;
+    for (uint64_t i = 0; i < s.n && !s.oom; i++)
+        if (s.b[i].state == ST_POSS)
+            push(&s, (uint32_t)i);
+    drain(&s);
+    s.phase = ST_DEF;
+    for (uint64_t i = 0; i < s.n && !s.oom; i++) {
+        if (s.b[i].state != ST_NONE)
+            continue;
+        s.b[i].state = ST_DEF;
+        s.leader = i;
+        push(&s, (uint32_t)i);
+        drain(&s);
+    }
+    if (s.oom)
+        goto out;
+
+    static const int cls[] = { [ST_DEF] = MS_LEAK_DEFINITE,
+        [ST_IND] = MS_LEAK_INDIRECT, [ST_POSS] = MS_LEAK_POSSIBLE,
+        [ST_REACH] = MS_LEAK_REACHABLE };
+    for (uint64_t i = 0; i < s.n; i++) {
+        const blk_t *x = &s.b[i];
+        int c = cls[x->state];
+        r->leak_blocks[c]++;
+        r->leak_bytes[c] += x->size;
+        if (x->site != UINT32_MAX) {
+            r->sites[x->site].leak_blocks[c]++;
+            r->sites[x->site].leak_bytes[c] += x->size;
+        }
+    }
+    r->leak_checked = 1;
+out:
+    if (!r->leak_checked) {     /* all or nothing */
+        memset(r->leak_blocks, 0, sizeof(r->leak_blocks));
+        memset(r->leak_bytes, 0, sizeof(r->leak_bytes));
+    }
+    ms_tfree(site_of);
+    ms_tfree(buf);
+    ms_tfree(s.b);
+    ms_tfree(s.work);
+    ms_tfree(s.maps);
+    ms_tfree(s.roots);
+}
