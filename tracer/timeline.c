@@ -12,6 +12,7 @@
  * dropped and the spacing doubles, so a run of any length keeps an even
  * coverage. tl_mu guards the buffer; next_ns is read and claimed without it.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,7 @@ ms_timeline_sample(ms_tl_point_t *p)
 void
 ms_tick_slow(ms_thread_t *t, int may_start)
 {
+    int saved = errno;      /* a point's /proc reads must not show */
     uint64_t now = ms_now_ns();
     now = now > ms_start_ns ? now - ms_start_ns : 0;
     uint32_t ms = (uint32_t)(now / 1000000u);
@@ -134,6 +136,7 @@ ms_tick_slow(ms_thread_t *t, int may_start)
         ms_timeline_poll(now);
     }
     ms_snapshot_poll(may_start);
+    errno = saved;
 }
 
 /* Takes a point when one is due at now (ns since start); called from the

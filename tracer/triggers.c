@@ -331,6 +331,11 @@ writer_start(void)
     int rc = pthread_create(&th, &a, writer_main, NULL);
     pthread_attr_destroy(&a);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0 && retry_sig != 0) {
+        struct itimerspec off;      /* no retry is needed now */
+        memset(&off, 0, sizeof(off));
+        timer_settime(retry_timer, 0, &off, NULL);
+    }
     if (rc != 0) {
         /* not again until another request comes */
         __atomic_store_n(&writer_failed_at,
