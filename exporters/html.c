@@ -142,6 +142,22 @@ kinds(ms_writer_t *w, const char *name, const uint64_t *v, int n,
     ms_w_str(w, "}");
 }
 
+/* [[blocks,bytes] of each leak class, the most severe first], or null when
+ * the classes were not measured. */
+static void
+leak_classes(ms_writer_t *w, const ms_report_t *r, const uint64_t *blocks,
+    const uint64_t *bytes)
+{
+    if (!r->leak_checked) {
+        ms_w_str(w, "null");
+        return;
+    }
+    for (unsigned c = 0; c < MS_LEAK_CLASSES; c++)
+        ms_w_fmt(w, "%s[%llu,%llu]", c ? "," : "[",
+            (unsigned long long)blocks[c], (unsigned long long)bytes[c]);
+    ms_w_str(w, "]");
+}
+
 static void
 write_head(ms_writer_t *w, const ms_report_t *r)
 {
@@ -206,6 +222,8 @@ write_meta(ms_writer_t *w, const ms_report_t *r)
         (unsigned long long)r->tracer_overhead_bytes,
         (unsigned long long)r->table_bytes,
         (unsigned long long)r->tracked_blocks, (unsigned long long)r->stacks);
+    key(w, "leak_classes");
+    leak_classes(w, r, r->leak_blocks, r->leak_bytes);
     key(w, "rss"); num_or_null(w, r->rss);
     key(w, "peak_rss"); num_or_null(w, r->peak_rss);
     ms_w_str(w, "},\"je\":{\"allocated\":");
@@ -323,7 +341,9 @@ write_sites(ms_writer_t *w, const ms_report_t *r)
                 ms_w_str(w, ",");
             ms_w_u64(w, s->life[b]);
         }
-        ms_w_str(w, "]]");
+        ms_w_str(w, "],");
+        leak_classes(w, r, s->leak_blocks, s->leak_bytes);
+        ms_w_str(w, "]");
     }
     ms_w_str(w, "]");
 }

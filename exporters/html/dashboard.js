@@ -5,7 +5,8 @@
 (function () {
 const { isNum, int, human, dur, pct, base, str, sortRows, filterRows, nextSort, pageOf, rowsInfo,
   niceBytes, visibleRange, extent, yScale, xScale, timeTicks, nearest, zoomAt,
-  flameTree, flameLayout, flameColor, fitLabel, TK, taskRows, trim, sizeLabel, lifeLabel } = MSLogic;
+  flameTree, flameLayout, flameColor, fitLabel, TK, taskRows, trim, sizeLabel, lifeLabel,
+  LEAK_CLASSES, leakLabel, leakClass, leakKey, leakShown } = MSLogic;
 /* Every string that came from the traced program reaches the page as a
  * text node or an attribute set with setAttribute, never as markup. */
 const PAGE = 100, FLAME_MAX = 3000, ROW_H = 18;
@@ -13,7 +14,7 @@ const PAGE = 100, FLAME_MAX = 3000, ROW_H = 18;
 const SVGNS = (() => { const d = document.createElement('div');
   d.innerHTML = '<svg></svg>'; return d.firstChild.namespaceURI; })();
 const S = { id: 0, allocs: 1, bytes: 2, frees: 3, freed: 4, lblocks: 5, lbytes: 6,
-  temps: 7, first: 8, frames: 9, life: 10 };
+  temps: 7, first: 8, frames: 9, life: 10, classes: 11 };
 const F = { func: 0, file: 1, line: 2, mod: 3, addr: 4 };
 const COLORS = { heap: '#2f6fde', rss: '#e07b24', res: '#2a9d6f' };
 let D, EST, tip, app, toc, sites, frameKeys;
@@ -69,7 +70,7 @@ function siteObj(a) {
   const fr = a[S.frames], m = Math.min(a[S.first], Math.max(fr.length - 1, 0));
   return { id: a[S.id], allocs: a[S.allocs], bytes: a[S.bytes], frees: a[S.frees],
     freed: a[S.freed], lblocks: a[S.lblocks], lbytes: a[S.lbytes], temps: a[S.temps],
-    frames: fr, life: a[S.life], top: fr.length ? fr[m] : -1, key: null };
+    frames: fr, life: a[S.life], classes: a[S.classes] || null, top: fr.length ? fr[m] : -1, key: null };
 }
 const siteFn = s => s.top < 0 ? '(no frames)' : fname(s.top);
 const siteLoc = s => s.top < 0 ? '' : floc(s.top);
@@ -90,14 +91,16 @@ function fnCell(s) { return [h('div', { cls: 'fn' }, siteFn(s)), h('div', { cls:
 /* ---- tables: sortable, searchable, 100 rows a page ---------------------- */
 function table(o) {
   const wrap = h('div'), body = h('tbody'), info = h('span'), open = new Set();
-  let rows = o.rows, page = 0, col = o.sort != null ? o.sort : -1, dir = o.dir || -1, timer = 0;
+  let rows = o.rows, page = 0, col = o.sort != null ? o.sort : -1, dir = o.dir || -1, timer = 0, query = '';
   const prev = h('button', { on: { click: () => { page--; draw(); } } }, '\u2039 Previous');
   const next = h('button', { on: { click: () => { page++; draw(); } } }, 'Next \u203a');
   const heads = o.cols.map((c, i) => h('th', { cls: (c.num ? 'num ' : '') + (c.get && o.sortable !== false ? 'sort' : ''),
     on: { click: () => { if (!c.get || o.sortable === false) return;
       ({ col, dir } = nextSort(col, dir, i, c.num)); page = 0; order(); draw(); } } }, c.label));
   function order() { if (col >= 0) rows = sortRows(rows, o.cols[col].get, dir); }
-  function filter(q) { rows = filterRows(o.rows, o.search, q); page = 0; order(); draw(); }
+  /* the rows o.keep keeps (all without it) that hold the search text */
+  function filter(q) { query = q; const kept = o.keep ? o.rows.filter(o.keep) : o.rows;
+    rows = o.search ? filterRows(kept, o.search, query) : kept; page = 0; order(); draw(); }
   function draw() {
     clear(body);
     const pg = pageOf(rows.length, page, PAGE), pages = pg.pages;
@@ -125,7 +128,8 @@ function table(o) {
   } else if (o.tools) add(wrap, h('div', { cls: 'tools' }, o.tools));
   add(wrap, [h('div', { cls: 'tbl-wrap' }, h('table', { cls: 't' }, h('thead', null, h('tr', null, heads)), body)),
     h('div', { cls: 'pager' }, prev, next, info)]);
-  order(); draw();
+  wrap.refilter = () => filter(query);
+  filter('');
   return wrap;
 }
 
@@ -393,26 +397,60 @@ function flame() {
 }
 
 /* ---- leaks ------------------------------------------------------------------ */
+/* Why the classes are missing, as the markdown says it. */
+function leakWhy() {
+  return EST ? 'sampled mode: the table holds only sampled blocks' : D.trigger === 'exit' ? 'MEMSCOPE_LEAK_CHECK=0' :
+    'not asked for in this report (memscope snapshot --leaks, MEMSCOPE_EXPORT_LEAKS)';
+}
+/* The classes chosen at load: #leaks=definitely_lost,possibly_lost in the
+ * page's address; all of them otherwise. */
+function leakChosen() {
+  const m = /(?:^#|&)leaks=([^&]*)/.exec(location.hash || '');
+  if (!m) return LEAK_CLASSES.map(() => true);
+  const want = decodeURIComponent(m[1]).split(',');
+  return LEAK_CLASSES.map(c => want.indexOf(c) >= 0);
+}
+function classCell(s) {
+  const c = s.classes;
+  if (!c) return NM();
+  return c.map((x, k) => x[0] > 0 ? h('span', { cls: 'badge lc' + k, title: int(x[0]) + ' blocks, ' + human(x[1]) },
+    leakLabel(k) + ' ' + int(x[0])) : null).filter(e => e);
+}
 function leaksPanel() {
-  const atExit = D.trigger === 'exit';
-  const sec = panel('leaks', 'Leaks', atExit ? 'Blocks still live when the program exited, by site, with the variables that name ' +
+  const atExit = D.trigger === 'exit', sm = D.summary, lc = sm.leak_classes;
+  const sec = panel('leaks', 'Leaks', (atExit ? 'Blocks still live when the program exited, by site, with the variables that name ' +
     'them. Click a row for its stack.' : 'Blocks live when this report was taken (trigger: ' + (D.trigger || '?') + '): the program ' +
-    'was still running, so a block is a leak only if it stays live until exit.');
+    'was still running, so a block is a leak only if it stays live until exit.') + (lc ? ' Each block is classed by ' +
+    'reachability, as memcheck does: definitely lost (no pointer to it anywhere), indirectly lost (pointed to only from lost ' +
+    'blocks), possibly lost (only pointers into its interior), still reachable; the most severe come first.' : ''));
   const byVar = new Map();
   D.vars.forEach(v => { if (v[V.addr] != null && v[V.status] !== 'freed') {
     if (!byVar.has(v[V.site])) byVar.set(v[V.site], []); byVar.get(v[V.site]).push(v); } });
   const rows = sites.filter(s => s.lblocks > 0);
   const total = rows.reduce((a, s) => a + s.lbytes, 0);
-  add(sec, h('p', null, int(D.summary.live_blocks) + ' blocks, ' + human(D.summary.live_bytes) + ' (' + int(D.summary.live_bytes) +
+  add(sec, h('p', null, int(sm.live_blocks) + ' blocks, ' + human(sm.live_bytes) + ' (' + int(sm.live_bytes) +
     ' bytes), in ' + int(rows.length) + ' sites' + (EST ? '; per-site figures are estimates summing to \u2248 ' + human(total) : '') + '.'));
+  const on = leakChosen();
+  let tools = null, tbl = null;
+  if (lc) {
+    tools = h('span', { cls: 'legend', id: 'leak-filter' }, LEAK_CLASSES.map((c, k) => h('label', null,
+      h('input', { type: 'checkbox', 'data-class': c, checked: on[k] ? '' : null,
+        on: { change: e => { on[k] = e.target.checked; tbl.refilter(); } } }),
+      h('span', { cls: 'badge lc' + k }, leakLabel(k)), ' ' + int(lc[k][0]) + (lc[k][0] === 1 ? ' block, ' : ' blocks, ') + human(lc[k][1]))));
+  } else {
+    add(sec, h('p', { cls: 'note' }, 'Leak classes (definitely lost, indirectly lost, possibly lost, still reachable): ',
+      NM(), ' (' + leakWhy() + ').'));
+  }
   const vnames = s => (byVar.get(s.id) || []).map(v => str(v[V.name], '(unnamed)'));
-  add(sec, table({ rows: rows, sort: 0, dir: -1, detail: siteDetail, placeholder: 'Search leaks', empty: 'No live block.',
-    search: s => siteKey(s) + ' ' + vnames(s).join(' ').toLowerCase(),
-    cols: [{ label: 'Live B', num: 1, get: s => s.lbytes, cell: s => est(int(s.lbytes)) },
+  tbl = table({ rows: rows, sort: 0, dir: 1, detail: siteDetail, placeholder: 'Search leaks', empty: lc ? 'No live block in the chosen classes.' : 'No live block.',
+    search: s => siteKey(s) + ' ' + vnames(s).join(' ').toLowerCase(), keep: s => leakShown(s.classes, on), tools: tools,
+    cols: [{ label: 'Class', get: s => leakKey(s.classes, s.lbytes), cell: classCell },
+      { label: 'Live B', num: 1, get: s => s.lbytes, cell: s => est(int(s.lbytes)) },
       { label: 'Blocks', num: 1, get: s => s.lblocks, cell: s => est(int(s.lblocks)) },
       { label: 'Function', get: s => siteFn(s).toLowerCase(), cell: fnCell },
       { label: 'Variables', get: s => vnames(s).length, cell: s => vnames(s).map((n, i) => [i ? ', ' : '', h('span', { cls: 'fn' }, n)]) },
-      { label: 'Site', num: 1, get: s => s.id, cell: s => String(s.id) }] }));
+      { label: 'Site', num: 1, get: s => s.id, cell: s => String(s.id) }] });
+  add(sec, tbl);
 }
 
 /* ---- heap errors ---------------------------------------------------------- */

@@ -1,10 +1,10 @@
 'use strict';
 /* logic.js - the dashboard's pure logic: formatting of figures, table
  * sorting, filtering and paging, the timeline's scales, the flame graph's
- * tree and layout, the task tree's order. Nothing here touches the page or
- * the report's data block: dashboard.js (which follows this file in the
- * page's one script) draws with it, and tests/web/logic.test.js runs it
- * under node --test. */
+ * tree and layout, the task tree's order, the leak classes' order and
+ * filter. Nothing here touches the page or the report's data block:
+ * dashboard.js (which follows this file in the page's one script) draws
+ * with it, and tests/web/logic.test.js runs it under node --test. */
 const MSLogic = (function () {
 
 /* ---- formatting ------------------------------------------------------------ */
@@ -202,6 +202,31 @@ function taskRows(tasks) {
   return out;
 }
 
+/* ---- leak classes ------------------------------------------------------------ */
+/* the classes by reachability, the most severe first, as the data block
+ * orders them ([blocks, bytes] each, or null: not measured) */
+const LEAK_CLASSES = ['definitely_lost', 'indirectly_lost', 'possibly_lost', 'still_reachable'];
+const leakLabel = c => LEAK_CLASSES[c].replace('_', ' ');
+/* a site's class: the most severe one holding any of its blocks; -1 when
+ * not measured or none */
+function leakClass(cls) {
+  if (!cls) return -1;
+  for (let c = 0; c < cls.length; c++) if (cls[c][0] > 0) return c;
+  return -1;
+}
+/* the sort key of the leaks table: the most severe class first, then more
+ * bytes first; not measured sorts by bytes alone (keys ascend) */
+function leakKey(cls, bytes) {
+  const c = leakClass(cls), b = Math.min(Math.max(bytes, 0), 2 ** 48 - 1);
+  return (c < 0 ? LEAK_CLASSES.length : c) * 2 ** 48 + (2 ** 48 - 1 - b);
+}
+/* is a site shown when the classes on[c] are chosen? One with a block in
+ * a chosen class is; all are when the classes were not measured */
+function leakShown(cls, on) {
+  if (!cls) return true;
+  return cls.some((x, c) => on[c] && x[0] > 0);
+}
+
 /* ---- histograms ---------------------------------------------------------------- */
 /* buckets [lo, hi, count] without the empty ones at either end */
 function trim(list) {
@@ -217,6 +242,7 @@ const lifeLabel = b => b[1] == null ? '\u2265 ' + dur(b[0] * 1e6) : b[0] === 0 ?
 
 return { isNum, int, human, dur, pct, base, str, sortRows, filterRows, nextSort, pageOf, rowsInfo,
   niceStep, niceBytes, visibleRange, extent, yScale, xScale, timeTicks, nearest, zoomAt,
-  flameTree, flameLayout, hue, flameColor, fitLabel, TK, taskRows, trim, sizeLabel, lifeLabel };
+  flameTree, flameLayout, hue, flameColor, fitLabel, TK, taskRows, trim, sizeLabel, lifeLabel,
+  LEAK_CLASSES, leakLabel, leakClass, leakKey, leakShown };
 })();
 if (typeof module === 'object' && module) module.exports = MSLogic;

@@ -9,6 +9,9 @@
 #    definitely_lost, the list's 9 other nodes indirectly_lost, a block
 #    held only through an interior pointer possibly_lost, stdout's buffer
 #    still_reachable; the summary's classes add up to the live blocks;
+#  - the HTML's data block carries each site's classes, and drawn in headless
+#    Chromium (where installed) its leaks table lists definitely lost first
+#    and its class filter (#leaks=definitely_lost) keeps only those;
 #  - MEMSCOPE_LEAK_CHECK=0 and sampled mode: not measured (null, a line in
 #    the markdown, `--metric lost` refused with one line);
 #  - the demo (examples/basic_usage): stdio's buffer is still_reachable.
@@ -19,9 +22,24 @@ ms_need /usr/bin/python3 cc
 ms_setup leak_classes
 
 export MEMSCOPE_FORMATS=json,md,bin
-MEMSCOPE_NAME=lc LD_PRELOAD=$MEMSCOPE_LIB "$PROGS/leak_classes" >lc.out 2>lc.err ||
+MEMSCOPE_FORMATS=json,md,bin,html MEMSCOPE_TEST_MODE=0 MEMSCOPE_NAME=lc \
+    LD_PRELOAD=$MEMSCOPE_LIB "$PROGS/leak_classes" >lc.out 2>lc.err ||
     ms_fail "leak_classes exited $? ($(tail -1 lc.err))"
 grep -q "leak_classes: done" lc.out || ms_fail "no output from leak_classes"
+# the HTML leaks table in headless Chromium, where there is one: all
+# classes, and the filter of the page's address (definitely lost alone)
+CHROMIUM=/usr/bin/chromium
+if [ -x "$CHROMIUM" ]; then
+    for v in all:"" def:"#leaks=definitely_lost"; do
+        timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --user-data-dir="$TMP/profile-${v%%:*}" --virtual-time-budget=5000 --dump-dom \
+            "file://$TMP/reports/lc.html${v#*:}" >"dom-${v%%:*}.html" 2>chromium.err ||
+            ms_fail "chromium failed on lc.html: $(tail -3 chromium.err)"
+    done
+else
+    echo "note: $CHROMIUM not installed: the HTML filter is checked in its data only"
+fi
 "$MEMSCOPE_TOOL" report "$TMP/reports/lc.bin" --format json -o re.json
 cmp -s re.json "$TMP/reports/lc.json" ||
     ms_fail "memscope report of lc.bin differs from lc.json"
@@ -118,6 +136,40 @@ for f, (cls, blocks, nbytes) in want.items():
 # definitely lost first
 order = [md.index(f"from `{f}`") for f in ("lose_one", "list_node", "hold_interior", "hold_global")]
 check("markdown: definitely lost first", order == sorted(order), True)
+
+# HTML: each site's classes in the data block as in the JSON; drawn, the
+# leaks table lists the most severe class first, and the filter of the
+# page's address keeps the definitely lost sites alone
+import html as H, os, re
+page = open(f"{tmp}/reports/lc.html").read()
+data = json.loads(re.search(r'<script type="application/json" id="ms-data">(.*?)</script>',
+                            page, re.S).group(1))
+check("html summary classes", data["summary"]["leak_classes"],
+      [[s[k]["blocks"], s[k]["bytes"]] for k in CLASSES])
+hsites = {x[0]: x for x in data["sites"]}
+for l in d["leaks"]:
+    check(f"html classes of site {l['site']}", hsites[l["site"]][11],
+          [[l["classes"][k]["blocks"], l["classes"][k]["bytes"]] for k in CLASSES])
+def leak_rows(path):
+    dom = open(path).read()
+    check(f"{path} rendered", 'data-rendered="ok"' in dom, True)
+    sec = dom[dom.index('id="leaks"'):dom.index('id="heaperrors"')]
+    rows = re.findall(r'<tr class="click">(.*?)</tr>', sec, re.S)
+    out = []
+    for r in rows:
+        cls = re.findall(r'class="badge lc(\d)"', r)
+        fns = [H.unescape(x) for x in re.findall(r'<div class="fn">(.*?)</div>', r)]
+        out.append((int(cls[0]) if cls else 9, fns[0] if fns else None))
+    return out
+if os.path.exists(f"{tmp}/dom-all.html"):
+    rows = leak_rows(f"{tmp}/dom-all.html")
+    check("html: leaks table, most severe class first", [c for c, _ in rows],
+          sorted(c for c, _ in rows))
+    check("html: every site with live blocks", len(rows),
+          sum(1 for l in d["leaks"] if l["blocks"] > 0))
+    check("html: first rows", [f for _, f in rows[:2]], ["list_head", "lose_one"])
+    rows = leak_rows(f"{tmp}/dom-def.html")
+    check("html: #leaks=definitely_lost", rows, [(0, "list_head"), (0, "lose_one")])
 
 # folded --metric lost: only the lost classes
 lost = {}

@@ -254,6 +254,32 @@ test('trim, sizeLabel and lifeLabel: the histograms', () => {
   assert.equal(L.lifeLabel([1024, null]), '\u2265 1.024 s');
 });
 
+test('leak classes: a site\u2019s class, the order of the leaks table (definitely lost first), the class filter', () => {
+  const C = (d, i, p, r) => [[d, d * 10], [i, i * 10], [p, p * 10], [r, r * 10]];
+  assert.deepEqual(L.LEAK_CLASSES, ['definitely_lost', 'indirectly_lost', 'possibly_lost', 'still_reachable']);
+  assert.equal(L.leakLabel(0), 'definitely lost');
+  assert.equal(L.leakLabel(3), 'still reachable');
+  assert.equal(L.leakClass(C(0, 0, 0, 2)), 3);
+  assert.equal(L.leakClass(C(1, 9, 0, 2)), 0);                  /* the most severe it holds */
+  assert.equal(L.leakClass(C(0, 0, 1, 0)), 2);
+  assert.equal(L.leakClass(null), -1);                           /* not measured */
+  assert.equal(L.leakClass(C(0, 0, 0, 0)), -1);
+  /* sorted ascending by key: definitely lost first, then indirectly, possibly,
+   * still reachable, not measured; within a class more bytes first */
+  const rows = [
+    { id: 1, c: C(0, 0, 0, 1), b: 9e9 }, { id: 2, c: C(1, 0, 0, 0), b: 10 },
+    { id: 3, c: C(0, 0, 1, 0), b: 5 }, { id: 4, c: C(2, 0, 0, 0), b: 3000 },
+    { id: 5, c: null, b: 1e12 }, { id: 6, c: C(0, 9, 0, 0), b: 1 }, { id: 7, c: C(0, 0, 0, 1), b: 2 ** 60 }];
+  const order = L.sortRows(rows, r => L.leakKey(r.c, r.b), 1).map(r => r.id);
+  assert.deepEqual(order, [4, 2, 6, 3, 7, 1, 5]);
+  /* the filter: a site shows when it holds a block of a chosen class */
+  const on = [true, false, false, false];
+  assert.deepEqual(rows.filter(r => L.leakShown(r.c, on)).map(r => r.id), [2, 4, 5]);  /* 5: not measured, kept */
+  assert.equal(L.leakShown(C(1, 0, 0, 3), [false, false, false, true]), true);
+  assert.equal(L.leakShown(C(1, 0, 0, 3), [false, true, true, false]), false);
+  assert.equal(L.leakShown(C(0, 0, 0, 0), [true, true, true, true]), false);
+});
+
 test('the page script: logic.js then dashboard.js parse as one script, one global', () => {
   const mk = fs.readFileSync(path.join(__dirname, '..', '..', 'GNUmakefile'), 'utf8');
   const files = mk.match(/^HTML_JS\s*:=\s*(.*)$/m)[1].trim().split(/\s+/);
