@@ -378,7 +378,7 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
         int n = ms_stack_walk(t, __builtin_return_address(0),
             __builtin_frame_address(0), frames, &h);
         stack = ms_stack_intern(h, frames, n);
-        uint32_t slot = ms_sites_slot(&t->sites, stack);
+        uint32_t slot = ms_sites_slot(&t->sites, stack, ms_tls_task, 0);
         if (slot == UINT32_MAX) {
             rc = -ENOMEM;
             goto out;

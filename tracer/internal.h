@@ -174,8 +174,16 @@ void ms_table_repair(ms_table_t *t);
 extern int64_t ms_table_readers;    /* threads inside ms_table_peek */
 
 /* ---- per-site statistics (sites.c) -------------------------------------- */
+/* A thread's statistics of the blocks of one (stack, task, allocating
+ * thread): allocations are counted by their thread, in a slot whose owner
+ * is 0; a free of another thread's block is counted by the freeing thread,
+ * in a slot that names the block's thread as owner, so that the report
+ * can tell every block's figures by the thread that made it. */
 typedef struct {
     uint32_t stack;         /* global stack id */
+    uint32_t task;          /* the blocks' task id, 0 = none */
+    uint32_t owner;         /* the blocks' thread (ms_thread_t.id) when not
+                               the table's own, else 0 */
     uint32_t pad;
     uint64_t allocs, bytes, frees, freed_bytes, temporaries;
     uint64_t usable_bytes, freed_usable_bytes;  /* size classes' bytes */
@@ -196,13 +204,15 @@ typedef struct {
     ms_sitechunk_t **dir;           /* owner's directory of chunks */
     uint32_t ndir, capdir;
     uint32_t count;
-    uint32_t *index;                /* open addressing: stack id -> slot+1 */
+    uint32_t *index;                /* open addressing: key -> slot+1 */
     uint64_t index_mask;
 } ms_sites_t;
 
-/* The thread's slot for a global stack id (made on first use); UINT32_MAX
- * when out of memory. */
-uint32_t ms_sites_slot(ms_sites_t *s, uint32_t stack);
+/* The thread's slot for blocks of a global stack id made in task by the
+ * thread owner (0: this one), made on first use; UINT32_MAX when out of
+ * memory. */
+uint32_t ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task,
+    uint32_t owner);
 static inline ms_sitestat_t *
 ms_sites_at(ms_sites_t *s, uint32_t slot)
 {
@@ -263,9 +273,10 @@ typedef struct ms_thread {
     uint32_t recent_stack[64];      /* their allocation stacks */
     uint32_t nrecent;
 
-    /* per-thread cache: hash of a call stack -> site slot */
+    /* per-thread cache: hash of a call stack and the task -> the site slot
+     * of this thread's blocks: task << 32 | (slot + 1) (trace.c) */
     uint64_t scache_hash[MS_SCACHE];
-    uint32_t scache_slot[MS_SCACHE];
+    uint64_t scache_slot[MS_SCACHE];
 
     /* Frees of this thread's blocks by other threads wait here, their
      * memory not yet given back, until the owner takes their records out.

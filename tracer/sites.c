@@ -1,7 +1,8 @@
 /*
  * sites.c - per-thread statistics per call stack. Each thread keeps its
  * own, so the hot path never shares a cache line with another thread; the
- * report sums them. A record names its owner's slot, so a free on the
+ * report sums them. A slot holds the blocks of one (stack, task, allocating
+ * thread): see ms_sitestat_t. A record names its owner's slot, so a free on the
  * owning thread finds the statistics without a look-up. Chunks never move
  * and publish their fill count with a release store, so a report can walk
  * them while the owner adds more.
@@ -11,10 +12,18 @@
 #include "internal.h"
 
 static inline uint64_t
-mix32(uint32_t x)
+key_hash(uint32_t stack, uint32_t task, uint32_t owner)
 {
-    uint64_t h = x * 0x9E3779B97F4A7C15ull;
+    uint64_t h = (stack ^ (uint64_t)task << 32 ^ owner * 0xC2B2AE35ull) *
+        0x9E3779B97F4A7C15ull;
     return h ^ (h >> 29);
+}
+
+static inline int
+key_is(const ms_sitestat_t *st, uint32_t stack, uint32_t task,
+    uint32_t owner)
+{
+    return st->stack == stack && st->task == task && st->owner == owner;
 }
 
 static int
@@ -25,7 +34,8 @@ index_grow(ms_sites_t *s)
     if (idx == NULL)
         return -1;
     for (uint32_t slot = 0; slot < s->count; slot++) {
-        uint64_t j = mix32(ms_sites_at(s, slot)->stack) & (cap - 1);
+        const ms_sitestat_t *st = ms_sites_at(s, slot);
+        uint64_t j = key_hash(st->stack, st->task, st->owner) & (cap - 1);
         while (idx[j] != 0)
             j = (j + 1) & (cap - 1);
         idx[j] = slot + 1;
@@ -37,12 +47,13 @@ index_grow(ms_sites_t *s)
 }
 
 uint32_t
-ms_sites_slot(ms_sites_t *s, uint32_t stack)
+ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
 {
+    uint64_t h = key_hash(stack, task, owner);
     if (s->index != NULL) {
-        for (uint64_t i = mix32(stack) & s->index_mask; s->index[i] != 0;
+        for (uint64_t i = h & s->index_mask; s->index[i] != 0;
              i = (i + 1) & s->index_mask)
-            if (ms_sites_at(s, s->index[i] - 1)->stack == stack)
+            if (key_is(ms_sites_at(s, s->index[i] - 1), stack, task, owner))
                 return s->index[i] - 1;
     }
     if ((s->index == NULL || ((uint64_t)s->count + 1) * 2 > s->index_mask + 1)
@@ -70,8 +81,10 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack)
     uint32_t slot = s->count++;
     ms_sitechunk_t *c = s->dir[slot / MS_SITE_CHUNK];
     c->s[slot % MS_SITE_CHUNK].stack = stack;
+    c->s[slot % MS_SITE_CHUNK].task = task;
+    c->s[slot % MS_SITE_CHUNK].owner = owner;
     __atomic_store_n(&c->n, slot % MS_SITE_CHUNK + 1, __ATOMIC_RELEASE);
-    uint64_t i = mix32(stack) & s->index_mask;
+    uint64_t i = h & s->index_mask;
     while (s->index[i] != 0)
         i = (i + 1) & s->index_mask;
     s->index[i] = slot + 1;

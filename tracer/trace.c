@@ -73,39 +73,55 @@ ms_live_flush(ms_thread_t *t)
 
 static __attribute__((noinline)) uint32_t
 site_slot_miss(ms_thread_t *t, unsigned c, uint64_t key, uint64_t h,
-    const uintptr_t *frames, int n)
+    const uintptr_t *frames, int n, uint32_t task)
 {
     uint32_t id = ms_stack_intern(h, frames, n);
-    uint32_t slot = ms_sites_slot(&t->sites, id);
+    uint32_t slot = ms_sites_slot(&t->sites, id, task, 0);
     if (slot != UINT32_MAX) {
         t->scache_hash[c] = key;
-        t->scache_slot[c] = slot + 1;
+        t->scache_slot[c] = (uint64_t)task << 32 | (slot + 1);
     }
     return slot;
 }
 
-/* The calling thread's site slot for the current call stack. With one
- * frame the return address itself is the cache key: no walk, no hash. */
+/* A cache entry's slot when it is for task, else UINT32_MAX. */
 static inline uint32_t
-site_slot(ms_thread_t *t, void *ra, void *fp)
+scache_hit(uint64_t v, uint32_t task)
+{
+    return (v >> 32) == task && (uint32_t)v != 0 ? (uint32_t)v - 1 : UINT32_MAX;
+}
+
+/* The calling thread's site slot for the current call stack and task.
+ * With one frame the return address itself is the cache key: no walk, no
+ * hash. The task picks the entry too, so that tasks taking turns on a
+ * thread do not evict each other. */
+static inline __attribute__((always_inline)) uint32_t
+site_slot(ms_thread_t *t, void *ra, void *fp, uint32_t task)
 {
     uintptr_t frames[MS_MAX_FRAMES];
     uint64_t h;
     if (ms_opt.stack_depth == 1) {
         uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
         uintptr_t key = (uintptr_t)ra ^ (uintptr_t)epoch << 48;
-        unsigned c = (unsigned)((key ^ (key >> 8) ^ (key >> 16)) & (MS_SCACHE - 1));
-        if (MS_LIKELY(t->scache_hash[c] == key && t->scache_slot[c] != 0))
-            return t->scache_slot[c] - 1;
+        unsigned c = (unsigned)((key ^ (key >> 8) ^ (key >> 16) ^ task) &
+            (MS_SCACHE - 1));
+        if (MS_LIKELY(t->scache_hash[c] == key)) {
+            uint32_t slot = scache_hit(t->scache_slot[c], task);
+            if (MS_LIKELY(slot != UINT32_MAX))
+                return slot;
+        }
         frames[0] = (uintptr_t)ra;
         return site_slot_miss(t, c, key,
-            XXH3_64bits_withSeed(frames, sizeof(key), epoch), frames, 1);
+            XXH3_64bits_withSeed(frames, sizeof(key), epoch), frames, 1, task);
     }
     int n = ms_stack_walk(t, ra, fp, frames, &h);
-    unsigned c = (unsigned)(h >> 56);
-    if (MS_LIKELY(t->scache_hash[c] == h && t->scache_slot[c] != 0))
-        return t->scache_slot[c] - 1;
-    return site_slot_miss(t, c, h, h, frames, n);
+    unsigned c = (unsigned)((h >> 56) ^ task) & (MS_SCACHE - 1);
+    if (MS_LIKELY(t->scache_hash[c] == h)) {
+        uint32_t slot = scache_hit(t->scache_slot[c], task);
+        if (MS_LIKELY(slot != UINT32_MAX))
+            return slot;
+    }
+    return site_slot_miss(t, c, h, h, frames, n, task);
 }
 
 void
@@ -131,7 +147,8 @@ void
 ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     unsigned flags, void *ra, void *fp)
 {
-    uint32_t slot = site_slot(t, ra, fp);
+    uint32_t task = ms_tls_task;
+    uint32_t slot = site_slot(t, ra, fp, task);
     if (MS_UNLIKELY(slot == UINT32_MAX ||
             (ms_max_events != 0 && t->table.count >= ms_max_events))) {
         ms_dropped();
@@ -141,7 +158,7 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     ms_rec_t r = { .ptr = p, .size = req, .usable = ms_usable_code(usable),
         .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
         .time_ms = ms_clock_ms(), .seq = (uint32_t)t->allocs, .site = slot,
-        .task = ms_tls_task };
+        .task = task };
     if (MS_UNLIKELY(ms_own_insert(t, &r) != 0)) {
         ms_dropped();
         return;
