@@ -9,7 +9,8 @@
 #include "report.h"
 #include "writer.h"
 
-#define MS_FORMAT_VERSION 1
+/* 2: frames in one table, named by index (1 wrote each site's in full) */
+#define MS_FORMAT_VERSION 2
 
 #define key ms_w_jkey
 
@@ -77,13 +78,28 @@ write_frame(ms_writer_t *w, const ms_rframe_t *f)
     ms_w_str(w, "}");
 }
 
-static void write_frame_list(ms_writer_t *w, const ms_report_t *r,
-    const uint64_t *ix, uint64_t n);
+/* A stack: the indexes of its frames in the report's frame table,
+ * innermost first; null for one the table does not hold. */
+static void
+write_frame_list(ms_writer_t *w, const ms_report_t *r, const uint64_t *ix,
+    uint64_t n)
+{
+    ms_w_str(w, "[");
+    for (uint64_t k = 0; k < n; k++) {
+        if (k)
+            ms_w_str(w, ",");
+        if (ix[k] < r->nframes)
+            ms_w_u64(w, ix[k]);
+        else
+            ms_w_str(w, "null");
+    }
+    ms_w_str(w, "]");
+}
 
 static void
-write_frames(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s)
+frame_item(ms_writer_t *w, uint64_t i, const void *r)
 {
-    write_frame_list(w, r, s->frames, s->depth);
+    write_frame(w, &((const ms_report_t *)r)->frames[i]);
 }
 
 static void
@@ -94,7 +110,7 @@ write_site(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s,
     ms_w_str(w, "{");
     KU("id", s->id);
     key(w, "frames", &first);
-    write_frames(w, r, s);
+    write_frame_list(w, r, s->frames, s->depth);
     KB("estimated", sampled);
     if (sampled) {
         KD("allocs", s->est_allocs);
@@ -171,24 +187,8 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
         }
         ms_w_str(w, "]");
         key(w, "frames", &first);
-        write_frames(w, r, s);
+        write_frame_list(w, r, s->frames, s->depth);
         ms_w_str(w, "}");
-    }
-    ms_w_str(w, "]");
-}
-
-static void
-write_frame_list(ms_writer_t *w, const ms_report_t *r, const uint64_t *ix,
-    uint64_t n)
-{
-    ms_w_str(w, "[");
-    for (uint64_t k = 0; k < n; k++) {
-        if (k)
-            ms_w_str(w, ",");
-        if (ix[k] < r->nframes)
-            write_frame(w, &r->frames[ix[k]]);
-        else
-            ms_w_str(w, "null");
     }
     ms_w_str(w, "]");
 }
@@ -403,6 +403,9 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
 
     key(w, "variables", &first);
     ms_w_jarray(w, r->nvars, var_item, r);
+
+    key(w, "frames", &first);
+    ms_w_jarray(w, r->nframes, frame_item, r);
 
     key(w, "sites", &first);
     ms_w_str(w, "[");

@@ -12,7 +12,7 @@ tests/integration/pprof.sh, which sets up Go's environment.
 
 Exit status 0 when every check holds; else the first failure on stderr.
 """
-import json
+import msjson
 import re
 import subprocess
 import sys
@@ -100,7 +100,7 @@ def json_sites(report, estimated):
 
 
 def check_exact(report_path, profile):
-    report = json.load(open(report_path))
+    report = msjson.load(report_path)
     want = json_sites(report, False)
     for i, index in enumerate(INDEXES):
         flat, total = top(profile, index)
@@ -163,7 +163,7 @@ def traces(profile):
 
 
 def tagfocus(report_path, profile):
-    report = json.load(open(report_path))
+    report = msjson.load(report_path)
     tasks = {t["id"]: t for t in report["tasks"]}
 
     def path(t):
@@ -194,8 +194,8 @@ def tagfocus(report_path, profile):
 
 
 def diff(a_json, b_json, a_pb, b_pb):
-    a = json.load(open(a_json))
-    b = json.load(open(b_json))
+    a = msjson.load(a_json)
+    b = msjson.load(b_json)
     grow = sum(s["live_bytes"] for s in b["sites"]) - \
         sum(s["live_bytes"] for s in a["sites"])
     flat, total = top(b_pb, "inuse_space", "-diff_base=" + a_pb)
@@ -209,7 +209,7 @@ def diff(a_json, b_json, a_pb, b_pb):
 
 
 def sampled(report_path, profile):
-    report = json.load(open(report_path))
+    report = msjson.load(report_path)
     if report["mode"] != "sampled":
         fail("the report is not in sampled mode")
     want = json_sites(report, True)

@@ -5,7 +5,8 @@
   rel_json.py check [--pid N] [--mode M] [--trigger T] [--program P]
                     [--errors N] FILE...
       each FILE parses whole as one JSON object, is a memscope report of
-      version 1 (with the fields docs/json.md lists), its summary adds up,
+      version 2 (with the fields docs/json.md lists), every stack names
+      frames of its frame table (msjson.py), its summary adds up,
       and it matches the options given (--pid name: the pid in the file
       name, NAME-<pid>.json); --errors N: summary.heap_errors
       is N (default 0: a program with no heap error is reported as one).
@@ -16,8 +17,10 @@ import json
 import re
 import sys
 
+import msjson
+
 TOP = ["format", "version", "program", "pid", "mode", "sample_interval",
-       "trigger", "snapshot", "summary", "allocator", "threads", "sites",
+       "trigger", "snapshot", "summary", "allocator", "threads", "frames", "sites",
        "leaks", "timeline", "size_histogram", "lifetime_histogram"]
 SUMMARY = ["allocs", "frees", "reallocs", "bytes_allocated", "bytes_freed",
            "live_blocks", "live_bytes", "dropped_events", "untracked_frees"]
@@ -38,8 +41,9 @@ def check(path, want):
     missing = [k for k in TOP if k not in d]
     if missing:
         raise ValueError("missing fields: %s" % ", ".join(missing))
-    if d["format"] != "memscope" or d["version"] != 1:
+    if d["format"] != "memscope" or d["version"] != msjson.VERSION:
         raise ValueError("format %r version %r" % (d["format"], d["version"]))
+    msjson.resolve(d)
     s = d["summary"]
     missing = [k for k in SUMMARY if k not in s]
     if missing:

@@ -16,13 +16,22 @@ with one of the comma-separated PREFIXES (one of libc or the loader, whose
 names, files and lines depend on the debug information installed) keeps
 only its module's file name: its function, file and line become "<other>".
 
+The stacks name frames of the top-level frame table by index: they are
+resolved (tests/data/msjson.py), so each stack shows its frames, and the
+table itself is left out (its order and length depend on the debug
+information installed, as above).
+
 folded: such frames become "<other>" (a run of them one), identical stacks
 are merged, and the lines are sorted again. Inlined frames of such
 functions are left out of the JSON: they depend on the debug information
 installed (libc6-dbg).
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data"))
+import msjson  # noqa: E402
 
 # key -> where it is masked ("any" = wherever it occurs)
 MASK = {
@@ -85,7 +94,8 @@ def main():
     if len(sys.argv) == 3:
         ours = tuple(sys.argv[2].split(","))
     if mode == "json" and len(sys.argv) == 3:
-        doc = json.load(sys.stdin)
+        doc = msjson.resolve(json.load(sys.stdin))
+        doc["frames"] = "<the table, resolved into each stack>"
         out = norm(doc, "")
         want = set(MASK) | {"module", "lifetimes", "lifetime_histogram"}
         # keys that occur only in some reports

@@ -49,10 +49,10 @@ esac
 echo "ok: markdown: the growing site first: $first"
 
 "$T" diff "$A" "$B" --format json -o "$TMP/diff.json" || ms_fail "diff --format json failed"
-python3 - "$TMP/diff.json" "$OUT/grow.snapshot-1.json" "$OUT/grow.snapshot-2.json" <<'PY' || ms_fail "the JSON diff is wrong"
-import json, sys
+PYTHONPATH=$REPO/tests/data python3 - "$TMP/diff.json" "$OUT/grow.snapshot-1.json" "$OUT/grow.snapshot-2.json" <<'PY' || ms_fail "the JSON diff is wrong"
+import json, msjson, sys
 d = json.load(open(sys.argv[1]))
-a, b = (json.load(open(p)) for p in sys.argv[2:4])
+a, b = (msjson.load(p) for p in sys.argv[2:4])
 assert d["format"] == "memscope-diff" and d["a"]["snapshot"] == 1 and d["b"]["snapshot"] == 2
 top = d["sites"][0]
 assert top["frames"][0]["function"] == "wl_node", top

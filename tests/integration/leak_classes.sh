@@ -64,16 +64,14 @@ cc -std=gnu11 -O1 -g -Wall -I"$REPO/include" -pthread -o basic_usage \
     -Wl,-rpath,"$(dirname "$MEMSCOPE_LIB")" -lmemscope_malloc
 ./basic_usage >demo.out 2>demo.err || ms_fail "basic_usage failed"
 
-/usr/bin/python3 - "$TMP" <<'PY'
-import json, sys
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP" <<'PY'
+import msjson, sys
 tmp = sys.argv[1]
 fails = []
 def check(what, got, want):
     if got != want:
         fails.append(f"{what}: got {got!r}, expected {want!r}")
-def load(p):
-    with open(p) as f:
-        return json.load(f)
+load = msjson.load
 CLASSES = ["definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable"]
 
 d = load(f"{tmp}/reports/lc.json")

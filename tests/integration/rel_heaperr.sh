@@ -29,11 +29,11 @@ ms_status_is all 0
 grep -qx survived "$TMP/all.out" || ms_fail "the program did not get past its heap errors"
 echo "ok: the program ran on past 8 heap errors and exited 0"
 ms_reports_check --errors 8 "$MEMSCOPE_OUT/he.json"
-/usr/bin/python3 - "$TMP/all.out" "$MEMSCOPE_OUT/he.json" $CASES <<'PYEOF' || ms_fail "the JSON report does not describe the heap errors"
-import json, sys
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP/all.out" "$MEMSCOPE_OUT/he.json" $CASES <<'PYEOF' || ms_fail "the JSON report does not describe the heap errors"
+import msjson, sys
 out, rep, cases = sys.argv[1], sys.argv[2], sys.argv[3:]
 want = [l.split()[1:] for l in open(out) if l.startswith("expect ")]
-errs = json.load(open(rep))["heap_errors"]
+errs = msjson.load(rep)["heap_errors"]
 if len(errs) != len(want):
     sys.exit("%d heap errors in the report, the program made %d" % (len(errs), len(want)))
 funcs = lambda frames: " ".join(f["function"] or "?" for f in frames)

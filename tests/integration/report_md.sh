@@ -55,8 +55,8 @@ else
     echo "note: $MEMSCOPE_TOOL has no report command: tool check not run"
 fi
 
-"$PY" - "$TMP" <<'EOF'
-import json, sys
+PYTHONPATH=$REPO/tests/data "$PY" - "$TMP" <<'EOF'
+import msjson, sys
 
 tmp = sys.argv[1]
 fails = []
@@ -66,7 +66,7 @@ def check(ok, what):
         fails.append(what)
 
 def load(tag):
-    d = json.load(open(f"{tmp}/{tag}/x.json"))
+    d = msjson.load(f"{tmp}/{tag}/x.json")
     blocks = []
     for line in open(f"{tmp}/{tag}.blocks", encoding="utf-8"):
         kind, depth, text = line.rstrip("\n").split("\t", 2)

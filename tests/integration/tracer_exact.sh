@@ -24,8 +24,8 @@ export MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=exact MEMSCOPE_FORMATS=json
 ms_both exact "$PROGS/tracer_exact" "$TMP"
 ms_compare exact stderr
 
-/usr/bin/python3 - "$TMP" <<'EOF'
-import json, sys
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP" <<'EOF'
+import msjson, sys
 tmp = sys.argv[1]
 T, N_LOCAL, N_CROSS, K, LEAK = 4, 1000, 500, 7, 4321
 N_REALLOC, N_ORPHAN, ORPHAN = 100, 50, 640
@@ -40,8 +40,7 @@ def check(what, got, want):
 
 def load(path):
     try:
-        with open(path) as f:
-            return json.load(f)
+        return msjson.load(path)
     except Exception as e:
         sys.exit(f"FAIL: {path}: {e}")
 

@@ -32,8 +32,8 @@ for mode in named unnamed; do
     else
         pbase=tracer_fork-$ppid cbase=tracer_fork-$cpid
     fi
-    /usr/bin/python3 - "$MEMSCOPE_OUT" "$pbase" "$ppid" "$cbase" "$cpid" <<'PY'
-import json, os, sys
+    PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$MEMSCOPE_OUT" "$pbase" "$ppid" "$cbase" "$cpid" <<'PY'
+import msjson, os, sys
 out, pbase, ppid, cbase, cpid = sys.argv[1:6]
 fails = []
 files = sorted(os.listdir(out))
@@ -47,7 +47,7 @@ def site(r, fn):
     return sum(s["allocs"] for s in ss), sum(s["frees"] for s in ss)
 for who, base, pid in (("parent", pbase, ppid), ("child", cbase, cpid)):
     try:
-        r = json.load(open(f"{out}/{base}.json"))
+        r = msjson.load(f"{out}/{base}.json")
     except Exception as e:
         fails.append(f"{who}: {base}.json is not complete JSON: {e}")
         continue

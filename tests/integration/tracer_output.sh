@@ -82,9 +82,9 @@ cmp -s "$TMP/normal.pre.out" "$TMP/testmode.pre.out" || ms_fail "test mode chang
 for ext in bin json md; do
     [ -s "$TMP/reports/testmode.$ext" ] || ms_fail "test mode wrote no .$ext report"
 done
-/usr/bin/python3 - "$TMP/reports/normal.json" "$TMP/reports/testmode.json" <<'EOF'
-import json, sys
-normal, test = (json.load(open(p)) for p in sys.argv[1:3])
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP/reports/normal.json" "$TMP/reports/testmode.json" <<'EOF'
+import msjson, sys
+normal, test = (msjson.load(p) for p in sys.argv[1:3])
 fails = []
 for k in ("allocs", "frees", "reallocs", "bytes_allocated", "bytes_freed",
           "live_blocks", "live_bytes", "threads", "sites"):

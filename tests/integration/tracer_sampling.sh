@@ -19,8 +19,8 @@ export MEMSCOPE_SAMPLE=8k MEMSCOPE_NAME=sampled MEMSCOPE_FORMATS=json
 ms_both sampled "$PROGS/tracer_sampling" "$TMP"
 ms_compare sampled stderr
 
-/usr/bin/python3 - "$TMP" <<'EOF'
-import json, sys
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP" <<'EOF'
+import msjson, sys
 tmp = sys.argv[1]
 SITES = {"sampled_site_small": (800000, 32), "sampled_site_medium": (150000, 1024),
          "sampled_site_large": (50000, 16384)}
@@ -32,8 +32,7 @@ def check(what, got, want):
 
 def load(path):
     try:
-        with open(path) as f:
-            return json.load(f)
+        return msjson.load(path)
     except Exception as e:
         sys.exit(f"FAIL: {path}: {e}")
 

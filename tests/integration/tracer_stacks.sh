@@ -28,14 +28,14 @@ for depth in 8 2 1; do
     ms_compare depth$depth stderr
 done
 
-/usr/bin/python3 - "$TMP/reports" "${lines[@]}" <<'EOF2'
-import json, os, sys
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP/reports" "${lines[@]}" <<'EOF2'
+import msjson, os, sys
 out = sys.argv[1]
 lines = [int(x) for x in sys.argv[2:6]]
 chain = ["stack_level3", "stack_level2", "stack_level1", "main"]
 fails = []
 for depth, keep in ((8, 4), (2, 2), (1, 1)):
-    r = json.load(open(f"{out}/depth{depth}.json"))
+    r = msjson.load(f"{out}/depth{depth}.json")
     if r["stack_depth"] != depth:
         fails.append(f"depth {depth}: the report says stack_depth {r['stack_depth']}")
     sites = [s for s in r["sites"] if s["frames"] and s["frames"][0]

@@ -71,8 +71,8 @@ for t in nest-exact nest-sampled cxx; do
         >"$TMP/reports/$t.alloc.folded" || ms_fail "memscope report $t.bin --format folded failed"
 done
 
-python3 - "$TMP/reports" <<'EOF'
-import json, re, sys
+PYTHONPATH=$REPO/tests/data python3 - "$TMP/reports" <<'EOF'
+import json, msjson, re, sys
 out = sys.argv[1]
 fails = []
 
@@ -83,7 +83,7 @@ def base(name):      # leaf.constprop.0 -> leaf
     return None if name is None else re.sub(r"\.(constprop|isra|part|cold)\.\d+$", "", name)
 
 def check_json(tag, want_chain, first, weigh):
-    r = json.load(open(f"{out}/{tag}.json"))
+    r = msjson.load(f"{out}/{tag}.json")
     ok = total = 0
     for s in r["sites"]:
         names = [base(n) for n in frames_of(r, s)]
@@ -182,7 +182,7 @@ for tag, weigh in (("nest-exact", "allocs"), ("nest-sampled", "allocs")):
 
 check_json("cxx", ["cxx_leaf(unsigned long)", "cxx_top(unsigned long)", "main"],
            "cxx_leaf(unsigned long)", "allocs")
-r = json.load(open(f"{out}/cxx.json"))
+r = msjson.load(f"{out}/cxx.json")
 th = [frames_of(r, s) for s in r["sites"] if frames_of(r, s)[0] == "thread_leaf()"]
 if not th or "thread_body()" not in th[0] or th[0][-1] in ("[cut]", "[truncated]"):
     fails.append(f"cxx: the std::thread's stack: {th}")

@@ -28,9 +28,9 @@ if [ -x /usr/bin/heaptrack ] && [ -x /usr/bin/heaptrack_print ]; then
     fi
 fi
 
-"$PY" - "$TMP/reports/py.json" "$ht" <<'EOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
+PYTHONPATH=$REPO/tests/data "$PY" - "$TMP/reports/py.json" "$ht" <<'EOF'
+import msjson, sys
+r = msjson.load(sys.argv[1])
 fails = []
 tot_b = main_b = tot_a = main_a = 0
 cut = 0
