@@ -386,7 +386,7 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
         ms_rec_t r = { .ptr = p, .size = size,
             .usable = ms_usable_code(size), .kind = MS_KIND_MALLOC,
             .flags = MS_REC_VARIABLE | MS_REC_SAMPLED, .time_ms = ms_clock_ms(),
-            .seq = (uint32_t)t->allocs, .site = slot, .task = ms_tls_task };
+            .site = slot };
         ms_table_insert(&t->table, &r);
         __atomic_add_fetch(&ms_named_unsampled, 1, __ATOMIC_RELAXED);
         ms_fast_update();

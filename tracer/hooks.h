@@ -51,7 +51,7 @@ ms_live_add(ms_thread_t *t, int64_t d)
 }
 
 /* The owner's table operations; an exited thread's table is locked. */
-static inline int
+static inline __attribute__((always_inline)) int
 ms_own_insert(ms_thread_t *t, ms_rec_t *r)
 {
     uint64_t h = ms_table_hash(r->ptr);
@@ -63,7 +63,7 @@ ms_own_insert(ms_thread_t *t, ms_rec_t *r)
     return rc;
 }
 
-static inline int
+static inline __attribute__((always_inline)) int
 ms_own_remove(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
     uint64_t h = ms_table_hash(p);
@@ -92,7 +92,7 @@ void ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
 /* Per-site statistics of a free of record r (trace.c). */
 void ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary);
 /* A free's task and variable bookkeeping (trace.c). */
-void ms_account_free_extras(const ms_rec_t *r);
+void ms_account_free_extras(const ms_rec_t *r, uint32_t task);
 
 /* sample.c */
 void ms_sample_publish(ms_thread_t *t);
@@ -100,9 +100,8 @@ void ms_busy_alloc(void *p);
 void ms_busy_free(void *p);
 int64_t ms_sample_draw(ms_thread_t *t);
 /* flags: the engine's flags p was made with, kept if p is moved */
-/* pre: the decision the allocator took before the engine call, or 0. */
 void *ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
-    int flags, unsigned pre, void *ra, void *fp);
+    int flags, void *ra, void *fp);
 int ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra,
     void *fp);
 

@@ -70,13 +70,7 @@ typedef struct {
     int file_mode;          /* MEMSCOPE_FILE_MODE */
     int abort_on_error;     /* MEMSCOPE_ABORT_ON_ERROR */
     int leak_check;         /* MEMSCOPE_LEAK_CHECK */
-    int children;           /* MEMSCOPE_CHILDREN: MS_CHILDREN_* */
-    char run_log[1024];     /* MEMSCOPE_RUN_LOG ("" = none) */
 } ms_options_t;
-
-/* MEMSCOPE_CHILDREN: which processes started from the one named are
- * traced besides it (the exec of it is it: exec keeps the pid) */
-enum { MS_CHILDREN_NONE, MS_CHILDREN_FORK, MS_CHILDREN_ALL };
 
 extern ms_options_t ms_opt;
 void ms_options_load(void);
@@ -108,18 +102,18 @@ uint64_t ms_now_precise_ns(void);   /* monotonic, precise */
 uint64_t ms_clock_resolution_ns(void);
 
 /* ---- side table (table.c) ----------------------------------------------- */
-/* One record per live tracked block: 32 bytes. */
+/* One record per live tracked block: 24 bytes. Its task is its site
+ * slot's (slots are per stack and task); whether it was a temporary (freed
+ * before the thread's next allocation) is told by ms_thread_t.last_ptr. */
 typedef struct {
     uintptr_t ptr;          /* 0 = empty slot */
     uint64_t size : 40;     /* requested bytes (up to 1 TiB) */
     uint64_t usable : 8;    /* usable bytes, as ms_usable_code() */
     uint64_t kind : 4;      /* ms_kind_t */
     uint64_t flags : 4;     /* MS_REC_* */
-    uint64_t dist : 8;      /* distance from its home slot (table.c) */
+    uint64_t spare : 8;
     uint32_t time_ms;       /* allocation time, ms since start (tick) */
-    uint32_t seq;           /* owner's allocation count at that time */
     uint32_t site;          /* owner's site slot (sites.c) */
-    uint32_t task;          /* task id, 0 = none */
 } ms_rec_t;
 
 /* A jemalloc size class in 8 bits: classes are (4 + m) << (lg - 2), m < 4,
@@ -143,18 +137,29 @@ ms_usable_of_code(unsigned code)
 #define MS_REC_VARIABLE 1u  /* named by the program: see api.c */
 #define MS_REC_SAMPLED  2u  /* in sampled mode: a sampled block */
 
+/* A segment of a table: its own open-addressed array (table.h). */
+typedef struct {
+    uint32_t cap;           /* slots */
+    uint32_t count;         /* records */
+    ms_rec_t slots[];
+} ms_tseg_t;
+
+#define MS_TABLE_SEG_BITS 6
+#define MS_TABLE_SEGS     (1u << MS_TABLE_SEG_BITS)
+#define MS_TABLE_SEG_MIN  16u   /* a segment's least capacity */
+
 /*
  * Only the owning thread writes its table. It bumps seq (odd while
  * writing) around every change, so other threads can read it without a
- * lock and retry when seq moved (a seqlock). Replaced slot arrays are
+ * lock and retry when seq moved (a seqlock). Replaced segments are
  * retired, and freed only when no reader can be inside them.
  */
 typedef struct {
-    ms_rec_t *slots;
-    uint64_t mask;          /* capacity - 1 */
+    ms_tseg_t *segs[MS_TABLE_SEGS];     /* NULL until first used */
     uint64_t count;
     uint64_t seq;
-    void *retired[48];
+    uint64_t bytes;                     /* the segments' bytes */
+    void *retired[16];
     int nretired;
 } ms_table_t;
 
@@ -162,19 +167,22 @@ typedef struct {
 int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
 /* Owner only. Returns 0 and ptr's record in *out, or -1 when absent. */
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
-/* Slow part of an insert: makes room (grows); 0 or -1 without memory. */
-int ms_table_grow(ms_table_t *t);
-/* Halves a table that holds far fewer records than it has slots. */
-void ms_table_shrink(ms_table_t *t);
 /* A consistent copy of ptr's record, read by any thread; 0 when found. */
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Owner only: a pointer to ptr's record, valid until the next change. */
 ms_rec_t *ms_table_find(ms_table_t *t, uintptr_t ptr);
-/* Returns the bytes of t's slot array. */
+/* Returns the bytes of t's segments (retired ones included). */
 uint64_t ms_table_bytes(const ms_table_t *t);
 /* A record whose block contains ptr (not at its start); 0 when found.
  * Slow (a whole scan): for heap errors only. */
 int ms_table_find_containing(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
+/* Any thread: calls fn(arg, record) for each record, as one consistent
+ * copy when the owner lets one be read in time (fn may then see a record
+ * again on a retry: it is told with restart(arg) before each pass). */
+void ms_table_each(ms_table_t *t, void (*restart)(void *),
+    int (*fn)(void *, const ms_rec_t *), void *arg);
+/* Owner only: frees retired segments when no reader is inside a table. */
+void ms_table_reap(ms_table_t *t);
 /* Rebuilds a table left half-changed by a thread that fork() did not copy. */
 void ms_table_repair(ms_table_t *t);
 extern int64_t ms_table_readers;    /* threads inside ms_table_peek */
@@ -226,8 +234,16 @@ ms_sites_at(ms_sites_t *s, uint32_t slot)
 }
 /* The global stack id of a slot; any thread may ask (chunks never move). */
 uint32_t ms_sites_stack_of(ms_sites_t *s, uint32_t slot);
-/* Returns the lifetime bucket of a lifetime of ms milliseconds. */
-int ms_life_bucket(uint64_t ms);
+/* The task of a slot's blocks (0: none); any thread may ask. */
+uint32_t ms_sites_task_of(ms_sites_t *s, uint32_t slot);
+/* Returns the lifetime bucket of a lifetime of ms milliseconds: [0,1),
+ * [1,2), [2,4), [4,8), ... the last open. */
+static inline int
+ms_life_bucket(uint64_t ms)
+{
+    int b = ms == 0 ? 0 : 64 - __builtin_clzll(ms);
+    return b < MS_LIFE_BUCKETS ? b : MS_LIFE_BUCKETS - 1;
+}
 
 /* ---- threads (threads.c) ------------------------------------------------ */
 #define MS_SCACHE 256
@@ -271,6 +287,10 @@ typedef struct ms_thread {
     uintptr_t tcb;                  /* its thread pointer (leaks.c) */
 
     ms_table_t table;
+    /* the last block recorded and the allocation count then: a free of
+     * it with no allocation since is a temporary */
+    uintptr_t last_ptr;
+    uint64_t last_allocs;
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
 
@@ -350,7 +370,15 @@ int ms_dead_module_info(int i, const char **path, uintptr_t *bias);
 extern int64_t ms_global_live;       /* flushed per-thread live bytes */
 extern uint32_t ms_tick_ms;          /* ms since start, kept by the tick */
 extern int ms_ticking;               /* the tick keeps ms_tick_ms (not test mode) */
-uint32_t ms_clock_ms(void);
+/* ms since start: the tick's, or (test mode) the coarse clock's now. */
+uint32_t ms_clock_ms_now(void);
+static inline uint32_t
+ms_clock_ms(void)
+{
+    if (MS_LIKELY(__atomic_load_n(&ms_ticking, __ATOMIC_RELAXED)))
+        return __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
+    return ms_clock_ms_now();
+}
 extern int64_t ms_global_peak;
 extern uint64_t ms_untracked_frees;
 extern uint64_t ms_dropped_events;

@@ -192,40 +192,42 @@ map_of(const scan_t *s, uintptr_t addr)
 
 /* Copies the live records of table t into s->b (a consistent copy when the
  * owner lets one be read; a busy owner's last try is kept as it is). */
+typedef struct {
+    scan_t *s;
+    ms_thread_t *t;
+    uint64_t *cap, base;
+    const uint32_t *site_of;
+    uint32_t nsite_of;
+} copy_t;
+
+static void
+copy_restart(void *arg)
+{
+    copy_t *c = arg;
+    c->s->n = c->base;
+}
+
+static int
+copy_one(void *arg, const ms_rec_t *r)
+{
+    copy_t *c = arg;
+    scan_t *s = c->s;
+    if (grow((void **)&s->b, c->cap, s->n + 1, sizeof(*s->b))) {
+        s->oom = 1;
+        return 1;
+    }
+    uint32_t st = ms_sites_stack_of(&c->t->sites, r->site);
+    s->b[s->n++] = (blk_t){ .start = r->ptr, .size = r->size,
+        .site = st < c->nsite_of ? c->site_of[st] : UINT32_MAX };
+    return 0;
+}
+
 static void
 copy_table(scan_t *s, ms_thread_t *t, uint64_t *cap, const uint32_t *site_of,
     uint32_t nsite_of)
 {
-    uint64_t base = s->n;
-    __atomic_add_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
-    for (unsigned tries = 0;; tries++) {
-        s->n = base;
-        uint64_t s1 = __atomic_load_n(&t->table.seq, __ATOMIC_ACQUIRE);
-        if ((s1 & 1) && tries < 1000) {
-            sched_yield();
-            continue;
-        }
-        ms_rec_t *slots = __atomic_load_n(&t->table.slots, __ATOMIC_ACQUIRE);
-        uint64_t mask = __atomic_load_n(&t->table.mask, __ATOMIC_ACQUIRE);
-        for (uint64_t i = 0; slots != NULL && i <= mask; i++) {
-            ms_rec_t r;
-            memcpy(&r, (const void *)&slots[i], sizeof(r));
-            if (r.ptr == 0)
-                continue;
-            if (grow((void **)&s->b, cap, s->n + 1, sizeof(*s->b))) {
-                s->oom = 1;
-                break;
-            }
-            uint32_t st = ms_sites_stack_of(&t->sites, r.site);
-            s->b[s->n++] = (blk_t){ .start = r.ptr, .size = r.size,
-                .site = st < nsite_of ? site_of[st] : UINT32_MAX };
-        }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (s->oom || __atomic_load_n(&t->table.seq, __ATOMIC_RELAXED) == s1 ||
-            tries >= 1000)
-            break;
-    }
-    __atomic_sub_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    copy_t c = { s, t, cap, s->n, site_of, nsite_of };
+    ms_table_each(&t->table, copy_restart, copy_one, &c);
 }
 
 /* Sorts s->b by start: least significant digit first, 16 bits a pass. */

@@ -89,11 +89,12 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
         t->bytes_freed += r->size;
         ms_live_add(t, -(int64_t)r->size);
     }
+    uint32_t task = ms_sites_task_of(&o->sites, r->site);
     uint32_t slot = ms_sites_slot(&t->sites,
-        ms_sites_stack_of(&o->sites, r->site), r->task, o->id);
+        ms_sites_stack_of(&o->sites, r->site), task, o->id);
     if (slot != UINT32_MAX)
         ms_account_site_free(ms_sites_at(&t->sites, slot), r, 0);
-    ms_account_free_extras(r);
+    ms_account_free_extras(r, task);
     return deferred;
 }
 

@@ -120,12 +120,11 @@ ms_sample_due(ms_thread_t *t, size_t n)
     return 1;
 }
 
-/* The sampled mode's part of an allocation hook: counters, the countdown
- * (unless the allocator took the decision, pre), and a sampled block
- * recorded; moved when it was not made aligned. Returns the block to give. */
+/* The sampled mode's part of an allocation hook: counters, the countdown,
+ * and a sampled block moved and recorded. Returns the block to give. */
 void *
 ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
-    int flags, unsigned pre, void *ra, void *fp)
+    int flags, void *ra, void *fp)
 {
     if (MS_UNLIKELY(t->je_allocp == NULL)) {
         uint64_t u = ms_je_sallocx(p, 0);
@@ -134,13 +133,9 @@ ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
     } else if (MS_UNLIKELY(ms_sample_publish_due(t->allocs))) {
         ms_sample_publish(t);
     }
-    if (pre == MS_KIND_PRECOUNTED)
+    if (MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))
         return p;
-    if (pre == 0 && MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))
-        return p;
-    /* Sampled: the block must be page-aligned, so free() can recognise it;
-     * one the allocator did not ask for so (realloc, the jemalloc API) is
-     * moved. */
+    /* Sampled: make the block page-aligned, so free() can recognise it. */
     if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) != 0) {
         /* the same zeroing, tcache and arena; a larger alignment */
         void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(MS_SAMPLE_ALIGN) |
@@ -183,8 +178,9 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
         ms_rec_t r;
         if (ms_own_remove(t, (uintptr_t)p, &r) == 0) {
-            ms_account_site_free(ms_sites_at(&t->sites, r.site), &r, 0);
-            ms_account_free_extras(&r);
+            ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
+            ms_account_site_free(st, &r, 0);
+            ms_account_free_extras(&r, st->task);
         } else {
             int f = ms_foreign_free(t, (uintptr_t)p, &r, kind, ra, fp);
             rc = f < 0 ? 0 : f;

@@ -91,21 +91,27 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
     return slot;
 }
 
-/* Lifetime buckets in ms: [0,1), [1,2), [2,4), [4,8), ... the last open. */
-int
-ms_life_bucket(uint64_t ms)
+/* Slot's statistics, found by any thread: the chunk list, not the
+ * owner's directory, which may move. */
+static const ms_sitestat_t *
+slot_any(ms_sites_t *s, uint32_t slot)
 {
-    if (ms == 0)
-        return 0;
-    int b = 64 - __builtin_clzll(ms);
-    return b < MS_LIFE_BUCKETS ? b : MS_LIFE_BUCKETS - 1;
+    ms_sitechunk_t *c = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
+    for (uint32_t i = slot / MS_SITE_CHUNK; c != NULL && i > 0; i--)
+        c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE);
+    return c ? &c->s[slot % MS_SITE_CHUNK] : NULL;
 }
 
 uint32_t
 ms_sites_stack_of(ms_sites_t *s, uint32_t slot)
 {
-    ms_sitechunk_t *c = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
-    for (uint32_t i = slot / MS_SITE_CHUNK; c != NULL && i > 0; i--)
-        c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE);
-    return c ? c->s[slot % MS_SITE_CHUNK].stack : 0;
+    const ms_sitestat_t *st = slot_any(s, slot);
+    return st ? st->stack : 0;
+}
+
+uint32_t
+ms_sites_task_of(ms_sites_t *s, uint32_t slot)
+{
+    const ms_sitestat_t *st = slot_any(s, slot);
+    return st ? st->task : 0;
 }

@@ -136,6 +136,8 @@ ms_tick_slow(ms_thread_t *t, int may_start)
         ms_timeline_poll(now);
     }
     ms_snapshot_poll(may_start);
+    if (MS_UNLIKELY(t->table.nretired != 0) && !t->inbox.orphan)
+        ms_table_reap(&t->table);   /* retired segments no reader holds */
     errno = saved;
 }
 

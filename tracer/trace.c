@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "hooks.h"
 #include "heaperr.h"
 #include "sample.h"
@@ -43,19 +46,11 @@ ms_fast_update(void)
 }
 
 /* Test mode: the coarse clock at each use (out of line: rare). */
-static __attribute__((noinline)) uint32_t
-clock_ms_now(void)
+uint32_t
+ms_clock_ms_now(void)
 {
     uint64_t now = ms_now_ns();
     return now > ms_start_ns ? (uint32_t)((now - ms_start_ns) / 1000000u) : 0;
-}
-
-uint32_t
-ms_clock_ms(void)
-{
-    if (MS_LIKELY(__atomic_load_n(&ms_ticking, __ATOMIC_RELAXED)))
-        return __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
-    return clock_ms_now();
 }
 
 /* Moves a thread's drift in live bytes to the global figure and peak. */
@@ -143,8 +138,10 @@ usable_size(uintptr_t p, size_t req, unsigned kind)
     return ms_je_sallocx((void *)p, 0);
 }
 
-void
-ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
+/* The record and site statistics of a new block p: ms_record, inlined
+ * into the allocation hook. */
+static inline __attribute__((always_inline)) void
+record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     unsigned flags, void *ra, void *fp)
 {
     uint32_t task = ms_tls_task;
@@ -157,23 +154,31 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     uint64_t usable = usable_size(p, req, kind);
     ms_rec_t r = { .ptr = p, .size = req, .usable = ms_usable_code(usable),
         .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
-        .time_ms = ms_clock_ms(), .seq = (uint32_t)t->allocs, .site = slot,
-        .task = task };
+        .time_ms = ms_clock_ms(), .site = slot };
     if (MS_UNLIKELY(ms_own_insert(t, &r) != 0)) {
         ms_dropped();
         return;
     }
+    t->last_ptr = p;
+    t->last_allocs = t->allocs;
     ms_sitestat_t *st = ms_sites_at(&t->sites, slot);
     st->allocs++;
     st->bytes += req;
     st->usable_bytes += usable;
-    if (flags & MS_REC_SAMPLED) {
+    if (MS_UNLIKELY(flags & MS_REC_SAMPLED)) {
         double w = ms_sample_weight(req);
         st->est_allocs += w;
         st->est_bytes += w * (double)req;
     }
-    if (r.task != 0)
-        ms_task_account(r.task, (int64_t)req, 1);
+    if (MS_UNLIKELY(task != 0))
+        ms_task_account(task, (int64_t)req, 1);
+}
+
+void
+ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
+    unsigned flags, void *ra, void *fp)
+{
+    record(t, p, req, kind, flags, ra, fp);
 }
 
 /* flags: how the engine made p (mallocx flags), kept when a sampled block
@@ -181,8 +186,6 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
 static inline void *
 alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
 {
-    unsigned pre = (unsigned)kind & MS_KIND_PRE;
-    kind = (ms_kind_t)((unsigned)kind & ~MS_KIND_PRE);
     if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY ||
             (ms_tls_busy && !ms_tls_quiet))) {
         /* before start-up, or made by libc for the tracer: remembered so
@@ -204,11 +207,11 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
     if (ms_opt.sample == 0) {
         t->bytes_alloc += req;
         ms_live_add(t, (int64_t)req);
-        ms_record(t, (uintptr_t)p, req, kind, 0, ra, fp);
+        record(t, (uintptr_t)p, req, kind, 0, ra, fp);
         ms_hook_leave();
         return p;
     }
-    p = ms_sample_alloc(t, p, req, kind, flags, pre, ra, fp);
+    p = ms_sample_alloc(t, p, req, kind, flags, ra, fp);
     ms_hook_leave();
     return p;
 }
@@ -216,8 +219,7 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
 void *
 ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
 {
-    unsigned k = (unsigned)kind & ~MS_KIND_PRE;
-    return alloc_hook(p, req, kind, k == MS_KIND_CALLOC ? MS_JE_ZERO : 0,
+    return alloc_hook(p, req, kind, kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0,
         ra, fp);
 }
 
@@ -228,17 +230,16 @@ ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     return alloc_hook(p, req, kind, flags, ra, fp);
 }
 
-/* Per-site statistics of a free by thread t of a record from slot's
- * owner; lifetime from the record. */
-void
-ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
+/* Per-site statistics of a free of record r; lifetime from the record. */
+static inline __attribute__((always_inline)) void
+account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 {
     uint32_t now = ms_clock_ms();
     st->frees++;
     st->freed_bytes += r->size;
     st->freed_usable_bytes += ms_usable_of_code(r->usable);
     st->temporaries += (uint64_t)temporary;
-    if (r->flags & MS_REC_SAMPLED) {
+    if (MS_UNLIKELY(r->flags & MS_REC_SAMPLED)) {
         double w = ms_sample_weight(r->size);
         st->est_freed_allocs += w;
         st->est_freed_bytes += w * (double)r->size;
@@ -247,13 +248,30 @@ ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 }
 
 void
-ms_account_free_extras(const ms_rec_t *r)
+ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 {
-    if (r->task != 0)
-        ms_task_account(r->task, -(int64_t)r->size, 0);
+    account_site_free(st, r, temporary);
+}
+
+void
+ms_account_free_extras(const ms_rec_t *r, uint32_t task)
+{
+    if (task != 0)
+        ms_task_account(task, -(int64_t)r->size, 0);
     if ((r->flags & MS_REC_VARIABLE) ||
         __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
         ms_variable_on_free(r->ptr);
+}
+
+/* Whether a release of kind how may end a block of kind k: the common
+ * case inline, the rest in heaperr.c. */
+static inline int
+kinds_match(unsigned k, ms_free_kind_t how)
+{
+    if (MS_LIKELY(k != MS_KIND_NEW && k != MS_KIND_NEW_ARRAY &&
+            how != MS_FREE_DELETE && how != MS_FREE_DELETE_ARRAY))
+        return 1;
+    return ms_kinds_match(k, how);
 }
 
 /* A free in exact mode; see ms_trace_free. */
@@ -263,7 +281,7 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
 {
     ms_rec_t r;
     if (MS_LIKELY(ms_own_remove(t, p, &r) == 0)) {
-        if (MS_UNLIKELY(!ms_kinds_match(r.kind, how))) {
+        if (MS_UNLIKELY(!kinds_match(r.kind, how))) {
             ms_own_insert(t, &r);      /* the block stays live */
             ms_heap_error(MS_HERR_MISMATCH, p, how, &r, t, t, ra, fp);
             return 1;
@@ -274,10 +292,10 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
         ms_live_add(t, -(int64_t)r.size);
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
         ms_recent_add(t, p, st->stack);
-        ms_account_site_free(st, &r, r.seq == (uint32_t)t->allocs);
-        if (MS_UNLIKELY(r.task != 0 || (r.flags & MS_REC_VARIABLE) ||
+        account_site_free(st, &r, p == t->last_ptr && t->allocs == t->last_allocs);
+        if (MS_UNLIKELY(st->task != 0 || (r.flags & MS_REC_VARIABLE) ||
                 __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0))
-            ms_account_free_extras(&r);
+            ms_account_free_extras(&r, st->task);
         return 0;
     }
     int rc = ms_foreign_free(t, p, &r, how, ra, fp);
@@ -371,9 +389,10 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
             t->bytes_freed += r->size;
             ms_live_add(t, -(int64_t)r->size);
         }
-        ms_account_site_free(ms_sites_at(&t->sites, r->site), r, 0);
-        if (r->task != 0)
-            ms_task_account(r->task, -(int64_t)r->size, 0);
+        ms_sitestat_t *st = ms_sites_at(&t->sites, r->site);
+        account_site_free(st, r, 0);
+        if (st->task != 0)
+            ms_task_account(st->task, -(int64_t)r->size, 0);
         if (r->flags & MS_REC_VARIABLE)
             ms_variable_on_realloc(r->ptr, (uintptr_t)q, req);
     }
@@ -534,9 +553,10 @@ ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
             t->bytes_alloc += req;
             ms_live_add(t, (int64_t)req - (int64_t)r.size);
         }
-        ms_account_site_free(ms_sites_at(&t->sites, r.site), &r, 0);
-        if (r.task != 0)
-            ms_task_account(r.task, -(int64_t)r.size, 0);
+        ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
+        account_site_free(st, &r, 0);
+        if (st->task != 0)
+            ms_task_account(st->task, -(int64_t)r.size, 0);
         if (r.flags & MS_REC_VARIABLE)
             ms_variable_on_realloc(r.ptr, (uintptr_t)p, req);
         ms_record(t, (uintptr_t)p, req, MS_KIND_XALLOCX | MS_KIND_OVERALIGNED,
