@@ -48,13 +48,49 @@ page_size(void)
     return ps;
 }
 
+/*
+ * A traced allocation that the inlined path did not take: the sample
+ * decision first, so that a sampled block is asked of the engine aligned
+ * at once; then the engine (flags: mallocx flags, 0 for malloc's,
+ * MS_JE_ZERO for calloc's); then the hook. NULL without memory. Out of
+ * line, so that the plain and the inlined paths keep a small frame.
+ */
+static __attribute__((noinline)) void *
+traced_alloc(size_t n, int flags, ms_kind_t kind, void *ra, void *fp)
+{
+    unsigned pre = ms_fast_presample(n);
+    if (pre == MS_KIND_PRESAMPLED)
+        flags = ms_fast_sample_flags(flags);
+    void *p = ms_engine_alloc(n, flags);
+    if (p == NULL)
+        return NULL;
+    return ms_trace_alloc(p, n, (ms_kind_t)((unsigned)kind | pre), ra, fp);
+}
+
+/* The engine failed a block ms_fast_alloc had counted. */
+static __attribute__((noinline, cold)) void
+fast_alloc_failed(size_t n)
+{
+    ms_fast_alloc_undo(n);
+}
+
 MS_EXPORT void *
 malloc(size_t n)
 {
-    void *p = ms_je_malloc(n);
-    if (MS_UNLIKELY(ms_trace_on) && p != NULL && !ms_fast_alloc(n))
-        p = ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP());
-    return p;
+    if (MS_UNLIKELY(ms_trace_on)) {
+        if (ms_fast_alloc(n)) {
+            void *p = ms_je_malloc(n);
+            if (MS_UNLIKELY(p == NULL))
+                fast_alloc_failed(n);
+            return p;
+        }
+        if (__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))
+            return traced_alloc(n, 0, MS_KIND_MALLOC, RA(), FP());
+        /* exact mode: no decision to take first */
+        void *p = ms_je_malloc(n);
+        return p ? ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP()) : NULL;
+    }
+    return ms_je_malloc(n);
 }
 
 MS_EXPORT void
@@ -77,20 +113,18 @@ calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = ms_je_calloc(1, total);
-    if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-        p = ms_trace_alloc(p, total, MS_KIND_CALLOC, RA(), FP());
-    return p;
+    if (MS_UNLIKELY(ms_trace_on))
+        return traced_alloc(total, MS_JE_ZERO, MS_KIND_CALLOC, RA(), FP());
+    return ms_je_calloc(1, total);
 }
 
 MS_EXPORT void *
 realloc(void *old, size_t n)
 {
     if (old == NULL) {
-        void *p = ms_je_malloc(n);
-        if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-            p = ms_trace_alloc(p, n, MS_KIND_REALLOC, RA(), FP());
-        return p;
+        if (MS_UNLIKELY(ms_trace_on))
+            return traced_alloc(n, 0, MS_KIND_REALLOC, RA(), FP());
+        return ms_je_malloc(n);
     }
     if (n == 0) {
         /* glibc: realloc(p, 0) frees p and returns NULL. */
@@ -117,10 +151,9 @@ reallocarray(void *old, size_t n, size_t size)
         return NULL;
     }
     if (old == NULL) {
-        void *p = ms_je_malloc(total);
-        if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-            p = ms_trace_alloc(p, total, MS_KIND_REALLOC, RA(), FP());
-        return p;
+        if (MS_UNLIKELY(ms_trace_on))
+            return traced_alloc(total, 0, MS_KIND_REALLOC, RA(), FP());
+        return ms_je_malloc(total);
     }
     if (total == 0) {
         int *e = errno_slot(), saved = *e;
@@ -144,13 +177,11 @@ aligned_common(size_t align, size_t n, void *ra, void *fp)
     if (align < sizeof(void *))
         align = sizeof(void *);
     /* jemalloc wants a non-zero size for an aligned request. */
-    void *p = ms_je_mallocx(n ? n : 1, MS_JE_ALIGN(align));
-    if (p == NULL) {
+    void *p = MS_UNLIKELY(ms_trace_on) ?
+        traced_alloc(n, MS_JE_ALIGN(align), MS_KIND_ALIGNED, ra, fp) :
+        ms_je_mallocx(n ? n : 1, MS_JE_ALIGN(align));
+    if (p == NULL)
         errno = ENOMEM;
-        return NULL;
-    }
-    if (MS_UNLIKELY(ms_trace_on))
-        p = ms_trace_alloc(p, n, MS_KIND_ALIGNED, ra, fp);
     return p;
 }
 

@@ -15,6 +15,7 @@
 #include "../engine/engine.h"
 #include "internal.h"
 #include "../tracer/trace.h"
+#include "../tracer/fast.h"
 
 typedef void (*new_handler_t)(void);
 
@@ -38,13 +39,12 @@ throw_bad_alloc(void)
     abort();    /* operator new without a C++ runtime: cannot throw */
 }
 
-static inline void *
-engine_new(size_t n, size_t align)
+/* The engine flags of a new of the given alignment (0: malloc's; its
+ * blocks are only 8-aligned in jemalloc's 8-byte class). */
+static inline int
+new_flags(size_t align)
 {
-    /* malloc's blocks are only 8-aligned in jemalloc's 8-byte class */
-    if (align <= sizeof(void *))
-        return ms_je_malloc(n);
-    return ms_je_mallocx(n ? n : 1, MS_JE_ALIGN(align));
+    return align <= sizeof(void *) ? 0 : MS_JE_ALIGN(align);
 }
 
 /*
@@ -73,7 +73,13 @@ new_common(size_t n, size_t align, const char *nothrow, ms_kind_t kind,
     void *ra, void *fp)
 {
     void *p;
-    while ((p = engine_new(n, align)) == NULL) {
+    /* the sample decision before the engine call: a sampled block is
+     * asked for aligned at once (fast.h) */
+    unsigned pre = MS_UNLIKELY(ms_trace_on) ? ms_fast_presample(n) : 0;
+    int flags = new_flags(align);
+    if (pre == MS_KIND_PRESAMPLED)
+        flags = ms_fast_sample_flags(flags);
+    while ((p = ms_engine_alloc(n, flags)) == NULL) {
         new_handler_t h = current_handler();
         if (nothrow != NULL)
             return h == NULL ? NULL : nothrow_slow(nothrow, n, align, align != 0);
@@ -82,8 +88,8 @@ new_common(size_t n, size_t align, const char *nothrow, ms_kind_t kind,
         h();
     }
     if (MS_UNLIKELY(ms_trace_on))
-        p = ms_trace_alloc(p, n, align > 16 ? (ms_kind_t)(kind |
-            MS_KIND_OVERALIGNED) : kind, ra, fp);
+        p = ms_trace_alloc(p, n, (ms_kind_t)((unsigned)kind | pre |
+            (align > 16 ? MS_KIND_OVERALIGNED : 0)), ra, fp);
     return p;
 }
 

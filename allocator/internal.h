@@ -11,6 +11,20 @@
  */
 #define MS_TLS_MODEL __attribute__((tls_model("initial-exec")))
 
+#include "../engine/engine.h"
+
+/* Returns a new block of n bytes from the engine made with mallocx flags
+ * (0: malloc's, MS_JE_ZERO alone: calloc's), or NULL. */
+static inline void *
+ms_engine_alloc(size_t n, int flags)
+{
+    if (flags == 0)
+        return ms_je_malloc(n);
+    if (flags == MS_JE_ZERO)
+        return ms_je_calloc(1, n);
+    return ms_je_mallocx(n ? n : 1, flags);
+}
+
 /* mallctl as the program sees it, for the library's own use (mallctl.c). */
 #include <stddef.h>
 int ms_heap_ctl(const char *name, void *oldp, size_t *oldlenp, void *newp,

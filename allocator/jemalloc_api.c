@@ -22,6 +22,7 @@
 #include "../engine/engine.h"
 #include "internal.h"
 #include "../tracer/trace.h"
+#include "../tracer/fast.h"
 
 #define RA() __builtin_return_address(0)
 #define FP() __builtin_frame_address(0)
@@ -37,11 +38,17 @@ kind_of(ms_kind_t kind, int flags)
 MS_EXPORT void *
 mallocx(size_t size, int flags)
 {
-    void *p = ms_je_mallocx(size ? size : 1, flags);
-    if (MS_UNLIKELY(ms_trace_on) && p != NULL)
-        p = ms_trace_allocx(p, size, kind_of(MS_KIND_MALLOCX, flags), flags,
-            RA(), FP());
-    return p;
+    if (MS_LIKELY(!ms_trace_on))
+        return ms_je_mallocx(size ? size : 1, flags);
+    /* the sample decision first: a sampled block is asked for aligned at
+     * once, keeping the caller's flags (fast.h) */
+    unsigned pre = ms_fast_presample(size);
+    void *p = ms_je_mallocx(size ? size : 1, pre == MS_KIND_PRESAMPLED ?
+        ms_fast_sample_flags(flags) : flags);
+    if (p == NULL)
+        return NULL;
+    return ms_trace_allocx(p, size, (ms_kind_t)((unsigned)kind_of(
+        MS_KIND_MALLOCX, flags) | pre), flags, RA(), FP());
 }
 
 MS_EXPORT void *

@@ -6,7 +6,9 @@
  * (debuginfo.c), when there is some.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -23,8 +25,10 @@ usage(FILE *to)
         "\n"
         "Writes a report again from the binary report FILE.bin.\n"
         "\n"
-        "  --format FORMAT  json (default), md, html, folded, pprof (a gzipped\n"
-        "                   profile.proto: docs/pprof.md) or bin\n"
+        "  --format FORMAT  text (the default on a terminal: in its width, or\n"
+        "                   COLUMNS), json (the default elsewhere), md, html,\n"
+        "                   folded, pprof (a gzipped profile.proto:\n"
+        "                   docs/pprof.md) or bin\n"
         "  --metric METRIC  folded only: weigh stacks by live bytes (live,\n"
         "                   the default), by bytes allocated (allocated) or\n"
         "                   by bytes lost: definitely, indirectly and\n"
@@ -36,6 +40,30 @@ usage(FILE *to)
 }
 
 typedef void (*write_fn)(ms_writer_t *, const ms_report_t *);
+
+/* The text report's width: COLUMNS when it is a number, else the
+ * terminal's on standard output, else 80. */
+static int text_width = 80;
+
+static int
+term_width(void)
+{
+    const char *c = getenv("COLUMNS");
+    char *end;
+    long n = c != NULL ? strtol(c, &end, 10) : 0;
+    if (c != NULL && *c != '\0' && *end == '\0' && n > 0 && n < 100000)
+        return (int)n;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+static void
+text_write(ms_writer_t *w, const ms_report_t *r)
+{
+    ms_text_write_width(w, r, text_width);
+}
 
 /* The writer for a format (exporters/formats.c) and metric. */
 static int
@@ -52,7 +80,7 @@ pick(const char *format, const char *metric, write_fn *fn)
         cli_error(cmd, "unknown format '%s' (%s)", format, names);
         return CLI_USAGE;
     }
-    *fn = f->write;
+    *fn = f->write == ms_text_write ? text_write : f->write;
     if (f->write == ms_folded_write && metric != NULL &&
         strcmp(metric, "allocated") == 0)
         *fn = ms_folded_write_allocated;
@@ -70,7 +98,6 @@ static int
 parse(int argc, char **argv, args_t *a)
 {
     memset(a, 0, sizeof(*a));
-    a->format = "json";
     for (int i = 1; i < argc; ) {
         int r;
         if (cli_is_help(argv[i])) {
@@ -93,6 +120,9 @@ parse(int argc, char **argv, args_t *a)
         cli_error(cmd, "no input file (memscope report FILE.bin)");
         return CLI_USAGE;
     }
+    if (a->format == NULL)
+        a->format = (a->out == NULL || strcmp(a->out, "-") == 0) &&
+            isatty(STDOUT_FILENO) ? "text" : "json";
     if (a->metric != NULL && strcmp(a->metric, "live") != 0 &&
         strcmp(a->metric, "allocated") != 0 && strcmp(a->metric, "lost") != 0) {
         cli_error(cmd, "unknown metric '%s' (live, allocated or lost)",
@@ -116,6 +146,7 @@ cmd_report(int argc, char **argv)
     write_fn fn;
     if ((rc = pick(a.format, a.metric, &fn)) != CLI_OK)
         return rc;
+    text_width = term_width();
     int to_stdout = a.out == NULL || strcmp(a.out, "-") == 0;
     if (to_stdout && (fn == ms_bin_write || fn == ms_pprof_write) &&
         isatty(STDOUT_FILENO)) {

@@ -2,12 +2,27 @@
  * run.c - `memscope run -- PROG ARGS`: runs PROG with libmemscope_malloc
  * preloaded (the one next to the tool, or in its lib directory); the
  * options set the MEMSCOPE_* variables. The exit status is PROG's.
+ *
+ * PROG runs in a child of the tool, whose pid the tool gives it as
+ * MEMSCOPE_ROOT_PID: the library traces that process (through exec: a
+ * shim or wrapper script that ends in `exec` is traced as the program it
+ * becomes) and, as MEMSCOPE_CHILDREN says, none of its descendants
+ * (default), the ones it forks without exec (--follow-fork) or all
+ * (--follow-children). Each traced process appends the paths of the
+ * reports it writes to MEMSCOPE_RUN_LOG, a temporary file of the tool's;
+ * when PROG ends the tool prints a summary of its exit report on stderr
+ * (not with -q) and exits with PROG's status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -19,11 +34,20 @@ usage(FILE *to)
 {
     fprintf(to,
         "usage: memscope run [-o DIR] [-n NAME] [--sample BYTES] [--depth N]\n"
-        "                    [--formats LIST] -- PROG [ARGS...]\n"
+        "                    [--formats LIST] [--follow-fork | --follow-children]\n"
+        "                    [-q] -- PROG [ARGS...]\n"
         "\n"
-        "Runs PROG with libmemscope_malloc preloaded; the exit status is\n"
-        "PROG's. The options set MEMSCOPE_OUT, MEMSCOPE_NAME, MEMSCOPE_SAMPLE,\n"
-        "MEMSCOPE_STACK_DEPTH and MEMSCOPE_FORMATS (docs/options.md).\n");
+        "Runs PROG with libmemscope_malloc preloaded and traces it, through\n"
+        "exec, and none of the processes it starts unless asked:\n"
+        "\n"
+        "  --follow-fork      also the children it forks without exec\n"
+        "  --follow-children  also every descendant\n"
+        "  -q, --quiet        no summary on stderr at the end\n"
+        "\n"
+        "The exit status is PROG's. -o, -n, --sample, --depth and --formats\n"
+        "set MEMSCOPE_OUT, MEMSCOPE_NAME, MEMSCOPE_SAMPLE, MEMSCOPE_STACK_DEPTH\n"
+        "and MEMSCOPE_FORMATS; the follow options MEMSCOPE_CHILDREN\n"
+        "(docs/options.md).\n");
 }
 
 /* Finds the library next to the tool, then under the install prefix. */
@@ -49,10 +73,15 @@ find_library(char *out, size_t len)
     return -1;
 }
 
+typedef struct {
+    int quiet;
+    const char *children;       /* NULL: MEMSCOPE_CHILDREN as set, or none */
+} run_args_t;
+
 /* Sets the variables from the options; the index of PROG, or -1 after
  * printing the help, or -2 after a usage error. */
 static int
-parse(int argc, char **argv)
+parse(int argc, char **argv, run_args_t *a)
 {
     static const struct { const char *flag, *var; } map[] = {
         { "-o", "MEMSCOPE_OUT" }, { "-n", "MEMSCOPE_NAME" },
@@ -66,6 +95,20 @@ parse(int argc, char **argv)
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return -1;
+        }
+        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+            a->quiet = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--follow-fork") == 0 ||
+            strcmp(argv[i], "--follow-children") == 0) {
+            const char *c = argv[i][9] == 'f' ? "fork" : "all";
+            if (a->children != NULL && strcmp(a->children, c) != 0) {
+                cli_error(cmd, "--follow-fork and --follow-children: choose one");
+                return -2;
+            }
+            a->children = c;
+            continue;
         }
         size_t k;
         for (k = 0; k < sizeof(map) / sizeof(map[0]); k++)
@@ -86,10 +129,415 @@ parse(int argc, char **argv)
     return i;
 }
 
+static int
+preload(const char *lib)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (old != NULL && *old != '\0') {
+        size_t len = strlen(lib) + strlen(old) + 2;
+        char *both = malloc(len);
+        if (both == NULL)
+            return -1;
+        snprintf(both, len, "%s:%s", lib, old);
+        setenv("LD_PRELOAD", both, 1);
+        free(both);
+    } else {
+        setenv("LD_PRELOAD", lib, 1);
+    }
+    return 0;
+}
+
+/* MEMSCOPE_OUT made absolute (from the tool's directory, where the user
+ * expects the reports even if PROG changes directory), so that the paths
+ * in the summary are right. */
+static void
+absolute_out(void)
+{
+    const char *out = getenv("MEMSCOPE_OUT");
+    if (out == NULL || *out == '\0')
+        out = "MemoryAnalysis";
+    if (out[0] == '/')
+        return;
+    char cwd[PATH_MAX], abs[PATH_MAX + 1024];
+    if (getcwd(cwd, sizeof(cwd)) == NULL ||
+        (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, out) >= 1024)
+        return;             /* the library's limit: left as it is */
+    setenv("MEMSCOPE_OUT", abs, 1);
+}
+
+/* ---- the child and its signals ------------------------------------------- */
+
+static volatile pid_t child;
+
+/* A signal sent to the tool goes on to the program. One the terminal sends
+ * (^C, ^\) went to the whole process group, the program too: not again. */
+static void
+forward(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    int saved = errno;
+    if (child > 0 && (si == NULL || si->si_code <= 0))
+        kill(child, sig);
+    errno = saved;
+}
+
+static void
+forward_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1,
+        SIGUSR2, SIGALRM };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+/* Starts PROG; its pid, or -1 after a one-line error (*status then the
+ * shell's: 127 not found, 126 not runnable). exec's error comes back
+ * through a close-on-exec pipe. */
+static pid_t
+start(char **argv, int *status)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        cli_error(cmd, "cannot run '%s': %s", argv[0], strerror(errno));
+        *status = 126;
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_error(cmd, "cannot run '%s': %s", argv[0], strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        *status = 126;
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        char me[24];
+        snprintf(me, sizeof(me), "%d", (int)getpid());
+        setenv("MEMSCOPE_ROOT_PID", me, 1);
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(p[1], &e, sizeof(e));
+        (void)w;
+        _exit(127);
+    }
+    close(p[1]);
+    int e = 0;
+    ssize_t n;
+    while ((n = read(p[0], &e, sizeof(e))) < 0 && errno == EINTR)
+        ;
+    close(p[0]);
+    if (n == (ssize_t)sizeof(e)) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        cli_error(cmd, "cannot run '%s': %s", argv[0], strerror(e));
+        *status = e == ENOENT ? 127 : 126;
+        return -1;
+    }
+    return pid;
+}
+
+/* ---- the summary --------------------------------------------------------- */
+
+/* One report file of the run log. */
+typedef struct {
+    long pid;
+    char *trigger, *path;
+} logged_t;
+
+typedef struct {
+    logged_t *v;
+    size_t n;
+} run_log_t;
+
+static void
+log_read(const char *path, run_log_t *log)
+{
+    memset(log, 0, sizeof(*log));
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] == '\n')
+            line[--len] = '\0';
+        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t2 == NULL)
+            continue;
+        *t1 = *t2 = '\0';
+        logged_t *v = realloc(log->v, (log->n + 1) * sizeof(*v));
+        if (v == NULL)
+            break;
+        log->v = v;
+        v[log->n].pid = strtol(line, NULL, 10);
+        v[log->n].trigger = strdup(t1 + 1);
+        v[log->n].path = strdup(t2 + 1);
+        if (v[log->n].trigger == NULL || v[log->n].path == NULL) {
+            free(v[log->n].trigger);
+            free(v[log->n].path);
+            break;
+        }
+        log->n++;
+    }
+    free(line);
+    fclose(f);
+}
+
+static void
+log_free(run_log_t *log)
+{
+    for (size_t i = 0; i < log->n; i++) {
+        free(log->v[i].trigger);
+        free(log->v[i].path);
+    }
+    free(log->v);
+}
+
+static int
+ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+/* The exit report of process pid with extension ext; NULL when none. */
+static const char *
+log_find(const run_log_t *log, long pid, const char *ext)
+{
+    for (size_t i = 0; i < log->n; i++)
+        if (log->v[i].pid == pid && strcmp(log->v[i].trigger, "exit") == 0 &&
+            ends_with(log->v[i].path, ext))
+            return log->v[i].path;
+    return NULL;
+}
+
+#define SAY(...) fprintf(stderr, "memscope: " __VA_ARGS__)
+
+static int hide_bin;        /* the .bin files were the tool's, removed */
+
+/* A leak class's name as words: "definitely lost". */
+static const char *
+class_words(unsigned c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ms_report_leak_class_name(c));
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    return buf;
+}
+
+/* "func (file:line)" of frame k of a site, or the label alone. */
+static void
+say_frame(const ms_report_t *r, const ms_rsite_t *s, uint64_t k)
+{
+    char label[512];
+    const ms_rframe_t *f = &r->frames[s->frames[k]];
+    fputs(ms_frame_label(f, label, sizeof(label)), stderr);
+    if (f->file != NULL)
+        fprintf(stderr, " (%s:%lld)", cli_basename(f->file),
+            (long long)f->line);
+}
+
+/* The three sites that leak most (the most severe class first, then
+ * live bytes), with their class and the first two meaningful frames of
+ * their stack. */
+static void
+say_leak_sites(const ms_report_t *r)
+{
+    uint64_t top[3];
+    int n = ms_report_top_sites(r, MS_RANK_LEAK, top, 3);
+    int sampled = r->sample_interval != 0;
+    for (int i = 0; i < n; i++) {
+        const ms_rsite_t *s = &r->sites[top[i]];
+        unsigned c = ms_report_site_class(r, s);
+        char words[32];
+        uint64_t blocks = sampled ? ms_report_est(s->est_live_blocks) :
+            s->live_blocks;
+        SAY("    %d. %s%llu bytes in %s%llu block%s (%s): ", i + 1,
+            sampled ? "~" : "", (unsigned long long)(sampled ?
+                ms_report_est(s->est_live_bytes) : s->live_bytes),
+            sampled ? "~" : "", (unsigned long long)blocks,
+            blocks == 1 ? "" : "s", c < MS_LEAK_CLASSES ?
+            class_words(c, words, sizeof(words)) : "class not measured");
+        uint64_t m = ms_report_first_frame(r, s);
+        if (m < s->depth) {
+            say_frame(r, s, m);
+            if (m + 1 < s->depth) {
+                fputs(" <- ", stderr);
+                say_frame(r, s, m + 1);
+            }
+        } else {
+            fputs("[no stack]", stderr);
+        }
+        fputc('\n', stderr);
+    }
+}
+
+/* The summary of the named process's exit report r. */
+static void
+say_report(const ms_report_t *r, const char *how)
+{
+    char b[32];
+    uint64_t temps = 0;
+    for (uint64_t i = 0; i < r->nsites; i++)
+        temps += r->sites[i].temporaries;
+    SAY("%s (pid %lld) %s after %.3f s, traced in %s mode\n",
+        r->program ? r->program : "?", (long long)r->pid, how,
+        (double)r->duration_ns / 1e9, r->mode ? r->mode : "?");
+    SAY("  allocations:    %llu (%llu bytes), %llu frees, %llu reallocs\n",
+        (unsigned long long)r->allocs, (unsigned long long)r->bytes_allocated,
+        (unsigned long long)r->frees, (unsigned long long)r->reallocs);
+    SAY("  peak live heap: %lld bytes (%s)\n", (long long)r->peak_live_bytes,
+        cli_bytes(b, sizeof(b), (double)r->peak_live_bytes));
+    SAY("  leaked:         %lld blocks, %lld bytes (%s) live at exit\n",
+        (long long)r->live_blocks, (long long)r->live_bytes,
+        cli_bytes(b, sizeof(b), (double)r->live_bytes));
+    if (r->leak_checked) {
+        for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
+            char words[32], name[40];
+            snprintf(name, sizeof(name), "%s:",
+                class_words(c, words, sizeof(words)));
+            SAY("    %-17s %llu blocks, %llu bytes\n", name,
+                (unsigned long long)r->leak_blocks[c],
+                (unsigned long long)r->leak_bytes[c]);
+        }
+    } else {
+        const char *why = ms_report_leak_unmeasured(r);
+        SAY("    leak classes: not measured (%s)\n", why ? why : "?");
+    }
+    if (r->live_blocks > 0) {
+        SAY("  top leak sites:\n");
+        say_leak_sites(r);
+    }
+    SAY("  temporaries:    %llu\n", (unsigned long long)temps);
+    SAY("  heap errors:    %llu\n",
+        (unsigned long long)(r->nheap_errors + r->dropped_heap_errors));
+}
+
+/* The reports of process pid, as "DIR/BASE.{bin,json,...}". */
+static void
+say_paths(const run_log_t *log, long pid, const char *indent)
+{
+    const char *first = NULL;
+    size_t stem = 0;
+    for (size_t i = 0; i < log->n; i++) {
+        const logged_t *v = &log->v[i];
+        if (v->pid != pid || strcmp(v->trigger, "exit") != 0 ||
+            (hide_bin && ends_with(v->path, ".bin")))
+            continue;
+        const char *slash = strrchr(v->path, '/');
+        const char *dot = strchr(slash ? slash : v->path, '.');
+        size_t len = dot ? (size_t)(dot - v->path) : strlen(v->path);
+        if (first == NULL) {
+            first = v->path;
+            stem = len;
+            SAY("%s%.*s.{%s", indent, (int)stem, first, v->path + len + 1);
+        } else if (len == stem && strncmp(v->path, first, stem) == 0) {
+            fprintf(stderr, ",%s", v->path + len + 1);
+        } else {
+            fprintf(stderr, "}\n");
+            SAY("%s%s", indent, v->path);
+            first = v->path;
+            stem = strlen(v->path);
+            fputc('{', stderr);
+        }
+    }
+    if (first != NULL)
+        fputs("}\n", stderr);
+}
+
+static void
+summary(const run_log_t *log, pid_t root, int kept_bin, const char *prog,
+    const char *how)
+{
+    const char *bin = log_find(log, root, ".bin");
+    cli_input_t in;
+    memset(&in, 0, sizeof(in));
+    if (bin == NULL || cli_load(cmd, bin, &in) != CLI_OK) {
+        SAY("%s (pid %d) %s: no exit report (killed, or MEMSCOPE_AUTO_EXPORT=0, "
+            "or the library was not loaded)\n", prog, (int)root, how);
+    } else {
+        say_report(in.r, how);
+        cli_unload(&in);
+        SAY("  reports:\n");
+        say_paths(log, root, "    ");
+        const char *html = log_find(log, root, ".html");
+        if (html != NULL)
+            SAY("  open:    xdg-open %s\n", html);
+        if (kept_bin)
+            SAY("  more:    memscope report %s [--format text|md|html|json|folded|pprof]\n",
+                bin);
+    }
+    /* the other processes traced: one line each, the first ten */
+    long seen[11];
+    size_t nseen = 0, others = 0;
+    for (size_t i = 0; i < log->n; i++) {
+        long pid = log->v[i].pid;
+        if (pid == root || strcmp(log->v[i].trigger, "exit") != 0)
+            continue;
+        size_t k = 0;
+        while (k < nseen && seen[k] != pid)
+            k++;
+        if (k < nseen)
+            continue;
+        if (nseen < 10)
+            seen[nseen++] = pid;
+        others++;
+    }
+    if (others == 0)
+        return;
+    SAY("%zu other process%s traced:\n", others, others == 1 ? "" : "es");
+    for (size_t k = 0; k < nseen; k++)
+        say_paths(log, seen[k], "  ");
+    if (others > nseen)
+        SAY("  and %zu more, in the same directory\n", others - nseen);
+}
+
+/* ---- the command ---------------------------------------------------------- */
+
+/* The reports keep a .bin for the summary; added to MEMSCOPE_FORMATS when
+ * the user's list has none (and removed at the end). Returns whether the
+ * user's formats have it. */
+static int
+want_bin(void)
+{
+    const char *f = getenv("MEMSCOPE_FORMATS");
+    if (f == NULL || *f == '\0')
+        return 1;       /* the default has it */
+    char *copy = strdup(f);
+    if (copy == NULL)
+        return 1;
+    int has = 0;
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t != NULL;
+         t = strtok_r(NULL, ",", &save))
+        if (strcmp(t, "bin") == 0 || strcmp(t, "all") == 0)
+            has = 1;
+    free(copy);
+    if (!has) {
+        size_t len = strlen(f) + 5;
+        char *more = malloc(len);
+        if (more != NULL) {
+            snprintf(more, len, "%s,bin", f);
+            setenv("MEMSCOPE_FORMATS", more, 1);
+            free(more);
+        }
+    }
+    return has;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
-    int i = parse(argc, argv);
+    run_args_t a = { 0, NULL };
+    int i = parse(argc, argv, &a);
     if (i < 0)
         return i == -1 ? CLI_OK : CLI_USAGE;
     if (i >= argc) {
@@ -102,20 +550,78 @@ cmd_run(int argc, char **argv)
             "in its lib directory");
         return CLI_USAGE;
     }
-    const char *old = getenv("LD_PRELOAD");
-    if (old != NULL && *old != '\0') {
-        size_t len = strlen(lib) + strlen(old) + 2;
-        char *both = malloc(len);
-        if (both == NULL)
-            return CLI_USAGE;
-        snprintf(both, len, "%s:%s", lib, old);
-        setenv("LD_PRELOAD", both, 1);
-        free(both);
-    } else {
-        setenv("LD_PRELOAD", lib, 1);
+    if (preload(lib) != 0)
+        return CLI_USAGE;
+    if (a.children != NULL)
+        setenv("MEMSCOPE_CHILDREN", a.children, 1);
+    else
+        setenv("MEMSCOPE_CHILDREN", "none", 0);     /* one set is kept */
+
+    char logpath[PATH_MAX] = "";
+    int kept_bin = 1;
+    absolute_out();
+    if (!a.quiet) {
+        kept_bin = want_bin();
+        const char *tmp = getenv("TMPDIR");
+        if (tmp == NULL || *tmp != '/')
+            tmp = "/tmp";
+        snprintf(logpath, sizeof(logpath), "%s/memscope-run.XXXXXX", tmp);
+        int fd = mkstemp(logpath);
+        if (fd >= 0) {
+            close(fd);
+            setenv("MEMSCOPE_RUN_LOG", logpath, 1);
+        } else {
+            logpath[0] = '\0';
+        }
     }
-    execvp(argv[i], argv + i);
-    int e = errno;
-    cli_error(cmd, "cannot run '%s': %s", argv[i], strerror(e));
-    return e == ENOENT ? 127 : 126;
+
+    forward_signals();
+    int status = 0;
+    pid_t pid = start(argv + i, &status);
+    if (pid < 0) {
+        if (logpath[0])
+            unlink(logpath);
+        return status;
+    }
+    child = pid;
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    child = 0;
+
+    if (!a.quiet) {
+        run_log_t log;
+        log_read(logpath, &log);
+        char how[96];
+        if (WIFSIGNALED(ws))
+            snprintf(how, sizeof(how), "was killed by signal %d (%s)",
+                WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+        else
+            snprintf(how, sizeof(how), "exited with status %d",
+                WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
+        hide_bin = !kept_bin;
+        summary(&log, pid, kept_bin, argv[i], how);
+        if (!kept_bin)
+            for (size_t k = 0; k < log.n; k++)
+                if (ends_with(log.v[k].path, ".bin"))
+                    unlink(log.v[k].path);
+        log_free(&log);
+    }
+    if (logpath[0])
+        unlink(logpath);
+
+    if (WIFSIGNALED(ws)) {
+        /* die the same way, so that a shell sees what the program did */
+        int sig = WTERMSIG(ws);
+        signal(sig, SIG_DFL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        sigprocmask(SIG_UNBLOCK, &one, NULL);
+        struct rlimit none = { 0, 0 };
+        setrlimit(RLIMIT_CORE, &none);  /* the program's core, not ours */
+        raise(sig);
+        return 128 + sig;
+    }
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
 }

@@ -32,6 +32,10 @@ void ms_folded_write_lost(ms_writer_t *w, const ms_report_t *r);
 void ms_pprof_write(ms_writer_t *w, const ms_report_t *r);
 void ms_pprof_write_stored(ms_writer_t *w, const ms_report_t *r);
 int ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len);
+/* The report for a terminal (docs/text.md), no line wider than width
+ * columns (40 to 1000); ms_text_write: 80 columns. */
+void ms_text_write(ms_writer_t *w, const ms_report_t *r);
+void ms_text_write_width(ms_writer_t *w, const ms_report_t *r, int width);
 
 typedef struct {
     const char *name;       /* in MEMSCOPE_FORMATS and --format */

@@ -13,13 +13,15 @@ const ms_format_t ms_formats[] = {
     { "html", "html", MEMSCOPE_FORMAT_HTML, ms_html_write },
     { "folded", "folded", MEMSCOPE_FORMAT_FOLDED, ms_folded_write },
     { "pprof", "pb.gz", MEMSCOPE_FORMAT_PPROF, ms_pprof_write },
+    { "text", "txt", MEMSCOPE_FORMAT_TEXT, ms_text_write },
 };
 const size_t ms_nformats = sizeof(ms_formats) / sizeof(ms_formats[0]);
 
 /* MEMSCOPE_FORMAT_ALL (memscope.h) names every row above. */
 _Static_assert(MEMSCOPE_FORMAT_ALL == (MEMSCOPE_FORMAT_BIN |
     MEMSCOPE_FORMAT_JSON | MEMSCOPE_FORMAT_MD | MEMSCOPE_FORMAT_HTML |
-    MEMSCOPE_FORMAT_FOLDED | MEMSCOPE_FORMAT_PPROF), "a format without its row, or a row without its bit");
+    MEMSCOPE_FORMAT_FOLDED | MEMSCOPE_FORMAT_PPROF | MEMSCOPE_FORMAT_TEXT),
+    "a format without its row, or a row without its bit");
 
 static const ms_format_t *
 named(const char *name, size_t len)

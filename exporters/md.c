@@ -108,61 +108,6 @@ site_ref(ms_md_out_t *o, const ms_rsite_t *s)
     }
 }
 
-typedef double key_fn(const ms_md_out_t *, const ms_rsite_t *);
-
-static double
-key_live(const ms_md_out_t *o, const ms_rsite_t *s)
-{
-    return o->sampled ? s->est_live_bytes : (double)s->live_bytes;
-}
-
-/* Leaks: the most severe class first (definitely lost), then live bytes. */
-static double
-key_leak(const ms_md_out_t *o, const ms_rsite_t *s)
-{
-    double v = key_live(o, s);
-    unsigned c = ms_report_site_class(o->r, s);
-    return v > 0 && c < MS_LEAK_CLASSES ?
-        v + (double)(MS_LEAK_CLASSES - c) * 0x1p50 : v;
-}
-
-static double
-key_bytes(const ms_md_out_t *o, const ms_rsite_t *s)
-{
-    return o->sampled ? s->est_bytes : (double)s->bytes;
-}
-
-static double
-key_temps(const ms_md_out_t *o, const ms_rsite_t *s)
-{
-    (void)o;
-    return (double)s->temporaries;
-}
-
-/* Up to k site indexes with the largest positive keys, largest first
- * (ties: lower site id first); returns how many. */
-static int
-top_sites(const ms_md_out_t *o, key_fn *key, uint64_t *idx, int k)
-{
-    int n = 0;
-    for (uint64_t i = 0; i < o->r->nsites; i++) {
-        double v = key(o, &o->r->sites[i]);
-        if (!(v > 0))
-            continue;
-        int j = n < k ? n++ : k;
-        if (j == k && v <= key(o, &o->r->sites[idx[k - 1]]))
-            continue;
-        if (j == k)
-            j = k - 1;
-        while (j > 0 && key(o, &o->r->sites[idx[j - 1]]) < v) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = i;
-    }
-    return n;
-}
-
 /* ---- sections -------------------------------------------------------------- */
 
 static void
@@ -246,10 +191,10 @@ totals(ms_md_out_t *o)
 }
 
 static void
-site_list(ms_md_out_t *o, const char *title, key_fn *key)
+site_list(ms_md_out_t *o, const char *title, ms_rank_t by)
 {
     uint64_t idx[TOP_SITES];
-    int n = top_sites(o, key, idx, TOP_SITES);
+    int n = ms_report_top_sites(o->r, by, idx, TOP_SITES);
     ms_w_fmt(o->w, "## %s%s\n\n", title, o->sampled ? " (estimates)" : "");
     if (n == 0) {
         ms_w_str(o->w, "None.\n\n");
@@ -420,7 +365,7 @@ static void
 leaks(ms_md_out_t *o)
 {
     const ms_report_t *r = o->r;
-    int at_exit = r->trigger != NULL && strcmp(r->trigger, "exit") == 0;
+    int at_exit = ms_report_at_exit(r);
     uint64_t nsites = 0;
     for (uint64_t i = 0; i < r->nsites; i++)
         nsites += r->sites[i].live_blocks > 0;
@@ -446,11 +391,10 @@ leaks(ms_md_out_t *o)
     } else {
         ms_w_fmt(o->w, "Leak classes (definitely lost, indirectly lost, "
             "possibly lost, still reachable): not measured (%s).\n\n",
-            o->sampled ? "sampled mode: the table holds only sampled blocks" :
-            at_exit ? "MEMSCOPE_LEAK_CHECK=0" : "measured at exit only");
+            ms_report_leak_unmeasured(r));
     }
     uint64_t idx[TOP_LEAKS];
-    int n = top_sites(o, key_leak, idx, TOP_LEAKS);
+    int n = ms_report_top_sites(r, MS_RANK_LEAK, idx, TOP_LEAKS);
     for (int i = 0; i < n; i++)
         leak_site(o, &r->sites[idx[i]]);
     if ((uint64_t)n < nsites)
@@ -633,7 +577,7 @@ temporaries(ms_md_out_t *o)
     ms_w_fmt(o->w, "Blocks freed before their thread's next allocation: %llu%s.\n\n",
         (unsigned long long)total,
         o->sampled ? " (sampled blocks only)" : "");
-    int n = top_sites(o, key_temps, idx, TOP_SITES);
+    int n = ms_report_top_sites(o->r, MS_RANK_TEMPORARIES, idx, TOP_SITES);
     for (int i = 0; i < n; i++) {
         const ms_rsite_t *s = &o->r->sites[idx[i]];
         ms_w_fmt(o->w, "%d. ", i + 1);
@@ -692,8 +636,8 @@ write_all(ms_md_out_t *o)
     o->sampled = o->r->sample_interval != 0;
     header(o);
     totals(o);
-    site_list(o, "Top sites by live bytes", key_live);
-    site_list(o, "Top sites by allocated bytes", key_bytes);
+    site_list(o, "Top sites by live bytes", MS_RANK_LIVE);
+    site_list(o, "Top sites by allocated bytes", MS_RANK_ALLOCATED);
     leaks(o);
     heap_errors(o);
     threads(o);

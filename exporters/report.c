@@ -152,6 +152,82 @@ ms_report_site_lost_bytes(const ms_rsite_t *s)
         s->leak_bytes[MS_LEAK_POSSIBLE];
 }
 
+double
+ms_report_site_rank(const ms_report_t *r, const ms_rsite_t *s, ms_rank_t by)
+{
+    int sampled = r->sample_interval != 0;
+    double live = sampled ? s->est_live_bytes : (double)s->live_bytes;
+    switch (by) {
+    case MS_RANK_LIVE:
+        return live;
+    case MS_RANK_ALLOCATED:
+        return sampled ? s->est_bytes : (double)s->bytes;
+    case MS_RANK_CALLS:
+        return sampled ? s->est_allocs : (double)s->allocs;
+    case MS_RANK_LEAK: {
+        /* a class outweighs any byte count: 2^50 is beyond any heap */
+        unsigned c = ms_report_site_class(r, s);
+        return live > 0 && c < MS_LEAK_CLASSES ?
+            live + (double)(MS_LEAK_CLASSES - c) * 0x1p50 : live;
+    }
+    case MS_RANK_TEMPORARIES:
+        return (double)s->temporaries;
+    }
+    return 0;
+}
+
+int
+ms_report_top_sites(const ms_report_t *r, ms_rank_t by, uint64_t *idx, int k)
+{
+    int n = 0;
+    for (uint64_t i = 0; k > 0 && i < r->nsites; i++) {
+        double v = ms_report_site_rank(r, &r->sites[i], by);
+        if (!(v > 0))
+            continue;
+        int j = n < k ? n++ : k;
+        if (j == k && v <= ms_report_site_rank(r, &r->sites[idx[k - 1]], by))
+            continue;
+        if (j == k)
+            j = k - 1;
+        while (j > 0 && ms_report_site_rank(r, &r->sites[idx[j - 1]], by) < v) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    return n;
+}
+
+void
+ms_report_site_figs(const ms_report_t *r, const ms_rsite_t *s,
+    ms_site_figs_t *f)
+{
+    f->estimated = r->sample_interval != 0;
+    f->allocs = f->estimated ? ms_report_est(s->est_allocs) : s->allocs;
+    f->bytes = f->estimated ? ms_report_est(s->est_bytes) : s->bytes;
+    f->live_blocks = f->estimated ? ms_report_est(s->est_live_blocks) :
+        s->live_blocks;
+    f->live_bytes = f->estimated ? ms_report_est(s->est_live_bytes) :
+        s->live_bytes;
+}
+
+int
+ms_report_at_exit(const ms_report_t *r)
+{
+    return r->trigger != NULL && strcmp(r->trigger, "exit") == 0;
+}
+
+const char *
+ms_report_leak_unmeasured(const ms_report_t *r)
+{
+    if (r->leak_checked)
+        return NULL;
+    if (r->sample_interval != 0)
+        return "sampled mode: the table holds only sampled blocks";
+    return ms_report_at_exit(r) ? "MEMSCOPE_LEAK_CHECK=0" :
+        "measured at exit only";
+}
+
 void
 ms_report_free(ms_report_t *r)
 {

@@ -202,4 +202,33 @@ unsigned ms_report_site_class(const ms_report_t *r, const ms_rsite_t *s);
 /* The lost bytes of a site: its definitely, indirectly and possibly lost. */
 uint64_t ms_report_site_lost_bytes(const ms_rsite_t *s);
 
+/* What sites are ranked by: live bytes; bytes allocated; allocation
+ * calls; leaks (the most severe leak class first, then live bytes);
+ * temporaries. Estimates in a sampled report, except temporaries (sampled
+ * blocks only). */
+typedef enum { MS_RANK_LIVE, MS_RANK_ALLOCATED, MS_RANK_CALLS, MS_RANK_LEAK,
+    MS_RANK_TEMPORARIES } ms_rank_t;
+/* A site's key for a ranking (larger ranks first; 0 or less: not ranked). */
+double ms_report_site_rank(const ms_report_t *r, const ms_rsite_t *s,
+    ms_rank_t by);
+/* Up to k indexes into r->sites of the sites with the largest positive
+ * keys, largest first (ties: the lower index first); returns how many. */
+int ms_report_top_sites(const ms_report_t *r, ms_rank_t by, uint64_t *idx,
+    int k);
+
+/* A site's figures as every format shows them: observed counts in an
+ * exact report, rounded estimates in a sampled one (then estimated = 1). */
+typedef struct {
+    uint64_t allocs, bytes, live_blocks, live_bytes;
+    int estimated;
+} ms_site_figs_t;
+void ms_report_site_figs(const ms_report_t *r, const ms_rsite_t *s,
+    ms_site_figs_t *f);
+
+/* Whether the report was taken at exit (a live block is then a leak). */
+int ms_report_at_exit(const ms_report_t *r);
+/* Why the leak classes were not measured ("sampled mode: ..."), or NULL
+ * when they were. */
+const char *ms_report_leak_unmeasured(const ms_report_t *r);
+
 #endif

@@ -31,7 +31,8 @@ extern "C" {
 #define MEMSCOPE_FORMAT_MD      8u
 #define MEMSCOPE_FORMAT_FOLDED 16u
 #define MEMSCOPE_FORMAT_PPROF  32u     /* NAME.pb.gz: docs/pprof.md */
-#define MEMSCOPE_FORMAT_ALL    63u
+#define MEMSCOPE_FORMAT_TEXT   64u     /* NAME.txt: for a terminal, docs/text.md */
+#define MEMSCOPE_FORMAT_ALL   127u
 
 /* The library's version as "MAJOR.MINOR.PATCH" (a static string). */
 const char *memscope_version(void);

@@ -5,8 +5,10 @@
  * warns once and never stops the program.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "export.h"
@@ -16,6 +18,7 @@
 static int warned_write;
 static pthread_mutex_t export_mu = PTHREAD_MUTEX_INITIALIZER;
 static int exiting;
+static int refused;                 /* a process not followed: no export */
 
 const char *
 ms_trigger_name(ms_trigger_t trigger)
@@ -44,6 +47,32 @@ write_one(const char *path, const ms_report_t *r,
     }
     ms_tfree(w);
     return rc;
+}
+
+/*
+ * Under `memscope run`: one line "PID TAB TRIGGER TAB PATH" appended to
+ * MEMSCOPE_RUN_LOG for each report file written, so the tool finds every
+ * process's reports for its summary. The file must exist (the tool made
+ * it); one write per line, O_APPEND: the lines of processes exiting at
+ * once never mix.
+ */
+static void
+log_report(const ms_export_req_t *req, const char *path)
+{
+    if (ms_opt.run_log[0] == '\0')
+        return;
+    char line[4200];
+    int n = snprintf(line, sizeof(line), "%d\t%s\t%s\n", (int)getpid(),
+        ms_trigger_name(req->trigger), path);
+    if (n <= 0 || (size_t)n >= sizeof(line) || strchr(path, '\n') != NULL)
+        return;
+    int fd = open(ms_opt.run_log, O_WRONLY | O_APPEND | O_CLOEXEC |
+        O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, line, (size_t)n);
+    (void)w;
+    close(fd);
 }
 
 /* The files' base name for req into out; returns out. */
@@ -107,8 +136,10 @@ export_now(const ms_export_req_t *req)
                     "the program runs on without it", path, strerror(-rc));
             if (first_err == 0)
                 first_err = rc;
-        } else if (ms_opt.verbose) {
-            ms_log("report written: %s", path);
+        } else {
+            log_report(req, path);
+            if (ms_opt.verbose)
+                ms_log("report written: %s", path);
         }
     }
     ms_report_free(r);
@@ -121,7 +152,9 @@ ms_export(const ms_export_req_t *req)
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
     int rc;
-    if (req->json_path != NULL) {
+    if (__atomic_load_n(&refused, __ATOMIC_ACQUIRE)) {
+        rc = -ENOTSUP;
+    } else if (req->json_path != NULL) {
         /* one file named by the program: written even after the exit
          * report, so never waits for the lock that report keeps */
         rc = export_now(req);
@@ -147,9 +180,15 @@ ms_export_final(const ms_export_req_t *req)
     ms_tls_busy = 1;
     pthread_mutex_lock(&export_mu);
     __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
-    if (req != NULL)
+    if (req != NULL && !__atomic_load_n(&refused, __ATOMIC_ACQUIRE))
         export_now(req);
     ms_tls_busy = busy;
+}
+
+void
+ms_export_refuse(void)
+{
+    __atomic_store_n(&refused, 1, __ATOMIC_RELEASE);
 }
 
 static void fork_prepare(void) { pthread_mutex_lock(&export_mu); }

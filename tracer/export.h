@@ -47,6 +47,10 @@ int ms_export(const ms_export_req_t *req);
  * process's end would leave a temporary file behind). */
 void ms_export_final(const ms_export_req_t *req);
 
+/* From now on every export is refused (-ENOTSUP) and the exit report is
+ * not written: a process MEMSCOPE_CHILDREN does not follow. */
+void ms_export_refuse(void);
+
 /* Returns a report of the running process for req (report.c), or NULL
  * without memory. */
 ms_report_t *ms_report_build(const ms_export_req_t *req);

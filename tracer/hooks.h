@@ -100,8 +100,9 @@ void ms_busy_alloc(void *p);
 void ms_busy_free(void *p);
 int64_t ms_sample_draw(ms_thread_t *t);
 /* flags: the engine's flags p was made with, kept if p is moved */
+/* pre: the decision the allocator took before the engine call, or 0. */
 void *ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
-    int flags, void *ra, void *fp);
+    int flags, unsigned pre, void *ra, void *fp);
 int ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra,
     void *fp);
 

@@ -70,7 +70,13 @@ typedef struct {
     int file_mode;          /* MEMSCOPE_FILE_MODE */
     int abort_on_error;     /* MEMSCOPE_ABORT_ON_ERROR */
     int leak_check;         /* MEMSCOPE_LEAK_CHECK */
+    int children;           /* MEMSCOPE_CHILDREN: MS_CHILDREN_* */
+    char run_log[1024];     /* MEMSCOPE_RUN_LOG ("" = none) */
 } ms_options_t;
+
+/* MEMSCOPE_CHILDREN: which processes started from the one named are
+ * traced besides it (the exec of it is it: exec keeps the pid) */
+enum { MS_CHILDREN_NONE, MS_CHILDREN_FORK, MS_CHILDREN_ALL };
 
 extern ms_options_t ms_opt;
 void ms_options_load(void);

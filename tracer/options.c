@@ -30,10 +30,13 @@ ms_options_t ms_opt = {
     .file_mode = 0600,
     .abort_on_error = 0,
     .leak_check = 1,
+    .children = MS_CHILDREN_FORK,
 };
 
+static const char *const children_names[] = { "none", "fork", "all" };
+
 typedef enum { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_SIGNAL, OPT_STRING,
-    OPT_FORMATS, OPT_MODE } opt_type_t;
+    OPT_FORMATS, OPT_MODE, OPT_CHILDREN } opt_type_t;
 
 typedef struct {
     const char *name;
@@ -73,6 +76,11 @@ static const opt_desc_t opts[] = {
       "abort after reporting a heap error" },
     { "MEMSCOPE_LEAK_CHECK", OPT_BOOL, &ms_opt.leak_check, 0, 0, 1,
       "class the blocks live at exit by reachability (exact mode)" },
+    { "MEMSCOPE_CHILDREN", OPT_CHILDREN, &ms_opt.children, 0, 0, 0,
+      "child processes traced: none, fork (forked, not exec'd) or all" },
+    { "MEMSCOPE_RUN_LOG", OPT_STRING, ms_opt.run_log, sizeof(ms_opt.run_log),
+      0, 0, "file, made by memscope run, that each report written is "
+      "appended to" },
 };
 
 static int
@@ -161,6 +169,13 @@ parse_one(const opt_desc_t *d, const char *v)
         return 0;
     case OPT_FORMATS:
         return ms_formats_parse(v, d->dst);
+    case OPT_CHILDREN:
+        for (int k = 0; k < 3; k++)
+            if (strcasecmp(v, children_names[k]) == 0) {
+                *(int *)d->dst = k;
+                return 0;
+            }
+        return -1;
     case OPT_MODE: {
         char *end;
         errno = 0;
@@ -223,4 +238,5 @@ ms_options_print(void)
     ms_log("  MEMSCOPE_FILE_MODE=%03o", ms_opt.file_mode);
     ms_log("  MEMSCOPE_ABORT_ON_ERROR=%d", ms_opt.abort_on_error);
     ms_log("  MEMSCOPE_LEAK_CHECK=%d", ms_opt.leak_check);
+    ms_log("  MEMSCOPE_CHILDREN=%s", children_names[ms_opt.children]);
 }

@@ -120,11 +120,12 @@ ms_sample_due(ms_thread_t *t, size_t n)
     return 1;
 }
 
-/* The sampled mode's part of an allocation hook: counters, the countdown,
- * and a sampled block moved and recorded. Returns the block to give. */
+/* The sampled mode's part of an allocation hook: counters, the countdown
+ * (unless the allocator took the decision, pre), and a sampled block
+ * recorded; moved when it was not made aligned. Returns the block to give. */
 void *
 ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
-    int flags, void *ra, void *fp)
+    int flags, unsigned pre, void *ra, void *fp)
 {
     if (MS_UNLIKELY(t->je_allocp == NULL)) {
         uint64_t u = ms_je_sallocx(p, 0);
@@ -133,9 +134,13 @@ ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
     } else if (MS_UNLIKELY(ms_sample_publish_due(t->allocs))) {
         ms_sample_publish(t);
     }
-    if (MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))
+    if (pre == MS_KIND_PRECOUNTED)
         return p;
-    /* Sampled: make the block page-aligned, so free() can recognise it. */
+    if (pre == 0 && MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))
+        return p;
+    /* Sampled: the block must be page-aligned, so free() can recognise it;
+     * one the allocator did not ask for so (realloc, the jemalloc API) is
+     * moved. */
     if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) != 0) {
         /* the same zeroing, tcache and arena; a larger alignment */
         void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(MS_SAMPLE_ALIGN) |

@@ -186,6 +186,8 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
 static inline void *
 alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
 {
+    unsigned pre = (unsigned)kind & MS_KIND_PRE;
+    kind = (ms_kind_t)((unsigned)kind & ~MS_KIND_PRE);
     if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY ||
             (ms_tls_busy && !ms_tls_quiet))) {
         /* before start-up, or made by libc for the tracer: remembered so
@@ -211,7 +213,7 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
         ms_hook_leave();
         return p;
     }
-    p = ms_sample_alloc(t, p, req, kind, flags, ra, fp);
+    p = ms_sample_alloc(t, p, req, kind, flags, pre, ra, fp);
     ms_hook_leave();
     return p;
 }
@@ -219,7 +221,8 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
 void *
 ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
 {
-    return alloc_hook(p, req, kind, kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0,
+    unsigned k = (unsigned)kind & ~MS_KIND_PRE;
+    return alloc_hook(p, req, kind, k == MS_KIND_CALLOC ? MS_JE_ZERO : 0,
         ra, fp);
 }
 

@@ -34,6 +34,13 @@ typedef enum {
 /* Or'ed into the kind passed to ms_trace_alloc by an over-aligned new or
  * an aligned mallocx: the usable size is asked of the engine. */
 #define MS_KIND_OVERALIGNED 0x10
+/* Or'ed into the kind by an allocator that took the sample decision before
+ * the engine call (fast.h, ms_fast_presample): PRESAMPLED, the block is the
+ * sample and was asked for MS_SAMPLE_ALIGN-aligned; PRECOUNTED, it is not.
+ * Without either, the hook decides, and moves a sampled block. */
+#define MS_KIND_PRESAMPLED  0x20
+#define MS_KIND_PRECOUNTED  0x40
+#define MS_KIND_PRE         (MS_KIND_PRESAMPLED | MS_KIND_PRECOUNTED)
 
 typedef enum {
     MS_FREE_FREE = 0,

@@ -229,14 +229,18 @@ retry_init(void)
  * mapped and never touched, shows in /proc/PID/maps as
  * "/memfd:memscope (deleted)". A forked child inherits it, exec drops it.
  */
+static void *mark;                  /* the page, NULL = none */
+
 static void
 mark_process(void)
 {
     int fd = memfd_create("memscope", MFD_CLOEXEC);
     if (fd < 0)
         return;
-    if (ftruncate(fd, 4096) == 0)
-        (void)mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    if (ftruncate(fd, 4096) == 0) {
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+        mark = p == MAP_FAILED ? NULL : p;
+    }
     close(fd);
 }
 
@@ -378,11 +382,34 @@ at_exit(void)
 
 /* fork: a writer running in the parent is not copied, and the child's
  * snapshot count starts over; timers are not inherited. */
+/*
+ * A forked child that MEMSCOPE_CHILDREN=none leaves alone: it runs on the
+ * same allocator with tracing off (its blocks, and the parent's it frees,
+ * go straight to the engine) and writes nothing: no exit report, no
+ * snapshot, no export from the API, and `memscope snapshot` no longer
+ * sees the mark. The tables copied from the parent are never touched.
+ */
+static void
+unfollow(void)
+{
+    __atomic_store_n(&ms_trace_on, MS_TRACE_OFF, __ATOMIC_RELEASE);
+    ms_opt.enable = 0;
+    __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
+    ms_export_refuse();
+    if (mark != NULL)
+        munmap(mark, 4096);
+    mark = NULL;
+}
+
 static void
 fork_child(void)
 {
     snap_requests = snap_done = writer_failed_at = 0;
     writer_running = 0;
+    if (ms_opt.children == MS_CHILDREN_NONE) {
+        unfollow();
+        return;
+    }
     if (signal_installed)
         retry_init();
 }
@@ -410,6 +437,39 @@ find_self(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/*
+ * Whether MEMSCOPE_CHILDREN lets this process be traced, at start-up.
+ * MEMSCOPE_ROOT_PID names the process the user named: `memscope run`
+ * sets it in the child it starts; otherwise the first traced process sets
+ * it to its own pid, for its descendants. A process with another pid
+ * started from there (fork then exec: a helper of a shell script, a
+ * compiler's passes) is not traced unless MEMSCOPE_CHILDREN=all; the same
+ * pid is the one named having exec'd another program (a shim, a wrapper
+ * script), traced, named after the program it is now. Forked children
+ * that do not exec are decided by fork_child.
+ */
+#define ROOT_PID_VAR "MEMSCOPE_ROOT_PID"
+
+static int
+followed_at_start(void)
+{
+    if (ms_opt.children == MS_CHILDREN_ALL)
+        return 1;
+    pid_t pid = getpid();
+    const char *v = secure_getenv(ROOT_PID_VAR);
+    if (v != NULL && *v != '\0') {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (*end == '\0' && errno == 0 && n > 0)
+            return n == (long)pid;
+    }
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%d", (int)pid);
+    setenv(ROOT_PID_VAR, buf, 1);
+    return 1;
+}
+
 void
 ms_tracer_start(void)
 {
@@ -424,6 +484,10 @@ ms_tracer_start(void)
          * report is written where an unprivileged user could point it */
         ms_opt.enable = 0;
     }
+    int saved_errno = errno;
+    if (ms_opt.enable && !followed_at_start())
+        ms_opt.enable = 0;      /* a descendant not followed: plain engine */
+    errno = saved_errno;
     if (!ms_opt.enable) {
         __atomic_store_n(&ms_trace_on, MS_TRACE_OFF, __ATOMIC_RELEASE);
         ms_tls_busy--;

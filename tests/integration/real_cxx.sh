@@ -14,6 +14,9 @@ if [ ! -x "$PROG" ]; then
     ms_fail "$PROG not built (make check-build)"
 fi
 ms_setup real_cxx
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 
 # its operator new and delete (sized, aligned, array) and libstdc++'s are ours
 MS_BIND_SYMS="_Znwm _ZdlPvm _ZnwmSt11align_val_t _ZdlPvmSt11align_val_t _Znam _ZdaPv _ZnamRKSt9nothrow_t" \

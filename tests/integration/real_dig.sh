@@ -13,6 +13,9 @@ set -euo pipefail
 DIG=/usr/bin/dig
 ms_need "$DIG" /usr/bin/python3
 ms_setup real_dig
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 ldd "$DIG" >"$TMP/ldd" || ms_fail "ldd $DIG failed"
 grep -q libjemalloc "$TMP/ldd" || ms_skip "$DIG does not link libjemalloc"
 

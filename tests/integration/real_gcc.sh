@@ -11,6 +11,9 @@ set -euo pipefail
 
 ms_need gcc cmp
 ms_setup real_gcc
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 GCC=$(command -v gcc)
 W=$TMP/work
 mkdir "$W"

@@ -12,6 +12,9 @@ set -euo pipefail
 
 ms_need git awk sha256sum
 ms_setup real_git
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 GIT=$(command -v git)
 WORKLOAD=$REPO/tests/data/git_workload.sh
 

@@ -10,6 +10,9 @@ set -euo pipefail
 PERL=/usr/bin/perl
 ms_need "$PERL"
 ms_setup real_perl
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 "$PERL" -MDigest::MD5 -MList::Util -e 1 2>/dev/null ||
     ms_skip "perl lacks Digest::MD5 or List::Util"
 export PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0

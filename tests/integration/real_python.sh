@@ -10,6 +10,9 @@ set -euo pipefail
 PY=/usr/bin/python3     # the system interpreter, not a pyenv shim
 ms_need "$PY"
 ms_setup real_python
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 WORKLOAD=$REPO/tests/programs/py_workload.py
 export PYTHONHASHSEED=0 PYTHONMALLOC=malloc PYTHONDONTWRITEBYTECODE=1
 unset PYTHONPATH PYTHONHOME PYTHONSTARTUP

@@ -23,6 +23,9 @@ for p in redis-server redis-cli redis-benchmark; do
 done
 ms_need /usr/bin/python3
 ms_setup real_redis
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 SERVER=$(command -v redis-server)
 ldd "$SERVER" >"$TMP/ldd" || ms_fail "ldd $SERVER failed"
 grep -q libjemalloc "$TMP/ldd" || ms_skip "$SERVER does not link libjemalloc"

@@ -10,6 +10,9 @@ set -euo pipefail
 SQLITE=/usr/bin/sqlite3
 ms_need "$SQLITE"
 ms_setup real_sqlite
+# every process it starts traced too, as a program under test (the
+# default, MEMSCOPE_CHILDREN=fork, leaves exec'd ones untraced)
+export MEMSCOPE_CHILDREN=all
 SQL=$REPO/tests/data/sqlite_workload.sql
 
 ms_assert_binds "$SQLITE" "$SQLITE" :memory: 'select 1'

@@ -15,7 +15,8 @@ CHROMIUM=/usr/bin/chromium
 ms_need /usr/bin/python3
 [ -x "$CHROMIUM" ] || ms_skip "$CHROMIUM is not installed (Debian package chromium, make deps)"
 ms_setup rel_chromium
-export MEMSCOPE_ENABLE=1 MEMSCOPE_AUTO_EXPORT=1 MEMSCOPE_FORMATS=json
+# every process of the browser traced (its zygote and renderers are exec'd)
+export MEMSCOPE_ENABLE=1 MEMSCOPE_AUTO_EXPORT=1 MEMSCOPE_FORMATS=json MEMSCOPE_CHILDREN=all
 cp "$REPO/tests/data/rel_chromium.html" "$TMP/page.html"
 
 # dom TAG [env...]: --dump-dom of the page, into $TMP/TAG.{out,log}; sets

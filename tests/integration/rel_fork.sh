@@ -7,7 +7,8 @@
 # (and .bin), in which (exact mode) the 100 blocks of 3333 bytes the child
 # leaked are its leaks. Every tenth child execs a traced program
 # (rel_exit work) without MEMSCOPE_NAME, and one more is started with
-# posix_spawn: each writes rel_exit-<pid>.json. No other report, and no
+# posix_spawn: each writes rel_exit-<pid>.json (MEMSCOPE_CHILDREN=all: the
+# default, fork, leaves exec'd children alone). No other report, and no
 # temporary file, is left.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
@@ -23,7 +24,7 @@ for mode in exact sampled; do
     out=$TMP/$mode
     start=$SECONDS
     ms_timed $((FORKS * 3 + 60)) $mode env LD_PRELOAD="$MEMSCOPE_LIB" \
-        MEMSCOPE_SAMPLE=$sample MEMSCOPE_NAME=fk MEMSCOPE_OUT="$out" \
+        MEMSCOPE_CHILDREN=all MEMSCOPE_SAMPLE=$sample MEMSCOPE_NAME=fk MEMSCOPE_OUT="$out" \
         MEMSCOPE_FORMATS=json,bin \
         "$PROGS/rel_fork" "$FORKS" $THREADS "$PROGS/rel_exit" work
     ms_status_is $mode 0

@@ -12,7 +12,7 @@ ms_need /usr/bin/python3
 ms_setup rel_fork_heaperr
 FORKS=${REL_FORKS_HEAPERR:-200}
 out=$TMP/reports
-ms_timed $((FORKS + 120)) run env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_SAMPLE=0 \
+ms_timed $((FORKS + 120)) run env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_CHILDREN=fork MEMSCOPE_SAMPLE=0 \
     MEMSCOPE_TEST_MODE=1 MEMSCOPE_NAME=fh MEMSCOPE_OUT="$out" MEMSCOPE_FORMATS=json \
     MEMSCOPE_STACK_DEPTH=2 "$PROGS/rel_fork_heaperr" "$FORKS"
 ms_status_is run 0

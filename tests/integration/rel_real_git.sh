@@ -3,7 +3,8 @@
 # add, commit (REL_GIT_COMMITS commits of REL_GIT_FILES files: 6 x 100;
 # 40 x 2000 in make stress), log -p, gc --aggressive, fsck. Each git
 # command runs once plainly in one directory and once under
-# `memscope run -o DIR` in another: stdout, stderr and status identical
+# `memscope run -q --follow-children -o DIR` in another: stdout, stderr
+# (no summary: -q) and status identical
 # (fixed names and dates: same commit hashes), and every process (git and
 # the programs it starts: pack-objects, repack...) wrote its own complete
 # JSON report, no temporary file left.
@@ -65,7 +66,7 @@ workload() {
 
 start=$SECONDS
 ms_run plain git workload "$TMP/plain" timeout 120
-ms_run pre-inner git workload "$TMP/traced" timeout 120 "$MEMSCOPE_TOOL" run -o "$R" --
+ms_run pre-inner git workload "$TMP/traced" timeout 120 "$MEMSCOPE_TOOL" run -q --follow-children -o "$R" --
 grep -q "status 124" "$TMP/git.pre.out" && ms_fail "a git command under memscope hung (timeout 120 s): $(grep 'status 124' "$TMP/git.pre.out")"
 ms_compare git stderr
 echo "    ($((SECONDS - start)) s for both runs)"

@@ -29,7 +29,7 @@ CMD=("$PY" -m test --randseed 1 -v $TESTS)
 
 start=$SECONDS
 ms_run plain py timeout 600 "${CMD[@]}"
-ms_run pre-inner py timeout 600 "$MEMSCOPE_TOOL" run -o "$R" -- "${CMD[@]}"
+ms_run pre-inner py timeout 600 "$MEMSCOPE_TOOL" run --follow-children -o "$R" -- "${CMD[@]}"
 ms_not_hung py
 for m in plain pre; do
     sed -E -i 's/^[0-9]+:[0-9]{2}:[0-9]{2} (load avg: [0-9.]+ )?//

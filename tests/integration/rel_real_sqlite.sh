@@ -19,7 +19,7 @@ R=$TMP/reports-sqlite
 start=$SECONDS
 mkdir "$TMP/plain" "$TMP/traced"
 (cd "$TMP/plain" && ms_run plain sql timeout 600 "$SQLITE" -batch test.db <"$TMP/in.sql")
-(cd "$TMP/traced" && ms_run pre-inner sql timeout 600 "$MEMSCOPE_TOOL" run -o "$R" -- \
+(cd "$TMP/traced" && ms_run pre-inner sql timeout 600 "$MEMSCOPE_TOOL" run -q -o "$R" -- \
     "$SQLITE" -batch test.db <"$TMP/in.sql")
 ms_not_hung sql
 ms_compare sql stderr

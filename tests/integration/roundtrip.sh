@@ -43,14 +43,15 @@ same_bytes() {
 check() {
     local name=$1 base=$OUT/$1 fmt n=0
     [ -s "$base.bin" ] || ms_fail "$name: no $name.bin written"
-    for fmt in json md html folded pprof; do
+    for fmt in json md html folded pprof text; do
         ext=$fmt
         [ "$fmt" = pprof ] && ext=pb.gz
+        [ "$fmt" = text ] && ext=txt
         if [ ! -e "$base.$ext" ]; then
             echo "$name: the process wrote no .$ext (format not built): skipped"
             continue
         fi
-        same_bytes "$name.$fmt" "$base.$ext" "$T" report "$base.bin" --format "$fmt"
+        same_bytes "$name.$fmt" "$base.$ext" env COLUMNS=80 "$T" report "$base.bin" --format "$fmt"
         n=$((n + 1))
     done
     [ -s "$base.json" ] || ms_fail "$name: no $name.json written"

@@ -51,8 +51,8 @@ case $out in *"memscope run"*) echo "ok: help" ;; *) ms_fail "memscope --help: n
 
 # run passes output and status through
 if [ -x "$PY" ]; then
-    expect run_python 0 1 "$T" run -- "$PY" -c 'print(1)'
-    [ ! -s "$TMP/run_python.err" ] || ms_fail "run -- python3 wrote to stderr: $(head -3 "$TMP/run_python.err")"
+    expect run_python 0 1 "$T" run -q -- "$PY" -c 'print(1)'
+    [ ! -s "$TMP/run_python.err" ] || ms_fail "run -q -- python3 wrote to stderr: $(head -3 "$TMP/run_python.err")"
     # the program really runs with the library preloaded
     expect run_python_preloaded 0 "$LIB" "$T" run -- "$PY" -c '
 import os
@@ -71,9 +71,11 @@ expect run_maps 0 loaded "$T" run -- \
 expect run_keeps_preload 0 "$LIB:/nonexistent-but-harmless.so" \
     env LD_PRELOAD=/nonexistent-but-harmless.so "$T" run -- \
     sh -c 'echo "$LD_PRELOAD"'
-# options set the MEMSCOPE_* variables
-expect run_options 0 "out-dir my-name" "$T" run -o out-dir -n my-name -- \
-    sh -c 'echo "$MEMSCOPE_OUT $MEMSCOPE_NAME"'
+# options set the MEMSCOPE_* variables (the directory made absolute: the
+# reports go where the tool was run, whatever directory PROG goes to)
+expect run_options 0 "$PWD/out-dir my-name none" "$T" run -o out-dir -n my-name -- \
+    sh -c 'echo "$MEMSCOPE_OUT $MEMSCOPE_NAME $MEMSCOPE_CHILDREN"'
+expect run_follow 0 "fork all" sh -c '"$1" run -q --follow-fork -- sh -c "printf %s \$MEMSCOPE_CHILDREN"; echo " $("$1" run -q --follow-children -- sh -c "echo \$MEMSCOPE_CHILDREN")"' sh "$T"
 
 # errors: one line on stderr, non-zero status, the program not run
 for case in "no_program run" "no_program_dashdash run --" \

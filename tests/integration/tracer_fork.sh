@@ -14,7 +14,7 @@ set -euo pipefail
 ms_need /usr/bin/python3
 ms_setup tracer_fork
 
-export MEMSCOPE_SAMPLE=0 MEMSCOPE_FORMATS=json
+export MEMSCOPE_SAMPLE=0 MEMSCOPE_FORMATS=json MEMSCOPE_CHILDREN=fork
 for mode in named unnamed; do
     if [ $mode = named ]; then
         export MEMSCOPE_NAME=forky

@@ -102,6 +102,16 @@ main(void)
         "rallocx ALIGN(256) is aligned and keeps the contents");
     sdallocx(p3, 300, MALLOCX_ALIGN(256));
 
+    /* an alignment above the page a sampled block is given: kept, whether
+     * the block is sampled or not (MEMSCOPE_SAMPLE=1 samples every one) */
+    int kept = 1;
+    for (int i = 0; i < 8; i++) {
+        void *q = mallocx(5000, MALLOCX_ALIGN(16384));
+        kept &= q != NULL && ((uintptr_t)q & 16383) == 0;
+        dallocx(q, MALLOCX_ALIGN(16384));
+    }
+    check(kept, "mallocx ALIGN(16384) is aligned, 8 times");
+
     /* a large block shrunk in place by xallocx */
     unsigned char *p4 = mallocx(65536, 0);
     memset(p4, 4, 65536);

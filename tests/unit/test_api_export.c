@@ -68,7 +68,7 @@ START_TEST(test_export_all_formats)
     EXPECT_INT(memscope_export(dir, "x", MEMSCOPE_FORMAT_ALL), 0);
     list_dir(dir, names, sizeof(names));
     /* every format, and no temp file */
-    EXPECT_STR(names, "x.bin x.folded x.html x.json x.md x.pb.gz");
+    EXPECT_STR(names, "x.bin x.folded x.html x.json x.md x.pb.gz x.txt");
 
     snprintf(path, sizeof(path), "%s/x.json", dir);
     jval_t *r = json_load(path);
