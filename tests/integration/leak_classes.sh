@@ -138,7 +138,7 @@ check("markdown: definitely lost first", order == sorted(order), True)
 # HTML: each site's classes in the data block as in the JSON; drawn, the
 # leaks table lists the most severe class first, and the filter of the
 # page's address keeps the definitely lost sites alone
-import html as H, os, re
+import html as H, json, os, re
 page = open(f"{tmp}/reports/lc.html").read()
 data = json.loads(re.search(r'<script type="application/json" id="ms-data">(.*?)</script>',
                             page, re.S).group(1))
