@@ -128,36 +128,6 @@ key(ms_writer_t *w, const char *k)
     ms_w_jkey(w, k, NULL);
 }
 
-/* ,"name":{"kind":n,...}: counts by kind, every kind named. */
-static void
-kinds(ms_writer_t *w, const char *name, const uint64_t *v, int n,
-    const char *(*kname)(unsigned))
-{
-    key(w, name);
-    for (int k = 0; k < n; k++) {
-        ms_w_str(w, k ? "," : "{");
-        ms_w_jstr(w, kname((unsigned)k));
-        ms_w_fmt(w, ":%llu", (unsigned long long)v[k]);
-    }
-    ms_w_str(w, "}");
-}
-
-/* [[blocks,bytes] of each leak class, the most severe first], or null when
- * the classes were not measured. */
-static void
-leak_classes(ms_writer_t *w, const ms_report_t *r, const uint64_t *blocks,
-    const uint64_t *bytes)
-{
-    if (!r->leak_checked) {
-        ms_w_str(w, "null");
-        return;
-    }
-    for (unsigned c = 0; c < MS_LEAK_CLASSES; c++)
-        ms_w_fmt(w, "%s[%llu,%llu]", c ? "," : "[",
-            (unsigned long long)blocks[c], (unsigned long long)bytes[c]);
-    ms_w_str(w, "]");
-}
-
 static void
 write_head(ms_writer_t *w, const ms_report_t *r)
 {
@@ -206,9 +176,11 @@ write_meta(ms_writer_t *w, const ms_report_t *r)
         (unsigned long long)r->reallocs,
         (unsigned long long)r->bytes_allocated,
         (unsigned long long)r->bytes_freed);
-    kinds(w, "alloc_kinds", r->alloc_kinds, MS_REPORT_ALLOC_KINDS,
+    key(w, "alloc_kinds");
+    ms_w_jcounts(w, r->alloc_kinds, MS_REPORT_ALLOC_KINDS,
         ms_report_alloc_kind_name);
-    kinds(w, "free_kinds", r->free_kinds, MS_REPORT_FREE_KINDS,
+    key(w, "free_kinds");
+    ms_w_jcounts(w, r->free_kinds, MS_REPORT_FREE_KINDS,
         ms_report_free_kind_name);
     ms_w_fmt(w, ",\"live_blocks\":%lld,\"live_bytes\":%lld,"
         "\"peak_live_bytes\":%lld,\"dropped_events\":%llu,"
@@ -223,7 +195,8 @@ write_meta(ms_writer_t *w, const ms_report_t *r)
         (unsigned long long)r->table_bytes,
         (unsigned long long)r->tracked_blocks, (unsigned long long)r->stacks);
     key(w, "leak_classes");
-    leak_classes(w, r, r->leak_blocks, r->leak_bytes);
+    ms_w_jclasses(w, r->leak_checked, r->leak_blocks, r->leak_bytes,
+        MS_LEAK_CLASSES, NULL);
     key(w, "rss"); num_or_null(w, r->rss);
     key(w, "peak_rss"); num_or_null(w, r->peak_rss);
     ms_w_str(w, "},\"je\":{\"allocated\":");
@@ -342,7 +315,8 @@ write_sites(ms_writer_t *w, const ms_report_t *r)
             ms_w_u64(w, s->life[b]);
         }
         ms_w_str(w, "],");
-        leak_classes(w, r, s->leak_blocks, s->leak_bytes);
+        ms_w_jclasses(w, r->leak_checked, s->leak_blocks, s->leak_bytes,
+            MS_LEAK_CLASSES, NULL);
         ms_w_str(w, "]");
     }
     ms_w_str(w, "]");

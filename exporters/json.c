@@ -23,40 +23,6 @@
 #define KM(k, v) (key(w, k, &first), (v) < 0 ? ms_w_str(w, "null") : \
                   ms_w_i64(w, (int64_t)(v)))
 
-/* An object of counts by kind, every kind named. */
-static void
-kinds(ms_writer_t *w, const uint64_t *v, int n, const char *(*name)(unsigned))
-{
-    int first = 1;
-    ms_w_str(w, "{");
-    for (int k = 0; k < n; k++)
-        KU(name((unsigned)k), v[k]);
-    ms_w_str(w, "}");
-}
-
-/* Blocks and bytes by leak class, every class named; null when the
- * classes were not measured. */
-static void
-leak_classes(ms_writer_t *w, const ms_report_t *r, const uint64_t *blocks,
-    const uint64_t *bytes)
-{
-    if (!r->leak_checked) {
-        ms_w_str(w, "null");
-        return;
-    }
-    int first = 1;
-    ms_w_str(w, "{");
-    for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
-        key(w, ms_report_leak_class_name(c), &first);
-        int first = 1;
-        ms_w_str(w, "{");
-        KU("blocks", blocks[c]);
-        KU("bytes", bytes[c]);
-        ms_w_str(w, "}");
-    }
-    ms_w_str(w, "}");
-}
-
 static void
 write_frame(ms_writer_t *w, const ms_rframe_t *f)
 {
@@ -172,7 +138,8 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
         else
             ms_w_str(w, "null");
         key(w, "classes", &first);
-        leak_classes(w, r, s->leak_blocks, s->leak_bytes);
+        ms_w_jclasses(w, r->leak_checked, s->leak_blocks, s->leak_bytes,
+            MS_LEAK_CLASSES, ms_report_leak_class_name);
         key(w, "variables", &first);
         ms_w_str(w, "[");
         int nv = 0;
@@ -301,16 +268,19 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
         KU("frees", r->frees);
         KU("reallocs", r->reallocs);
         key(w, "alloc_kinds", &first);
-        kinds(w, r->alloc_kinds, MS_REPORT_ALLOC_KINDS, ms_report_alloc_kind_name);
+        ms_w_jcounts(w, r->alloc_kinds, MS_REPORT_ALLOC_KINDS,
+            ms_report_alloc_kind_name);
         key(w, "free_kinds", &first);
-        kinds(w, r->free_kinds, MS_REPORT_FREE_KINDS, ms_report_free_kind_name);
+        ms_w_jcounts(w, r->free_kinds, MS_REPORT_FREE_KINDS,
+            ms_report_free_kind_name);
         KU("bytes_allocated", r->bytes_allocated);
         KU("bytes_freed", r->bytes_freed);
         KI("live_blocks", r->live_blocks);
         KI("live_bytes", r->live_bytes);
         KI("peak_live_bytes", r->peak_live_bytes);
         key(w, "leak_classes", &first);
-        leak_classes(w, r, r->leak_blocks, r->leak_bytes);
+        ms_w_jclasses(w, r->leak_checked, r->leak_blocks, r->leak_bytes,
+            MS_LEAK_CLASSES, ms_report_leak_class_name);
         KU("threads", r->nthreads);
         KU("tasks", r->ntasks);
         KU("variables", r->nvars);

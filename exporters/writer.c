@@ -331,3 +331,38 @@ ms_w_jarray(ms_writer_t *w, uint64_t n,
     }
     ms_w_str(w, "]");
 }
+
+void
+ms_w_jcounts(ms_writer_t *w, const uint64_t *v, int n,
+    const char *(*name)(unsigned))
+{
+    int first = 1;
+    ms_w_str(w, "{");
+    for (int k = 0; k < n; k++) {
+        ms_w_jkey(w, name((unsigned)k), &first);
+        ms_w_u64(w, v[k]);
+    }
+    ms_w_str(w, "}");
+}
+
+void
+ms_w_jclasses(ms_writer_t *w, int checked, const uint64_t *blocks,
+    const uint64_t *bytes, unsigned n, const char *(*name)(unsigned))
+{
+    if (!checked) {
+        ms_w_str(w, "null");
+        return;
+    }
+    for (unsigned c = 0; c < n; c++) {
+        ms_w_str(w, c ? "," : name ? "{" : "[");
+        if (name != NULL) {
+            ms_w_jstr(w, name(c));
+            ms_w_fmt(w, ":{\"blocks\":%llu,\"bytes\":%llu}",
+                (unsigned long long)blocks[c], (unsigned long long)bytes[c]);
+        } else {
+            ms_w_fmt(w, "[%llu,%llu]", (unsigned long long)blocks[c],
+                (unsigned long long)bytes[c]);
+        }
+    }
+    ms_w_str(w, n == 0 ? (name ? "{}" : "[]") : name ? "}" : "]");
+}

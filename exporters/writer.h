@@ -55,6 +55,16 @@ size_t ms_utf8_decode(const unsigned char *s, uint32_t *cp);
 /* A JSON object's key k and its colon, after a comma unless *first (which
  * it then clears); first NULL: never the first key. */
 void ms_w_jkey(ms_writer_t *w, const char *k, int *first);
+/* {"NAME":V,...}: n counts v, NAME = name(k); the JSON's and the
+ * dashboard's counts by kind. */
+void ms_w_jcounts(ms_writer_t *w, const uint64_t *v, int n,
+    const char *(*name)(unsigned));
+/* Blocks and bytes of n leak classes, the most severe first; null when
+ * they were not measured (checked 0). With name, an object of
+ * {"blocks":B,"bytes":N} by class name (the JSON); without, an array of
+ * [B,N] (the dashboard's data). */
+void ms_w_jclasses(ms_writer_t *w, int checked, const uint64_t *blocks,
+    const uint64_t *bytes, unsigned n, const char *(*name)(unsigned));
 /* Text escaped for HTML element content and attribute values. */
 void ms_w_html(ms_writer_t *w, const char *s);
 
