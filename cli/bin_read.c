@@ -594,6 +594,72 @@ sec_leak(rd_t *c)
         r->leak_checked = 1;
 }
 
+/* The optional rows: none, or each of an existing site, in increasing
+ * (site, thread, task) order, and each site's rows adding up to its
+ * observed figures. */
+static int
+row_after(const ms_rrow_t *a, const ms_rrow_t *b)
+{
+    if (a->site != b->site)
+        return a->site > b->site;
+    if (a->thread != b->thread)
+        return a->thread > b->thread;
+    return a->task > b->task;
+}
+
+static void
+sec_rows(rd_t *c)
+{
+    ms_report_t *r = c->r;
+    int est = r->sample_interval != 0;
+    uint64_t n = rd_count(c, est ? 7 + 32 : 7, "rows");
+    ms_rrow_t *rows = rd_array(c, n, sizeof(*rows));
+    uint64_t (*sum)[4] = rd_array(c, r->nsites, sizeof(*sum));
+    for (uint64_t i = 0; rows != NULL && sum != NULL && i < n && !c->bad; i++) {
+        ms_rrow_t *w = &rows[i];
+        w->site = rd_uv(c);
+        w->thread = rd_uv(c);
+        w->task = rd_uv(c);
+        w->allocs = rd_uv(c);
+        w->bytes = rd_uv(c);
+        w->frees = rd_uv(c);
+        w->freed_bytes = rd_uv(c);
+        if (est) {
+            w->est_allocs = rd_f64(c);
+            w->est_bytes = rd_f64(c);
+            w->est_live_blocks = rd_f64(c);
+            w->est_live_bytes = rd_f64(c);
+        }
+        if (!c->bad && (w->site >= r->nsites ||
+                (i > 0 && !row_after(w, &rows[i - 1])))) {
+            fail(c, "row %llu: site index %llu out of range or out of order",
+                (unsigned long long)i, (unsigned long long)w->site);
+            break;
+        }
+        if (c->bad)
+            break;
+        sum[w->site][0] += w->allocs;
+        sum[w->site][1] += w->bytes;
+        sum[w->site][2] += w->frees;
+        sum[w->site][3] += w->freed_bytes;
+    }
+    /* none at all: a report without rows (as one without the section) */
+    for (uint64_t i = 0; sum != NULL && n > 0 && i < r->nsites && !c->bad; i++) {
+        const ms_rsite_t *s = &r->sites[i];
+        if (sum[i][0] != s->allocs || sum[i][1] != s->bytes ||
+            sum[i][2] != s->frees || sum[i][3] != s->freed_bytes)
+            fail(c, "the rows of site %llu do not add up to its figures",
+                (unsigned long long)i);
+    }
+    ms_xfree(sum);
+    if (c->bad) {
+        ms_xfree(rows);
+        return;
+    }
+    r->rows = rows;
+    r->nrows = n;
+}
+
 static void (*const sections[MS_BIN_NSECTIONS])(rd_t *) = {
     sec_strs, sec_head, sec_summ, sec_aloc, sec_hist, sec_thrd, sec_task,
     sec_vars, sec_frms, sec_site, sec_herr, sec_time,
@@ -640,12 +706,48 @@ section_place(rd_t *c, const unsigned char *tag, int k, int next)
     return k == next ? 1 : -1;
 }
 
+/* The optional sections this reader knows, in file order: the kinds
+ * right after SUMM, then the leak classes and the rows after TIME. */
+static const struct {
+    const char *tag;
+    int place;              /* the number of required sections before it */
+    void (*fn)(rd_t *);
+} optional[] = {
+    { MS_BIN_KIND_TAG, MS_BIN_SUMM + 1, sec_kind },
+    { MS_BIN_LEAK_TAG, MS_BIN_NSECTIONS, sec_leak },
+    { MS_BIN_ROWS_TAG, MS_BIN_NSECTIONS, sec_rows },
+};
+
+static int
+optional_index(const unsigned char *tag)
+{
+    for (int i = 0; i < (int)(sizeof(optional) / sizeof(optional[0])); i++)
+        if (memcmp(tag, optional[i].tag, 4) == 0)
+            return i;
+    return -1;
+}
+
+/* Reads the payload [p, p + plen) with fn, as section tag. */
+static void
+read_payload(rd_t *c, const char *tag, const unsigned char *p, uint64_t plen,
+    void (*fn)(rd_t *))
+{
+    c->p = p;
+    c->end = p + plen;
+    c->tag = tag;
+    fn(c);
+    if (!c->bad && c->p != c->end)
+        fail(c, "%llu unread bytes at the end of the section",
+            (unsigned long long)left(c));
+    c->tag = NULL;
+}
+
 static void
 read_sections(rd_t *c, uint64_t count, size_t len)
 {
     const unsigned char *p = c->base + MS_BIN_HEADER_LEN;
     const unsigned char *end = c->base + len - MS_BIN_TRAILER_LEN;
-    int next = 0, seen_kind = 0, seen_leak = 0;
+    int next = 0, last_opt = -1;
     for (uint64_t i = 0; i < count && !c->bad; i++) {
         if (end - p < MS_BIN_SECTION_LEN) {
             fail(c, "the header announces %llu sections, the data ends after "
@@ -664,52 +766,24 @@ read_sections(rd_t *c, uint64_t count, size_t len)
             return;
         }
         int k = tag_index(tag);
-        if (memcmp(tag, MS_BIN_LEAK_TAG, 4) == 0) {
-            /* known optional: once, after TIME */
-            if (next != MS_BIN_NSECTIONS || seen_leak++) {
-                fail(c, "section leak at byte %llu is out of place or "
-                    "repeated", (unsigned long long)(tag - c->base));
+        int o = optional_index(tag);
+        if (o >= 0) {
+            /* a known optional section: once, in its place, in the order
+             * of the table */
+            if (next != optional[o].place || o <= last_opt) {
+                fail(c, "section %.4s at byte %llu is out of place or "
+                    "repeated", optional[o].tag,
+                    (unsigned long long)(tag - c->base));
                 return;
             }
-            c->p = p;
-            c->end = p + plen;
-            c->tag = MS_BIN_LEAK_TAG;
-            sec_leak(c);
-            if (!c->bad && c->p != c->end)
-                fail(c, "%llu unread bytes at the end of the section",
-                    (unsigned long long)left(c));
-            c->tag = NULL;
-            p += plen;
-            continue;
-        }
-        if (memcmp(tag, MS_BIN_KIND_TAG, 4) == 0) {
-            /* known optional: once, after SUMM */
-            if (next != MS_BIN_SUMM + 1 || seen_kind++) {
-                fail(c, "section kind at byte %llu is out of place or "
-                    "repeated", (unsigned long long)(tag - c->base));
-                return;
-            }
-            c->p = p;
-            c->end = p + plen;
-            c->tag = MS_BIN_KIND_TAG;
-            sec_kind(c);
-            if (!c->bad && c->p != c->end)
-                fail(c, "%llu unread bytes at the end of the section",
-                    (unsigned long long)left(c));
-            c->tag = NULL;
+            last_opt = o;
+            read_payload(c, optional[o].tag, p, plen, optional[o].fn);
             p += plen;
             continue;
         }
         int place = section_place(c, tag, k, next);
         if (place == 1) {
-            c->p = p;
-            c->end = p + plen;
-            c->tag = &MS_BIN_TAGS[4 * k];
-            sections[k](c);
-            if (!c->bad && c->p != c->end)
-                fail(c, "%llu unread bytes at the end of the section",
-                    (unsigned long long)left(c));
-            c->tag = NULL;
+            read_payload(c, &MS_BIN_TAGS[4 * k], p, plen, sections[k]);
             next++;
         }
         p += plen;

@@ -483,15 +483,36 @@ sec_leak(enc_t *e, const ms_report_t *r)
     }
 }
 
+/* The rows: the estimates only in sampled mode (0 in exact mode). */
+static void
+sec_rows(enc_t *e, const ms_report_t *r)
+{
+    put_uv(e, r->nrows);
+    for (uint64_t i = 0; i < r->nrows; i++) {
+        const ms_rrow_t *w = &r->rows[i];
+        uint64_t u[] = { w->site, w->thread, w->task, w->allocs, w->bytes,
+            w->frees, w->freed_bytes };
+        for (size_t k = 0; k < sizeof(u) / sizeof(u[0]); k++)
+            put_uv(e, u[k]);
+        if (r->sample_interval != 0) {
+            put_f64(e, w->est_allocs);
+            put_f64(e, w->est_bytes);
+            put_f64(e, w->est_live_blocks);
+            put_f64(e, w->est_live_bytes);
+        }
+    }
+}
+
 /* In file order: the required sections in the order of MS_BIN_TAGS, with
- * the optional kind section after SUMM and the leak section last. */
-#define NWRITE (MS_BIN_NSECTIONS + 2)
+ * the optional kind section after SUMM, the leak and rows sections last. */
+#define NWRITE (MS_BIN_NSECTIONS + 3)
 static const char write_tags[4 * NWRITE + 1] =
     "STRSHEADSUMM" MS_BIN_KIND_TAG "ALOCHISTTHRDTASKVARSFRMSSITEHERRTIME"
-    MS_BIN_LEAK_TAG;
+    MS_BIN_LEAK_TAG MS_BIN_ROWS_TAG;
 static void (*const sections[NWRITE])(enc_t *, const ms_report_t *) = {
     sec_strs, sec_head, sec_summ, sec_kind, sec_aloc, sec_hist, sec_thrd,
     sec_task, sec_vars, sec_frms, sec_site, sec_herr, sec_time, sec_leak,
+    sec_rows,
 };
 
 /* ---- the file ------------------------------------------------------------- */

@@ -34,6 +34,10 @@ enum {
  * without one has its classes not measured. */
 #define MS_BIN_LEAK_TAG "leak"
 
+/* The optional section of the sites' rows (by thread and task): written
+ * after the leak section; a report without one has no rows. */
+#define MS_BIN_ROWS_TAG "rows"
+
 /* Reads a whole binary report from buf. Returns 0 and a new report in *out
  * (free it with ms_report_free), or -1 with a one-line message in err (no
  * newline) and *out NULL; nothing is left allocated on error. Every length,

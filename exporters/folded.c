@@ -63,43 +63,13 @@ site_value(const ms_report_t *r, const ms_rsite_t *s, int allocated)
     return allocated ? s->bytes : s->live_bytes;
 }
 
-/* Heapsort by stack text: in place, so the library allocates nothing
- * outside its own arena (qsort may call malloc). */
+/* By stack text (ms_report_sort: in place, so the library allocates
+ * nothing outside its own arena). */
 static int
-before(const char *text, const line_t *a, const line_t *b)
+before(const void *x, const void *y, void *text)
 {
-    return strcmp(text + a->off, text + b->off) < 0;
-}
-
-static void
-sift(const char *text, line_t *l, uint64_t i, uint64_t n)
-{
-    for (;;) {
-        uint64_t big = i, c = 2 * i + 1;
-        if (c < n && before(text, &l[big], &l[c]))
-            big = c;
-        if (c + 1 < n && before(text, &l[big], &l[c + 1]))
-            big = c + 1;
-        if (big == i)
-            return;
-        line_t t = l[i];
-        l[i] = l[big];
-        l[big] = t;
-        i = big;
-    }
-}
-
-static void
-sort_lines(const char *text, line_t *l, uint64_t n)
-{
-    for (uint64_t i = n / 2; i-- > 0; )
-        sift(text, l, i, n);
-    for (uint64_t end = n; end-- > 1; ) {
-        line_t t = l[0];
-        l[0] = l[end];
-        l[end] = t;
-        sift(text, l, 0, end);
-    }
+    const line_t *a = x, *b = y;
+    return strcmp((const char *)text + a->off, (const char *)text + b->off) < 0;
 }
 
 static void
@@ -152,7 +122,7 @@ write_metric(ms_writer_t *w, const ms_report_t *r, int allocated)
         if (w->err == 0)
             w->err = ENOMEM;    /* no file rather than a partial one */
     } else {
-        sort_lines(text, lines, n);
+        ms_report_sort(lines, n, sizeof(*lines), before, text);
         emit(w, text, lines, n);
     }
     ms_xfree(text);

@@ -15,10 +15,12 @@
  * allocation that fails sets the writer's error, so no partial file is
  * published.
  *
- * Samples, in the order written: one per site (the site's call stack),
- * less the blocks of named variables from it; then, in exact mode, one per
- * named block, with string labels thread, task (the task path, "a/b"),
- * variable and a numeric label bytes (the block's size).
+ * Samples, in the order written: one per row of the report (a site's
+ * blocks of one allocating thread and task), labelled thread and task
+ * (the task path, "a/b"), less the blocks of named variables from it;
+ * then, in exact mode, one per named block, with the labels of its row
+ * and variable and a numeric label bytes (the block's size). A report
+ * without rows (read from an older .bin) has one sample per site.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -196,6 +198,7 @@ typedef struct {
     uint64_t *fr, *ids;     /* a sample's frames, and its location ids */
     uint64_t cap_fr, cap_ids;
     uint64_t *task_path;            /* per task: string index + 1 */
+    uint64_t *thread_str;           /* per thread: its label's index + 1 */
     map_t id_map;                   /* (kind, id) -> index: threads, tasks */
     int oom;
 } prof_t;
@@ -451,20 +454,36 @@ clamp64(uint64_t v)
     return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
+/* A sample's values: the observed figures in exact mode, the rounded
+ * estimates in sampled mode. */
 static void
-site_values(const ms_report_t *r, const ms_rsite_t *s, uint64_t v[NV])
+fill_values(const ms_report_t *r, uint64_t v[NV], const uint64_t obs[NV],
+    const double est[NV])
 {
-    if (r->sample_interval != 0) {
-        v[V_ALLOC_OBJECTS] = ms_report_est(s->est_allocs);
-        v[V_ALLOC_SPACE] = ms_report_est(s->est_bytes);
-        v[V_INUSE_OBJECTS] = ms_report_est(s->est_live_blocks);
-        v[V_INUSE_SPACE] = ms_report_est(s->est_live_bytes);
-    } else {
-        v[V_ALLOC_OBJECTS] = s->allocs;
-        v[V_ALLOC_SPACE] = s->bytes;
-        v[V_INUSE_OBJECTS] = s->live_blocks;
-        v[V_INUSE_SPACE] = s->live_bytes;
+    for (int k = 0; k < NV; k++)
+        v[k] = r->sample_interval != 0 ? ms_report_est(est[k]) : obs[k];
+}
+
+/* The values of sample i: of row i, or of site i in a report without
+ * rows. */
+static void
+sample_values(const ms_report_t *r, uint64_t i, uint64_t v[NV])
+{
+    if (r->nrows == 0) {
+        const ms_rsite_t *s = &r->sites[i];
+        fill_values(r, v, (const uint64_t[NV]){ s->allocs, s->bytes,
+            s->live_blocks, s->live_bytes }, (const double[NV]){
+            s->est_allocs, s->est_bytes, s->est_live_blocks,
+            s->est_live_bytes });
+        return;
     }
+    /* a snapshot may count a free before its allocation */
+    const ms_rrow_t *w = &r->rows[i];
+    fill_values(r, v, (const uint64_t[NV]){ w->allocs, w->bytes,
+        w->allocs > w->frees ? w->allocs - w->frees : 0,
+        w->bytes > w->freed_bytes ? w->bytes - w->freed_bytes : 0 },
+        (const double[NV]){ w->est_allocs, w->est_bytes, w->est_live_blocks,
+        w->est_live_bytes });
 }
 
 typedef struct {
@@ -585,16 +604,53 @@ var_is_live(const ms_rvar_t *v)
         strcmp(v->status, "transferred") == 0);
 }
 
-/* In exact mode, a named block is a sample of its own, taken out of its
- * site's; one that does not fit what is left of its site (a block named
- * twice, or resized by realloc since) stays in the site's. */
+/* The samples: one per row (or per site, in a report without rows),
+ * then one per named block taken out of them. */
+typedef struct {
+    uint64_t n;                 /* rows, or sites */
+    uint64_t (*rest)[NV];       /* each one's values less its named blocks */
+    uint64_t *first, *end;      /* per site: its run of samples */
+    uint64_t *var_of;           /* per variable: its sample, UINT64_MAX */
+} samples_t;
+
+static uint64_t
+site_of(const ms_report_t *r, uint64_t i)
+{
+    return r->nrows ? r->rows[i].site : i;
+}
+
+/* The sample a named block comes out of: one of its site's whose values
+ * hold it, of the block's thread and task if there is such a one. */
+static uint64_t
+var_sample(const ms_report_t *r, const samples_t *sm, const ms_rvar_t *v,
+    uint64_t s, const uint64_t want[NV])
+{
+    uint64_t any = UINT64_MAX;
+    for (uint64_t i = sm->first[s]; i < sm->end[s]; i++) {
+        int fits = 1;
+        for (int k = 0; k < NV; k++)
+            fits &= sm->rest[i][k] >= want[k];
+        if (!fits)
+            continue;
+        if (r->nrows == 0 || (r->rows[i].thread == v->thread &&
+                r->rows[i].task == v->task))
+            return i;
+        if (any == UINT64_MAX)
+            any = i;
+    }
+    return any;
+}
+
+/* In exact mode, a named block is a sample of its own, taken out of one of
+ * its site's; one that fits in none of them (a block named twice, or
+ * resized by realloc since) stays where it is. */
 static void
-split_vars(prof_t *p, uint64_t (*rest)[NV], uint64_t *var_site)
+split_vars(prof_t *p, samples_t *sm)
 {
     const ms_report_t *r = p->r;
     for (uint64_t i = 0; i < r->nvars; i++) {
         const ms_rvar_t *v = &r->vars[i];
-        var_site[i] = UINT64_MAX;
+        sm->var_of[i] = UINT64_MAX;
         if (r->sample_interval != 0 || v->address == 0 || v->size == 0 ||
             v->status == NULL || strcmp(v->status, "value") == 0)
             continue;
@@ -605,42 +661,102 @@ split_vars(prof_t *p, uint64_t (*rest)[NV], uint64_t *var_site)
         if (live && index_of(p, ID_LIVEVAR, v->address) != UINT64_MAX)
             continue;
         uint64_t want[NV] = { 1, v->size, (uint64_t)live, live ? v->size : 0 };
-        int fits = 1;
-        for (int k = 0; k < NV; k++)
-            fits &= rest[s][k] >= want[k];
-        if (!fits)
+        uint64_t j = var_sample(r, sm, v, s, want);
+        if (j == UINT64_MAX)
             continue;
         for (int k = 0; k < NV; k++)
-            rest[s][k] -= want[k];
+            sm->rest[j][k] -= want[k];
         if (live)
             index_add(p, ID_LIVEVAR, v->address, i);
-        var_site[i] = s;
+        sm->var_of[i] = j;
     }
 }
 
-static void
-write_var_sample(prof_t *p, const ms_rvar_t *v, uint64_t s)
+/* The thread and task labels of sample i (of rows: its thread and task);
+ * returns how many it put in lab. */
+static int
+owner_labels(prof_t *p, uint64_t thread, uint64_t task, label_t *lab)
 {
     const ms_report_t *r = p->r;
+    int n = 0;
+    uint64_t t = index_of(p, ID_THREAD, thread);
+    if (t != UINT64_MAX) {
+        if (p->thread_str[t] == 0) {
+            const ms_rthread_t *th = &r->threads[t];
+            p->thread_str[t] = 1 + (has(th->name) ? str(p, th->name) :
+                str_fmt(p, "%llu", (unsigned long long)th->tid));
+        }
+        lab[n++] = (label_t){ str(p, "thread"), p->thread_str[t] - 1, 0, 0 };
+    }
+    uint64_t k = task != 0 ? index_of(p, ID_TASK, task) : UINT64_MAX;
+    if (k != UINT64_MAX)
+        lab[n++] = (label_t){ str(p, "task"), task_path(p, k), 0, 0 };
+    return n;
+}
+
+static void
+write_row_sample(prof_t *p, const samples_t *sm, uint64_t i)
+{
+    const ms_report_t *r = p->r;
+    label_t lab[2];
+    int n = r->nrows ? owner_labels(p, r->rows[i].thread, r->rows[i].task,
+        lab) : 0;
+    write_sample(p, &r->sites[site_of(r, i)], sm->rest[i], lab, n);
+}
+
+/* A named block's sample: labelled with the thread and task of the row it
+ * came out of (where its allocation was counted), or in a report without
+ * rows with the variable's own. */
+static void
+write_var_sample(prof_t *p, const samples_t *sm, const ms_rvar_t *v)
+{
+    const ms_report_t *r = p->r;
+    uint64_t j = sm->var_of[v - r->vars];
     int live = var_is_live(v);
     uint64_t val[NV] = { 1, v->size, (uint64_t)live, live ? v->size : 0 };
     label_t lab[4];
-    int n = 0;
-    uint64_t t = index_of(p, ID_THREAD, v->thread);
-    if (t != UINT64_MAX) {
-        const ms_rthread_t *th = &r->threads[t];
-        lab[n++] = (label_t){ str(p, "thread"), has(th->name) ?
-            str(p, th->name) : str_fmt(p, "%llu", (unsigned long long)th->tid),
-            0, 0 };
-    }
-    uint64_t k = index_of(p, ID_TASK, v->task);
-    if (k != UINT64_MAX)
-        lab[n++] = (label_t){ str(p, "task"), task_path(p, k), 0, 0 };
+    int n = r->nrows ? owner_labels(p, r->rows[j].thread, r->rows[j].task, lab) :
+        owner_labels(p, v->thread, v->task, lab);
     lab[n++] = (label_t){ str(p, "variable"), str(p, has(v->name) ?
         v->name : "?"), 0, 0 };
     lab[n++] = (label_t){ str(p, "bytes"), 0, clamp64(v->size),
         str(p, "bytes") };
-    write_sample(p, &r->sites[s], val, lab, n);
+    write_sample(p, &r->sites[site_of(r, j)], val, lab, n);
+}
+
+/* Lays out the samples; -1 without memory. */
+static int
+samples_make(prof_t *p, samples_t *sm)
+{
+    const ms_report_t *r = p->r;
+    sm->n = r->nrows ? r->nrows : r->nsites;
+    sm->rest = ms_xmalloc((sm->n ? sm->n : 1) * sizeof(*sm->rest));
+    sm->first = ms_xcalloc((r->nsites ? r->nsites : 1) * sizeof(uint64_t));
+    sm->end = ms_xcalloc((r->nsites ? r->nsites : 1) * sizeof(uint64_t));
+    sm->var_of = ms_xmalloc((r->nvars ? r->nvars : 1) * sizeof(uint64_t));
+    if (sm->rest == NULL || sm->first == NULL || sm->end == NULL ||
+        sm->var_of == NULL)
+        return -1;
+    /* a site's samples are one run (rows come sorted by site) */
+    for (uint64_t i = sm->n; i-- > 0; ) {
+        uint64_t s = site_of(r, i);
+        if (s >= r->nsites)
+            continue;
+        if (sm->end[s] == 0 || sm->first[s] != i + 1)
+            sm->end[s] = i + 1;
+        sm->first[s] = i;
+        sample_values(r, i, sm->rest[i]);
+    }
+    return 0;
+}
+
+static void
+samples_free(samples_t *sm)
+{
+    ms_xfree(sm->rest);
+    ms_xfree(sm->first);
+    ms_xfree(sm->end);
+    ms_xfree(sm->var_of);
 }
 
 static void
@@ -667,22 +783,19 @@ build(prof_t *p)
         index_add(p, ID_TASK, r->tasks[i].id, i);
     for (uint64_t i = 0; i < r->nsites; i++)
         index_add(p, ID_SITE, r->sites[i].id, i);
-    uint64_t (*rest)[NV] = ms_xmalloc((r->nsites ? r->nsites : 1) *
-        sizeof(*rest));
-    uint64_t *var_site = ms_xmalloc((r->nvars ? r->nvars : 1) *
-        sizeof(*var_site));
-    if (rest == NULL || var_site == NULL || p->oom) {
+    samples_t sm;
+    memset(&sm, 0, sizeof(sm));
+    if (samples_make(p, &sm) != 0 || p->oom) {
         p->oom = 1;
         goto out;
     }
-    for (uint64_t i = 0; i < r->nsites; i++)
-        site_values(r, &r->sites[i], rest[i]);
-    split_vars(p, rest, var_site);
-    for (uint64_t i = 0; i < r->nsites && !p->oom; i++)
-        write_sample(p, &r->sites[i], rest[i], NULL, 0);
+    split_vars(p, &sm);
+    for (uint64_t i = 0; i < sm.n && !p->oom; i++)
+        if (site_of(r, i) < r->nsites)
+            write_row_sample(p, &sm, i);
     for (uint64_t i = 0; i < r->nvars && !p->oom; i++)
-        if (var_site[i] != UINT64_MAX)
-            write_var_sample(p, &r->vars[i], var_site[i]);
+        if (sm.var_of[i] != UINT64_MAX)
+            write_var_sample(p, &sm, &r->vars[i]);
     write_mappings(p);
 
     pb_uint(&p->out, 9, clamp64(r->start_unix_ns + r->duration_ns));
@@ -704,8 +817,7 @@ build(prof_t *p)
     for (uint64_t i = 0; i < p->nstr; i++)
         pb_bytes(&p->out, 6, p->str[i], p->str_len[i]);
 out:
-    ms_xfree(rest);
-    ms_xfree(var_site);
+    samples_free(&sm);
 }
 
 int
@@ -719,7 +831,9 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     ms_writer_open_mem(&p->sub);
     ms_writer_open_mem(&p->sub2);
     p->task_path = ms_xcalloc((r->ntasks ? r->ntasks : 1) * sizeof(uint64_t));
-    if (p->task_path == NULL)
+    p->thread_str = ms_xcalloc((r->nthreads ? r->nthreads : 1) *
+        sizeof(uint64_t));
+    if (p->task_path == NULL || p->thread_str == NULL)
         p->oom = 1;
     else
         build(p);
@@ -742,6 +856,7 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     ms_xfree(p->fr);
     ms_xfree(p->ids);
     ms_xfree(p->task_path);
+    ms_xfree(p->thread_str);
     if (bad) {
         pb_free(&p->out);
         ms_xfree(p);

@@ -228,6 +228,46 @@ ms_report_leak_unmeasured(const ms_report_t *r)
         "measured at exit only";
 }
 
+static void
+swap_items(unsigned char *x, unsigned char *y, size_t size)
+{
+    for (size_t k = 0; k < size; k++) {
+        unsigned char t = x[k];
+        x[k] = y[k];
+        y[k] = t;
+    }
+}
+
+static void
+sift(unsigned char *a, uint64_t i, uint64_t n, size_t size,
+    int (*before)(const void *, const void *, void *), void *ctx)
+{
+    for (;;) {
+        uint64_t big = i, c = 2 * i + 1;
+        if (c < n && before(a + big * size, a + c * size, ctx))
+            big = c;
+        if (c + 1 < n && before(a + big * size, a + (c + 1) * size, ctx))
+            big = c + 1;
+        if (big == i)
+            return;
+        swap_items(a + i * size, a + big * size, size);
+        i = big;
+    }
+}
+
+void
+ms_report_sort(void *base, uint64_t n, size_t size,
+    int (*before)(const void *, const void *, void *), void *ctx)
+{
+    unsigned char *a = base;
+    for (uint64_t i = n / 2; i-- > 0; )
+        sift(a, i, n, size, before, ctx);
+    for (uint64_t end = n; end-- > 1; ) {
+        swap_items(a, a + end * size, size);
+        sift(a, 0, end, size, before, ctx);
+    }
+}
+
 void
 ms_report_free(ms_report_t *r)
 {
@@ -247,6 +287,7 @@ ms_report_free(ms_report_t *r)
     for (uint64_t i = 0; r->sites && i < r->nsites; i++)
         ms_xfree(r->sites[i].frames);
     ms_xfree(r->sites);
+    ms_xfree(r->rows);
     for (uint64_t i = 0; r->threads && i < r->nthreads; i++)
         ms_xfree(r->threads[i].name);
     ms_xfree(r->threads);

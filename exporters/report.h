@@ -51,6 +51,17 @@ typedef struct {
     uint64_t leak_blocks[MS_LEAK_CLASSES], leak_bytes[MS_LEAK_CLASSES];
 } ms_rsite_t;
 
+/* The part of a site's figures made by one thread in one task: a site's
+ * rows sum to its allocs, bytes, frees, freed_bytes and estimates. A free
+ * counts in the row of the block's thread and task, whoever freed it. */
+typedef struct {
+    uint64_t site;          /* index into ms_report_t.sites */
+    uint64_t thread;        /* the allocating thread's id (ms_rthread_t.id) */
+    uint64_t task;          /* task id (ms_rtask_t.id), 0 = none */
+    uint64_t allocs, bytes, frees, freed_bytes;     /* observed records */
+    double est_allocs, est_bytes, est_live_blocks, est_live_bytes;
+} ms_rrow_t;
+
 typedef struct {
     uint64_t id;
     int64_t tid;
@@ -138,6 +149,9 @@ typedef struct {
 
     ms_rframe_t *frames;    uint64_t nframes;
     ms_rsite_t *sites;      uint64_t nsites;
+    /* the sites by (site, thread, task), in that order; none in a report
+     * read from a .bin written before rows were kept */
+    ms_rrow_t *rows;        uint64_t nrows;
     ms_rthread_t *threads;  uint64_t nthreads;
     ms_rtask_t *tasks;      uint64_t ntasks;
     ms_rvar_t *vars;        uint64_t nvars;
@@ -156,6 +170,12 @@ typedef struct {
  * stable across runs); without a module, "[unknown]". Made in buf (64
  * bytes at least) when it is not the function. */
 const char *ms_frame_label(const ms_rframe_t *f, char *buf, size_t len);
+
+/* Sorts the n items of size bytes at a in place (heapsort: it allocates
+ * nothing, where qsort may call malloc), so that before(x, y, ctx) holds
+ * for no item x after an item y. */
+void ms_report_sort(void *a, uint64_t n, size_t size,
+    int (*before)(const void *x, const void *y, void *ctx), void *ctx);
 
 /* Frees r and all it holds (r may be NULL). */
 void ms_report_free(ms_report_t *r);

@@ -21,7 +21,6 @@
 
 #include "export.h"
 #include "report.h"
-#include "text.h"
 #include "writer.h"
 
 #define TOP_SITES       10
@@ -31,6 +30,12 @@
 #define WIDTH_MAX       1000
 #define FUNC_ROOM_MIN   20      /* below this a frame's location is dropped */
 
+typedef struct {
+    ms_writer_t *w;
+    const ms_report_t *r;
+    int width;
+    int col;                /* columns written on the current line */
+} tx_t;
 
 /* ---- columns ---------------------------------------------------------------- */
 
@@ -71,7 +76,7 @@ text_cols(const char *s)
 }
 
 static void
-nl(ms_text_t *t)
+nl(tx_t *t)
 {
     ms_w_str(t->w, "\n");
     t->col = 0;
@@ -80,7 +85,7 @@ nl(ms_text_t *t)
 /* Writes s on the current line, at most max columns of it (and never past
  * the width): cut with "..." when it does not fit. */
 static void
-put_max(ms_text_t *t, const char *s, int max)
+put_max(tx_t *t, const char *s, int max)
 {
     int room = t->width - t->col;
     if (max < room)
@@ -109,13 +114,15 @@ put_max(ms_text_t *t, const char *s, int max)
 }
 
 static void
-put(ms_text_t *t, const char *s)
+put(tx_t *t, const char *s)
 {
     put_max(t, s, t->width);
 }
 
-void
-ms_text_putf(ms_text_t *t, const char *fmt, ...)
+static void
+putf(tx_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+putf(tx_t *t, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -128,10 +135,10 @@ ms_text_putf(ms_text_t *t, const char *fmt, ...)
 /* Our own sentence, wrapped at spaces, each line after the first indented
  * by indent columns; ends the line. */
 static void
-para(ms_text_t *t, int indent, const char *fmt, ...)
+para(tx_t *t, int indent, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void
-para(ms_text_t *t, int indent, const char *fmt, ...)
+para(tx_t *t, int indent, const char *fmt, ...)
 {
     char buf[2048];
     va_list ap;
@@ -275,11 +282,17 @@ base_name(const char *path)
     return b != NULL && b[1] != '\0' ? b + 1 : path;
 }
 
-void
-ms_text_frame(ms_text_t *t, uint64_t fi)
+/* One frame of a stack, after the indent: "#k name  file.c:12" (or
+ * "(module)" without a file). */
+static void
+frame_line(tx_t *t, int indent, uint64_t k, uint64_t fi)
 {
+    for (int i = 0; i < indent; i++)
+        put(t, " ");
+    putf(t, "#%-2llu ", (unsigned long long)k);
     if (fi >= t->r->nframes) {
         put(t, "?");
+        nl(t);
         return;
     }
     const ms_rframe_t *f = &t->r->frames[fi];
@@ -308,23 +321,12 @@ ms_text_frame(ms_text_t *t, uint64_t fi)
         put(t, "  ");
         put(t, loc);
     }
-}
-
-/* One frame of a stack, after the indent: "#k name  file.c:12" (or
- * "(module)" without a file). */
-static void
-frame_line(ms_text_t *t, int indent, uint64_t k, uint64_t fi)
-{
-    for (int i = 0; i < indent; i++)
-        put(t, " ");
-    ms_text_putf(t, "#%-2llu ", (unsigned long long)k);
-    ms_text_frame(t, fi);
     nl(t);
 }
 
 /* A stack from its first meaningful frame, up to STACK_LINES frames. */
 static void
-stack(ms_text_t *t, int indent, const uint64_t *frames, uint64_t n)
+stack(tx_t *t, int indent, const uint64_t *frames, uint64_t n)
 {
     uint64_t k = ms_report_first_of(t->r, frames, n), shown = 0;
     if (n == 0) {
@@ -339,7 +341,7 @@ stack(ms_text_t *t, int indent, const uint64_t *frames, uint64_t n)
     if (k < n) {
         for (int i = 0; i < indent; i++)
             put(t, " ");
-        ms_text_putf(t, "... %llu more frame%s", (unsigned long long)(n - k),
+        putf(t, "... %llu more frame%s", (unsigned long long)(n - k),
             plural(n - k));
         nl(t);
     }
@@ -348,7 +350,7 @@ stack(ms_text_t *t, int indent, const uint64_t *frames, uint64_t n)
 /* ---- sections ---------------------------------------------------------------- */
 
 static void
-title(ms_text_t *t, const char *s)
+title(tx_t *t, const char *s)
 {
     nl(t);
     put(t, s);
@@ -358,14 +360,14 @@ title(ms_text_t *t, const char *s)
 }
 
 static void
-header(ms_text_t *t)
+header(tx_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64], b[64], c[64];
     put(t, "memscope report: ");
     put_max(t, r->program ? r->program : "(unknown program)",
         t->width - t->col - 14);
-    ms_text_putf(t, " (pid %lld)", (long long)r->pid);
+    putf(t, " (pid %lld)", (long long)r->pid);
     nl(t);
     char mode[96] = "exact";
     if (r->sample_interval != 0)
@@ -415,7 +417,7 @@ classes(char *line, size_t len, const uint64_t *blocks, const uint64_t *b,
 
 /* "N. figures (site ID)" and the site's stack. */
 static void
-site_entry(ms_text_t *t, int i, const ms_rsite_t *s, ms_rank_t by)
+site_entry(tx_t *t, int i, const ms_rsite_t *s, ms_rank_t by)
 {
     ms_site_figs_t f;
     char a[64], b[64];
@@ -424,7 +426,7 @@ site_entry(ms_text_t *t, int i, const ms_rsite_t *s, ms_rank_t by)
     if (f.estimated)
         e = "~";
     char line[512];
-    ms_text_putf(t, "%2d. ", i + 1);
+    putf(t, "%2d. ", i + 1);
     switch (by) {
     case MS_RANK_CALLS:
         snprintf(line, sizeof(line), "%s%llu call%s, %s%s allocated, %s%s live", e,
@@ -464,7 +466,7 @@ sites_with(const ms_report_t *r, ms_rank_t by)
 }
 
 static void
-more(ms_text_t *t, uint64_t all, uint64_t shown)
+more(tx_t *t, uint64_t all, uint64_t shown)
 {
     if (all > shown)
         para(t, 0, "And %llu more sites (the JSON and HTML reports list "
@@ -472,7 +474,7 @@ more(ms_text_t *t, uint64_t all, uint64_t shown)
 }
 
 static void
-site_section(ms_text_t *t, ms_rank_t by)
+site_section(tx_t *t, ms_rank_t by)
 {
     uint64_t idx[TOP_SITES];
     int n = ms_report_top_sites(t->r, by, idx, TOP_SITES);
@@ -486,14 +488,14 @@ site_section(ms_text_t *t, ms_rank_t by)
 }
 
 static void
-calls(ms_text_t *t)
+calls(tx_t *t)
 {
     title(t, "MOST CALLS TO ALLOCATION FUNCTIONS");
     site_section(t, MS_RANK_CALLS);
 }
 
 static void
-peak(ms_text_t *t)
+peak(tx_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64];
@@ -506,7 +508,7 @@ peak(ms_text_t *t)
 }
 
 static void
-leaks(ms_text_t *t)
+leaks(tx_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64];
@@ -530,7 +532,7 @@ leaks(ms_text_t *t)
 }
 
 static void
-temporaries(ms_text_t *t)
+temporaries(tx_t *t)
 {
     const ms_report_t *r = t->r;
     uint64_t temps = 0, allocs = 0;
@@ -546,7 +548,7 @@ temporaries(ms_text_t *t)
 }
 
 static void
-heap_errors(ms_text_t *t)
+heap_errors(tx_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64];
@@ -565,7 +567,7 @@ heap_errors(ms_text_t *t)
         if (e->block)
             snprintf(blk, sizeof(blk), " in the %llu-byte block at 0x%llx",
                 (unsigned long long)e->size, (unsigned long long)e->block);
-        ms_text_putf(t, "%2llu. ", (unsigned long long)i + 1);
+        putf(t, "%2llu. ", (unsigned long long)i + 1);
         put_max(t, e->kind ? e->kind : "unknown", 40);
         para(t, 4, " of 0x%llx%s on thread %llu at %s%s%.40s%s%.40s",
             (unsigned long long)e->address, blk, (unsigned long long)e->thread,
@@ -593,7 +595,7 @@ heap_errors(ms_text_t *t)
 void
 ms_text_write_width(ms_writer_t *w, const ms_report_t *r, int width)
 {
-    ms_text_t t = { .w = w, .r = r, .width = width < WIDTH_MIN ? WIDTH_MIN :
+    tx_t t = { .w = w, .r = r, .width = width < WIDTH_MIN ? WIDTH_MIN :
         width > WIDTH_MAX ? WIDTH_MAX : width };
     header(&t);
     calls(&t);
@@ -607,30 +609,4 @@ void
 ms_text_write(ms_writer_t *w, const ms_report_t *r)
 {
     ms_text_write_width(w, r, 80);
-}
-
-/* ---- the line layer, for `memscope top` (text.h) --------------------------- */
-
-void
-ms_text_put(ms_text_t *t, const char *s)
-{
-    put(t, s);
-}
-
-void
-ms_text_put_max(ms_text_t *t, const char *s, int max)
-{
-    put_max(t, s, max);
-}
-
-void
-ms_text_nl(ms_text_t *t)
-{
-    nl(t);
-}
-
-const char *
-ms_text_bytes(char *buf, size_t len, uint64_t v)
-{
-    return bytes(buf, len, v);
 }

@@ -160,21 +160,128 @@ stack_frames(frames_t *f, uint32_t id, uint64_t **out)
     return n;
 }
 
+/* ---- rows: the sites by (stack, allocating thread, task) ---------------- */
+
+/* Open addressing over r->rows while they are made: key -> index + 1;
+ * row.site holds the stack id until the rows are sorted. */
+typedef struct {
+    ms_rrow_t *rows;
+    uint64_t n, cap;
+    uint64_t *slot, mask;
+    int oom;
+} rowmap_t;
+
+static uint64_t
+row_hash(uint64_t stack, uint64_t thread, uint64_t task)
+{
+    uint64_t h = (stack ^ thread << 32 ^ task * 0xC2B2AE3D27D4EB4Full) *
+        0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 31);
+}
+
+static int
+rowmap_grow(rowmap_t *m)
+{
+    uint64_t cap = m->cap ? m->cap * 2 : 1024;
+    ms_rrow_t *rows = ms_xrealloc(m->rows, (size_t)cap * sizeof(*rows));
+    if (rows == NULL)
+        return -1;
+    m->rows = rows;
+    m->cap = cap;
+    uint64_t mask = cap * 2 - 1;
+    uint64_t *slot = ms_xcalloc((size_t)(mask + 1) * sizeof(*slot));
+    if (slot == NULL)
+        return -1;
+    for (uint64_t i = 0; i < m->n; i++) {
+        const ms_rrow_t *w = &m->rows[i];
+        uint64_t j = row_hash(w->site, w->thread, w->task) & mask;
+        while (slot[j] != 0)
+            j = (j + 1) & mask;
+        slot[j] = i + 1;
+    }
+    ms_xfree(m->slot);
+    m->slot = slot;
+    m->mask = mask;
+    return 0;
+}
+
+/* The row of (stack, thread, task), made zeroed on first use; NULL
+ * without memory. */
+static ms_rrow_t *
+rowmap_get(rowmap_t *m, uint64_t stack, uint64_t thread, uint64_t task)
+{
+    if (m->oom)
+        return NULL;
+    if (m->n == m->cap && rowmap_grow(m) != 0) {
+        m->oom = 1;
+        return NULL;
+    }
+    uint64_t j = row_hash(stack, thread, task) & m->mask;
+    for (; m->slot[j] != 0; j = (j + 1) & m->mask) {
+        ms_rrow_t *w = &m->rows[m->slot[j] - 1];
+        if (w->site == stack && w->thread == thread && w->task == task)
+            return w;
+    }
+    ms_rrow_t *w = &m->rows[m->n++];
+    memset(w, 0, sizeof(*w));
+    w->site = stack;
+    w->thread = thread;
+    w->task = task;
+    m->slot[j] = m->n;
+    return w;
+}
+
+static int
+row_before(const void *x, const void *y, void *ctx)
+{
+    const ms_rrow_t *a = x, *b = y;
+    (void)ctx;
+    if (a->site != b->site)
+        return a->site < b->site;
+    if (a->thread != b->thread)
+        return a->thread < b->thread;
+    return a->task < b->task;
+}
+
+static void
+add_row(ms_rrow_t *w, const ms_sitestat_t *st)
+{
+    w->allocs += st->allocs;
+    w->bytes += st->bytes;
+    w->frees += st->frees;
+    w->freed_bytes += st->freed_bytes;
+    w->est_allocs += st->est_allocs;
+    w->est_bytes += st->est_bytes;
+    w->est_live_blocks += st->est_allocs - st->est_freed_allocs;
+    w->est_live_bytes += st->est_bytes - st->est_freed_bytes;
+}
+
 static void
 build_sites(ms_report_t *r, frames_t *fp)
 {
     uint32_t nst = ms_stacks_count() + 1;
     acc_t *acc = ms_xcalloc((size_t)nst * sizeof(*acc));
-    if (acc == NULL)
-        return;
+    uint64_t *site_ix = ms_xcalloc((size_t)nst * sizeof(*site_ix));
+    rowmap_t m;
+    memset(&m, 0, sizeof(m));
+    if (acc == NULL || site_ix == NULL)
+        goto out;
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
         for (ms_sitechunk_t *c = __atomic_load_n(&t->sites.head,
                  __ATOMIC_ACQUIRE); c != NULL;
              c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
             uint32_t n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
-            for (uint32_t i = 0; i < n; i++)
-                if (c->s[i].stack < nst)
-                    add_site(&acc[c->s[i].stack], &c->s[i]);
+            for (uint32_t i = 0; i < n; i++) {
+                /* one read of the statistics, for the site and its row */
+                ms_sitestat_t st = c->s[i];
+                if (st.stack >= nst)
+                    continue;
+                add_site(&acc[st.stack], &st);
+                ms_rrow_t *w = rowmap_get(&m, st.stack,
+                    st.owner ? st.owner : t->id, st.task);
+                if (w != NULL)
+                    add_row(w, &st);
+            }
         }
     }
     uint64_t used = 0;
@@ -193,6 +300,7 @@ build_sites(ms_report_t *r, frames_t *fp)
     for (uint32_t id = 1; id < nst; id++) {
         if (!acc[id].used)
             continue;
+        site_ix[id] = r->nsites;
         ms_rsite_t *s = &r->sites[r->nsites++];
         *s = acc[id].s;
         s->id = id;
@@ -200,7 +308,20 @@ build_sites(ms_report_t *r, frames_t *fp)
         s->live_bytes = s->bytes - s->freed_bytes;
         s->depth = stack_frames(&f, id, &s->frames);
     }
+    /* rows only when every site has all of its own: a report never holds
+     * rows that do not sum to their sites */
+    if (!m.oom) {
+        ms_report_sort(m.rows, m.n, sizeof(*m.rows), row_before, NULL);
+        for (uint64_t i = 0; i < m.n; i++)
+            m.rows[i].site = site_ix[m.rows[i].site];
+        r->rows = m.rows;
+        r->nrows = m.n;
+        m.rows = NULL;
+    }
 out:
+    ms_xfree(m.rows);
+    ms_xfree(m.slot);
+    ms_xfree(site_ix);
     ms_xfree(acc);
 }
 

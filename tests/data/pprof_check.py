@@ -9,6 +9,7 @@ tests/integration/pprof.sh, which sets up Go's environment.
   pprof_check.py tagfocus REPORT.json PROFILE.pb.gz
   pprof_check.py diff A.json B.json A.pb.gz B.pb.gz
   pprof_check.py sampled REPORT.json PROFILE.pb.gz
+  pprof_check.py tasks REPORT.json PROFILE.pb.gz K
 
 Exit status 0 when every check holds; else the first failure on stderr.
 """
@@ -120,7 +121,8 @@ def check_exact(report_path, profile):
             "%s %d" % (fn, flat.get(fn, 0)) for fn in EXACT_EXIT), total))
 
 
-def traces(profile):
+def parse_traces(profile):
+    """{leaf function: [(labels, inuse bytes)]} from `-traces`."""
     out = pprof("-traces", "-sample_index=inuse_space", "-unit=B", profile)
     blocks = out.split("-----------+-------------------------------------------------------")
     found = {}
@@ -141,6 +143,11 @@ def traces(profile):
                 frames.append(line.strip())
         if frames:
             found.setdefault(frames[0], []).append((labels, value))
+    return found
+
+
+def traces(profile):
+    found = parse_traces(profile)
     want = {
         "site_token": ({"task": "load/parse", "thread": "loader",
                         "variable": "tok", "bytes": "512B"}, 10240),
@@ -227,10 +234,77 @@ def sampled(report_path, profile):
                   (fn, index, got, truth[i], 100.0 * (got - truth[i]) / truth[i]))
 
 
+# pprof_prog tasks K, at exit, site_shared only, per K:
+# label -> (allocs, bytes, live blocks, live bytes)
+TASKS = {
+    ("task", "alpha"): (15, 45000, 10, 40000),
+    ("task", "beta"): (60, 8000, 50, 7500),
+    ("thread", "w1"): (30, 16000, 25, 11000),
+    ("thread", "w2"): (45, 37000, 35, 36500),
+}
+
+
+def check_tasks(report_path, profile, k):
+    """-tagfocus on each task and each thread of pprof_prog tasks keeps
+    exactly what the program allocated there (exact mode), or within 10 %
+    (sampled); the tasks' totals are also the JSON's; the profile's totals
+    and site_shared's figures are the JSON sites'."""
+    k = int(k)
+    report = msjson.load(report_path)
+    est = report["mode"] == "sampled"
+    json_tasks = {}     # by name: each thread's "alpha" is a task
+    for t in report["tasks"]:
+        v = json_tasks.setdefault(t["name"], [0, 0, 0, 0])
+        for j, x in enumerate((t["allocs"], t["bytes_allocated"],
+                               t["allocs"] - t["frees"], t["live_bytes"])):
+            v[j] += x
+    want = json_sites(report, est)
+    for i, index in enumerate(INDEXES):
+        flat, total = top(profile, index)
+        got, js = flat.get("site_shared", 0), want.get("site_shared", [0] * 4)[i]
+        all_sites = sum(json_sites(report, est)[fn][i] for fn in want)
+        ok = (got == js and total == all_sites) if not est else (
+            abs(got - js) <= 0.01 * js and abs(total - all_sites) <= 0.01 * all_sites)
+        if not ok:
+            fail("%s: site_shared %d and total %d in pprof -top, %d and %d in "
+                 "the JSON report" % (index, got, total, js, all_sites))
+        for (key, value), truth in TASKS.items():
+            extra = ["-tagfocus=%s=^%s$" % (key, value)]
+            if key == "thread":
+                extra.append("-focus=^site_shared$")
+            _, n = top(profile, index, *extra)
+            t = truth[i] * k
+            if not est and n != t:
+                fail("-tagfocus %s=%s: %s %d, the program made %d" %
+                     (key, value, index, n, t))
+            if est and abs(n - t) > 0.10 * t:
+                fail("-tagfocus %s=%s: %s %d, the program made %d (over 10%%)" %
+                     (key, value, index, n, t))
+            if key == "task" and not est and n != json_tasks[value][i]:
+                fail("-tagfocus task=%s: %s %d, the JSON's task %d" %
+                     (value, index, n, json_tasks[value][i]))
+            print("ok: -tagfocus %s=%s %s: %d, the program made %d%s" % (
+                key, value, index, n, t,
+                " (%+.1f%%)" % (100.0 * (n - t) / t) if est else
+                (", as the JSON's task" if key == "task" else "")))
+    if est:
+        return
+    # the named block: its own sample, with its thread and task
+    big = [(lab, v) for lab, v in parse_traces(profile).get("site_shared", [])
+           if lab.get("variable") == "big"]
+    want = {"thread": "w2", "task": "alpha", "variable": "big",
+            "bytes": "6.84kB"}     # pprof scales the label
+    if len(big) != 1 or big[0][1] != 7000 or \
+            any(big[0][0].get(x) != y for x, y in want.items()):
+        fail("-traces: the block named big: %s, want one of 7000 bytes "
+             "labelled %s" % (big, want))
+    print("ok: -traces: the block named big: 7000 bytes, labels %s" % want)
+
+
 def main():
     cmds = {"exact": (check_exact, 2), "traces": (traces, 1),
             "tagfocus": (tagfocus, 2), "diff": (diff, 4),
-            "sampled": (sampled, 2)}
+            "sampled": (sampled, 2), "tasks": (check_tasks, 3)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or \
             len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
         sys.exit(__doc__)

@@ -90,6 +90,11 @@ edge(ms_report_t *r)
     static ms_rherr_t herr[] = { { "double_free", NULL, "free", 0x10, 0, 0,
         1, 99, 2, 1, af, ff }, { "mismatched_free", "mallocx", "sdallocx",
         0x20, 0x20, 16, 1, 100, 0, 0, NULL, NULL } };
+    /* site 0's figures in two rows, one of a thread the report lacks */
+    static ms_rrow_t rows[] = {
+        { 0, 1, 1, UINT64_MAX - 1, 1, 0, 0, 1.5, -1.0, 0.0, 1e300 },
+        { 0, 7, 2, 1, 0, 0, 0, NAN, INFINITY, -INFINITY, 0.5 },
+    };
     header(r, "sampled", 4096);
     sites[0].est_allocs = NAN;
     sites[0].est_bytes = INFINITY;
@@ -103,6 +108,7 @@ edge(ms_report_t *r)
     r->free_kinds[0] = 1;
     r->frames = frames; r->nframes = 4;
     r->sites = sites; r->nsites = 2;
+    r->rows = rows; r->nrows = 2;
     r->threads = threads; r->nthreads = 1;
     r->tasks = tasks; r->ntasks = 2;
     r->vars = vars; r->nvars = 1;

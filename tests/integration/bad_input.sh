@@ -136,9 +136,9 @@ crafted() {     # PATTERN EDIT...: the edited report is rejected so
     "$EDIT" "$GOOD" "$TMP/c.bin" "$@"
     bad_file "$TMP/c.bin" "$pat"
 }
-# 14 sections: the twelve required ones and the optional kind and leak
-# sections
-crafted 'the header announces 15 sections, the data ends after 14$' 12=0f000000
+# 15 sections: the twelve required ones and the optional kind, leak and
+# rows sections
+crafted 'the header announces 16 sections, the data ends after 15$' 12=10000000
 crafted 'section TIME is missing$' 12=0c000000
 crafted "unknown required section 'ABCD' at byte ${HOFF[HEAD]}$" "${HOFF[HEAD]}=41424344"
 crafted "section SUMM at byte ${HOFF[SUMM]} comes where section HEAD was expected$" \
@@ -158,20 +158,29 @@ crafted 'section HIST at byte [0-9]+: the size histogram has 47 buckets, version
     "${POFF[HIST]}=2f"
 crafted 'section TIME at byte [0-9]+: 1 unread bytes at the end of the section$' \
     "$((HOFF[TIME] + 4))=$(le8 $((PLEN[TIME] + 1)))" "+$((POFF[TIME] + PLEN[TIME]))=00"
-crafted "section kind at byte ${HOFF[HEAD]} is out of place or repeated$" 12=0f000000 \
+crafted "section kind at byte ${HOFF[HEAD]} is out of place or repeated$" 12=10000000 \
     "+${HOFF[HEAD]}=6b696e64$(le8 ${PLEN[kind]})$(dd if="$GOOD" bs=1 skip=${POFF[kind]} count=${PLEN[kind]} 2>/dev/null | od -An -v -tx1 | tr -d ' \n')"
-crafted "unknown required section 'XTRA'" 12=0f000000 "+${HOFF[HEAD]}=58545241$(le8 3)616263"
+crafted "unknown required section 'XTRA'" 12=10000000 "+${HOFF[HEAD]}=58545241$(le8 3)616263"
 crafted 'section leak at byte [0-9]+: leak classes flag 2, expected 0 or 1$' "${POFF[leak]}=02"
-crafted "section leak at byte ${HOFF[HEAD]} is out of place or repeated$" 12=0f000000 \
+crafted "section leak at byte ${HOFF[HEAD]} is out of place or repeated$" 12=10000000 \
     "+${HOFF[HEAD]}=6c65616b$(le8 1)00"
 if [ "${PLEN[leak]}" -gt 1 ]; then
     crafted 'section leak at byte [0-9]+: 5 leak classes, this reader knows 4$' \
         "$((POFF[leak] + 1))=05"
 fi
+# rows: the first row's site index (its first byte), beyond the sites; a
+# byte of its figures changed, so its site's rows no longer add up; a
+# second rows section
+crafted 'section rows at byte [0-9]+: row 0: site index 127 out of range or out of order$' \
+    "$((POFF[rows] + 1))=7f"
+crafted 'section rows at byte [0-9]+: the rows of site 0 do not add up to its figures$' \
+    "$((POFF[rows] + 4))=7f"
+crafted "section rows at byte ${HOFF[HEAD]} is out of place or repeated$" 12=10000000 \
+    "+${HOFF[HEAD]}=726f7773$(le8 1)00"
 echo "ok: structural checks behind a good checksum, each with its message"
 
 # an optional section (lowercase first letter) this reader does not know
-"$EDIT" "$GOOD" "$TMP/opt.bin" 12=0f000000 "+${HOFF[HEAD]}=78747261$(le8 3)616263"
+"$EDIT" "$GOOD" "$TMP/opt.bin" 12=10000000 "+${HOFF[HEAD]}=78747261$(le8 3)616263"
 "$T" report "$TMP/opt.bin" -o "$TMP/opt.json" || ms_fail "an optional section is not skipped"
 cmp -s "$TMP/opt.json" "$TMP/out/good.json" || ms_fail "an optional section changed the report"
 echo "ok: an unknown optional section is skipped"

@@ -38,7 +38,7 @@ want("format", "memscope binary report, version 2, %d bytes" % len(data))
 want("checksum", "xxh3-64 %016x (verified)" % int.from_bytes(data[-8:], "little"))
 tags = re.findall(r"(\w{4})=(\d+)", info["sections"])
 assert [t for t, _ in tags] == ["STRS", "HEAD", "SUMM", "kind", "ALOC", "HIST", "THRD", "TASK",
-                                "VARS", "FRMS", "SITE", "HERR", "TIME", "leak"], tags
+                                "VARS", "FRMS", "SITE", "HERR", "TIME", "leak", "rows"], tags
 assert 24 + sum(12 + int(n) for _, n in tags) + 8 == len(data), tags
 want("program", "%s (pid %d)" % (r["program"], r["pid"]))
 want("trigger", "exit")

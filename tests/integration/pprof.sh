@@ -7,7 +7,11 @@
 # of the program's (sampled mode, one sample per 4 KiB), the JSON's
 # estimates exactly; -traces shows the named blocks with their thread,
 # task and variable labels; -tagfocus on a task keeps only that task's
-# bytes; -diff_base of two snapshots shows the growth between them;
+# bytes; -diff_base of two snapshots shows the growth between them; on
+# one site shared by two threads and two tasks (pprof_prog tasks),
+# -tagfocus on each task and each thread keeps exactly what the program
+# allocated there (exact) or within 10 % (sampled, one sample per 128 B),
+# including blocks another thread freed;
 # mappings carry build IDs, and an inlined frame is a line of its caller's
 # location (tests/tools/pprof_inline.c). The
 # tool writes the same profile from the .bin as the library did; a
@@ -83,6 +87,21 @@ for w in want:
         sys.exit("pprof -raw lacks %r:\n%s" % (w, t))
 print("ok: an inlined frame and its caller are one location of two lines; build ID kept")
 PY
+
+# ---- one site, two threads, two tasks: a sample per (site, thread, task) ------
+LD_PRELOAD=$MEMSCOPE_LIB MEMSCOPE_OUT=$OUT MEMSCOPE_NAME=tasks MEMSCOPE_TEST_MODE=1 \
+    MEMSCOPE_FORMATS=bin,json,pprof "$P" tasks 1 >"$TMP/tasks.out" 2>&1 ||
+    ms_fail "pprof_prog tasks failed: $(head -3 "$TMP/tasks.out")"
+$CHECK tasks "$OUT/tasks.json" "$OUT/tasks.pb.gz" 1 || ms_fail "pprof -tagfocus (tasks, exact)"
+"$T" report "$OUT/tasks.bin" --format pprof -o "$TMP/again.pb.gz" ||
+    ms_fail "memscope report tasks.bin --format pprof failed"
+cmp -s <(gzip -dc "$OUT/tasks.pb.gz") <(gzip -dc "$TMP/again.pb.gz") ||
+    ms_fail "tasks: the tool's profile differs from the library's"
+"$T" run -o "$TMP/sampled" -n tasks --sample 128 --formats bin,json,pprof -- \
+    "$P" tasks 200 >"$TMP/stasks.out" 2>&1 ||
+    ms_fail "memscope run pprof_prog tasks failed: $(head -3 "$TMP/stasks.out")"
+$CHECK tasks "$TMP/sampled/tasks.json" "$TMP/sampled/tasks.pb.gz" 200 ||
+    ms_fail "pprof -tagfocus (tasks, sampled)"
 
 # ---- sampled mode, through memscope run --formats ---------------------------
 "$T" run -o "$TMP/sampled" -n sampled --sample 4096 --formats bin,json,pprof -- \

@@ -3,7 +3,7 @@
  * in tasks on a named thread, and two snapshots, for
  * tests/integration/pprof.sh.
  *
- * Usage: pprof_prog exact DIR | pprof_prog sampled
+ * Usage: pprof_prog exact DIR | pprof_prog sampled | pprof_prog tasks K
  *
  * exact: site_small allocates 1000 blocks of 64 bytes and frees 600;
  * site_big 10 of 100000, all live. On a thread named "loader", inside
@@ -16,6 +16,15 @@
  *
  * sampled: site_many allocates 200000 blocks of 256 bytes and frees every
  * other one; site_few 100 of 65536, all live.
+ *
+ * tasks: one site, site_shared, on two threads named "w1" and "w2", each
+ * in task "alpha" then in task "beta" (K times the counts): w1 allocates
+ * 10 blocks of 1000 bytes in alpha and frees 5 of them, then 20 of 300 in
+ * beta; w2 allocates 5 of 7000 in alpha (the first named "big"), then 40
+ * of 50 in beta; after both have ended, the main thread frees 10 of w2's
+ * beta blocks and allocates 3 of 111 there, outside any task. So alpha
+ * allocated 45000 bytes and holds 40000; beta 8000 and 7500; w1 16000 and
+ * 11000; w2 37000 and 36500 (K times each).
  *
  * The API is declared weak: the program links nothing of ours and runs
  * preloaded.
@@ -44,6 +53,69 @@ SITE(site_entry)
 SITE(site_grow)
 SITE(site_many)
 SITE(site_few)
+SITE(site_shared)
+
+/* tasks mode: what each worker does, and the blocks main frees */
+typedef struct {
+    const char *name;
+    long k;
+    long n_alpha, n_beta;
+    size_t sz_alpha, sz_beta;
+    long free_alpha;
+    const char *var;        /* names the first alpha block, or NULL */
+    void **beta;            /* its beta blocks, for main */
+} worker_t;
+
+static void *
+worker(void *arg)
+{
+    worker_t *w = arg;
+    memscope_thread_name(w->name);
+    long na = w->n_alpha * w->k, nb = w->n_beta * w->k;
+    void **a = malloc((size_t)na * sizeof(*a));
+    w->beta = malloc((size_t)nb * sizeof(*w->beta));
+    if (a == NULL || w->beta == NULL)
+        abort();
+    memscope_task_t t = memscope_task_begin("alpha");
+    for (long i = 0; i < na; i++)
+        a[i] = site_shared(w->sz_alpha);
+    if (w->var != NULL) {
+        char *big = a[0];
+        if (MEMSCOPE_TRACK_VAR(big) != 0)
+            abort();
+    }
+    for (long i = 0; i < w->free_alpha * w->k; i++)
+        free(a[i + (w->var != NULL)]);
+    memscope_task_end(t);
+    t = memscope_task_begin("beta");
+    for (long i = 0; i < nb; i++)
+        w->beta[i] = site_shared(w->sz_beta);
+    memscope_task_end(t);
+    free(a);
+    return NULL;
+}
+
+static int
+tasks(long k)
+{
+    worker_t w[2] = {
+        { "w1", k, 10, 20, 1000, 300, 5, NULL, NULL },
+        { "w2", k, 5, 40, 7000, 50, 0, "big", NULL },
+    };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&t[i], NULL, worker, &w[i]) != 0)
+            return 1;
+    for (int i = 0; i < 2; i++)
+        if (pthread_join(t[i], NULL) != 0)
+            return 1;
+    for (long i = 0; i < 10 * k; i++)
+        free(w[1].beta[i]);     /* another thread's blocks */
+    for (long i = 0; i < 3 * k; i++)
+        site_shared(111);
+    printf("tasks: done\n");
+    return 0;
+}
 
 static void *
 loader(void *arg)
@@ -123,6 +195,9 @@ main(int argc, char **argv)
         return exact(argv[2]);
     if (argc == 2 && strcmp(argv[1], "sampled") == 0)
         return sampled();
-    fprintf(stderr, "usage: pprof_prog exact DIR | pprof_prog sampled\n");
+    if (argc == 3 && strcmp(argv[1], "tasks") == 0 && atol(argv[2]) > 0)
+        return tasks(atol(argv[2]));
+    fprintf(stderr, "usage: pprof_prog exact DIR | pprof_prog sampled | "
+        "pprof_prog tasks K\n");
     return 2;
 }
