@@ -24,6 +24,25 @@ int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+
+/* A running traced process, as `memscope snapshot` finds it (snapshot.c):
+ * its snapshot signal, where it writes its reports (dir, through /proc
+ * when relative; shown: the same for people) and the report names it may
+ * use (base[0..nbase-1]). */
+typedef struct {
+    int sig;
+    char dir[4096 + 1100];
+    char shown[4096 + 1100];
+    char base[2][512];
+    int nbase;
+} cli_traced_t;
+
+/* Checks that process pid exists, runs memscope and takes a snapshot
+ * signal, and finds its places (dir_opt: -o); CLI_OK, or CLI_BAD after a
+ * one-line error that names caller. */
+int cli_traced_find(const char *caller, int pid, const char *dir_opt,
+    cli_traced_t *t);
 
 /* Folded stacks weighted by allocated bytes (exporters/folded.c). */
 
@@ -76,5 +95,15 @@ void cli_progress_done(void);
 /* Formatting helpers. */
 const char *cli_bytes(char *buf, size_t len, double bytes);  /* "1.5 MiB" */
 const char *cli_basename(const char *path);
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+/* A process id argument (NULL: none given) into *pid: CLI_OK, or
+ * CLI_USAGE after a one-line error. */
+int cli_pid_arg(const char *cmd, const char *arg, int *pid);
+/* Does process pid exist (a zombie too)? */
+int cli_alive(int pid);
+/* Columns for text: COLUMNS when it is a number, else the width of the
+ * terminal on standard output, else 80. */
+int cli_term_width(void);
 
 #endif

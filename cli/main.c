@@ -6,6 +6,7 @@
  *   memscope report   FILE.bin [--format F] [--metric M] [-o OUT]
  *   memscope diff     A.bin B.bin [--format md|json] [--top N] [-o OUT]
  *   memscope snapshot PID [--signal SIG] [--timeout SEC] [-o DIR]
+ *   memscope top      PID [-n SECONDS] [--once|--batch] [--top N] [-o DIR]
  *   memscope info     FILE.bin
  */
 #include <stdio.h>
@@ -27,12 +28,14 @@ usage(FILE *to)
         "       memscope diff A.bin B.bin [--format md|json] [--top N] [-o OUT]\n"
         "       memscope snapshot PID [--signal USR1|USR2|N] [--timeout SEC]\n"
         "                    [-o DIR]\n"
+        "       memscope top PID [-n SECONDS] [--once|--batch] [--top N] [-o DIR]\n"
         "       memscope info FILE.bin\n"
         "\n"
         "run       runs PROG with libmemscope_malloc preloaded\n"
         "report    writes a report again from a binary report\n"
         "diff      what grew between two binary reports\n"
         "snapshot  makes a running traced process write a snapshot\n"
+        "top       a live view of a running traced process's heap\n"
         "info      the header and summary of a binary report\n"
         "\n"
         "memscope COMMAND --help tells more; man memscope tells all.\n");
@@ -46,7 +49,7 @@ main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {
         { "run", cmd_run }, { "report", cmd_report }, { "diff", cmd_diff },
-        { "snapshot", cmd_snapshot }, { "info", cmd_info },
+        { "snapshot", cmd_snapshot }, { "info", cmd_info }, { "top", cmd_top },
     };
     if (argc < 2) {
         usage(stderr);

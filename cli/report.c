@@ -6,9 +6,7 @@
  * (debuginfo.c), when there is some.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -41,23 +39,8 @@ usage(FILE *to)
 
 typedef void (*write_fn)(ms_writer_t *, const ms_report_t *);
 
-/* The text report's width: COLUMNS when it is a number, else the
- * terminal's on standard output, else 80. */
+/* The text report's width (cli_term_width). */
 static int text_width = 80;
-
-static int
-term_width(void)
-{
-    const char *c = getenv("COLUMNS");
-    char *end;
-    long n = c != NULL ? strtol(c, &end, 10) : 0;
-    if (c != NULL && *c != '\0' && *end == '\0' && n > 0 && n < 100000)
-        return (int)n;
-    struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-        return ws.ws_col;
-    return 80;
-}
 
 static void
 text_write(ms_writer_t *w, const ms_report_t *r)
@@ -146,7 +129,7 @@ cmd_report(int argc, char **argv)
     write_fn fn;
     if ((rc = pick(a.format, a.metric, &fn)) != CLI_OK)
         return rc;
-    text_width = term_width();
+    text_width = cli_term_width();
     int to_stdout = a.out == NULL || strcmp(a.out, "-") == 0;
     if (to_stdout && (fn == ms_bin_write || fn == ms_pprof_write) &&
         isatty(STDOUT_FILENO)) {

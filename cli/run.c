@@ -13,6 +13,7 @@
  * when PROG ends the tool prints a summary of its exit report on stderr
  * (not with -q) and exits with PROG's status.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -533,6 +535,28 @@ want_bin(void)
     return has;
 }
 
+/* Removes the run's directory: its log, its symbol cache. */
+static void
+remove_rundir(const char *dir)
+{
+    if (dir[0] == '\0')
+        return;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/symbols", dir);
+    DIR *d = opendir(path);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (e->d_name[0] != '.')
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+        rmdir(path);
+    }
+    snprintf(path, sizeof(path), "%s/reports", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -560,13 +584,23 @@ cmd_run(int argc, char **argv)
     char logpath[PATH_MAX] = "";
     int kept_bin = 1;
     absolute_out();
-    if (!a.quiet) {
+    if (!a.quiet)
         kept_bin = want_bin();
-        const char *tmp = getenv("TMPDIR");
-        if (tmp == NULL || *tmp != '/')
-            tmp = "/tmp";
-        snprintf(logpath, sizeof(logpath), "%s/memscope-run.XXXXXX", tmp);
-        int fd = mkstemp(logpath);
+    /* the run's own directory: the run log, and the symbol cache */
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || *tmp != '/' || strlen(tmp) > 900)
+        tmp = "/tmp";
+    char rundir[1024], cache[1100];
+    snprintf(rundir, sizeof(rundir), "%s/memscope-run.XXXXXX", tmp);
+    if (mkdtemp(rundir) == NULL) {
+        rundir[0] = '\0';
+    } else {
+        snprintf(cache, sizeof(cache), "%s/symbols", rundir);
+        if (getenv("MEMSCOPE_SYMBOL_CACHE") == NULL && mkdir(cache, 0700) == 0)
+            setenv("MEMSCOPE_SYMBOL_CACHE", cache, 1);
+        snprintf(logpath, sizeof(logpath), "%s/reports", rundir);
+        int fd = a.quiet ? -1 : open(logpath, O_WRONLY | O_CREAT | O_EXCL |
+            O_CLOEXEC, 0600);
         if (fd >= 0) {
             close(fd);
             setenv("MEMSCOPE_RUN_LOG", logpath, 1);
@@ -579,8 +613,7 @@ cmd_run(int argc, char **argv)
     int status = 0;
     pid_t pid = start(argv + i, &status);
     if (pid < 0) {
-        if (logpath[0])
-            unlink(logpath);
+        remove_rundir(rundir);
         return status;
     }
     child = pid;
@@ -607,8 +640,7 @@ cmd_run(int argc, char **argv)
                     unlink(log.v[k].path);
         log_free(&log);
     }
-    if (logpath[0])
-        unlink(logpath);
+    remove_rundir(rundir);
 
     if (WIFSIGNALED(ws)) {
         /* die the same way, so that a shell sees what the program did */

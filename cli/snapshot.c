@@ -323,37 +323,23 @@ missing(const snap_t *s, int b, unsigned long n)
     return miss;
 }
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-alive(pid_t pid)
-{
-    return kill(pid, 0) == 0 || errno != ESRCH;
-}
-
 /* Waits for the new snapshot, then prints its path; CLI_OK or CLI_BAD. */
 static int
 wait_snapshot(snap_t *s)
 {
-    double end = now_s() + s->timeout;
+    double end = cli_now() + s->timeout;
     struct timespec tick = { 0, 20 * 1000 * 1000 };
     int b = -1;
     unsigned long n = 0;
     unsigned miss = ~0u;
-    while (now_s() < end) {
+    while (cli_now() < end) {
         if (b < 0 && scan(s, 0, &b, &n))
             miss = missing(s, b, n);
         else if (b >= 0)
             miss = missing(s, b, n);
         if (b >= 0 && miss == 0)
             break;
-        if (!alive(s->pid)) {
+        if (!cli_alive(s->pid)) {
             cli_error(cmd, "process %d exited before its snapshot was "
                 "written", (int)s->pid);
             return CLI_BAD;
@@ -397,12 +383,9 @@ parse(int argc, char **argv, snap_t *s)
         pid = argv[i++];
     }
     char *end = NULL;
-    long p = pid ? strtol(pid, &end, 10) : 0;
-    if (pid == NULL || *pid == '\0' || *end != '\0' || p <= 0 || p > INT_MAX) {
-        cli_error(cmd, pid ? "'%s' is not a process id" :
-            "no process id (memscope snapshot PID)", pid);
+    int p;
+    if (cli_pid_arg(cmd, pid, &p) != CLI_OK)
         return CLI_USAGE;
-    }
     s->pid = (pid_t)p;
     s->sig = sig ? parse_signal(sig) : 0;
     if (sig != NULL && s->sig <= 0) {
@@ -475,4 +458,34 @@ cmd_snapshot(int argc, char **argv)
     }
     free(s);
     return rc < 0 ? CLI_OK : rc;
+}
+
+/* For `memscope top` (top.c): the same checks and the same places. */
+int
+cli_traced_find(const char *caller, int pid, const char *dir_opt,
+    cli_traced_t *t)
+{
+    snap_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        cli_error(caller, "out of memory");
+        return CLI_BAD;
+    }
+    const char *was = cmd;
+    cmd = caller;
+    s->pid = pid;
+    s->dir_opt = dir_opt;
+    int rc = check_process(s);
+    if (rc == CLI_OK)
+        rc = find_dir(s);
+    if (rc == CLI_OK) {
+        find_bases(s);
+        t->sig = s->sig;
+        snprintf(t->dir, sizeof(t->dir), "%s", s->dir);
+        snprintf(t->shown, sizeof(t->shown), "%s", s->shown);
+        memcpy(t->base, s->base, sizeof(t->base));
+        t->nbase = s->nbase;
+    }
+    cmd = was;
+    free(s);
+    return rc;
 }

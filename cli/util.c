@@ -4,10 +4,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,8 +81,8 @@ cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
 static double progress_start = -1;
 static int progress_shown;
 
-static double
-now_s(void)
+double
+cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -90,7 +93,7 @@ void
 cli_progress(const char *what, uint64_t done, uint64_t total)
 {
     static double last;
-    double t = now_s();
+    double t = cli_now();
     if (progress_start < 0) {
         progress_start = t;
         return;
@@ -133,6 +136,42 @@ cli_bytes(char *buf, size_t len, double bytes)
     else
         snprintf(buf, len, "%s%.1f %s", bytes < 0 ? "-" : "", v, unit[u]);
     return buf;
+}
+
+int
+cli_pid_arg(const char *cmd, const char *arg, int *pid)
+{
+    char *end = NULL;
+    long p = arg ? strtol(arg, &end, 10) : 0;
+    if (arg == NULL || *arg == '\0' || *end != '\0' || p <= 0 || p > INT_MAX) {
+        if (arg != NULL)
+            cli_error(cmd, "'%s' is not a process id", arg);
+        else
+            cli_error(cmd, "no process id (memscope %s PID)", cmd);
+        return CLI_USAGE;
+    }
+    *pid = (int)p;
+    return CLI_OK;
+}
+
+int
+cli_alive(int pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+int
+cli_term_width(void)
+{
+    const char *c = getenv("COLUMNS");
+    char *end;
+    long n = c != NULL ? strtol(c, &end, 10) : 0;
+    if (c != NULL && *c != '\0' && *end == '\0' && n > 0 && n < 100000)
+        return (int)n;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
 }
 
 const char *

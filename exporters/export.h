@@ -61,4 +61,9 @@ const ms_format_t *ms_format_named(const char *name);
  * list or a name no format has. Allocates nothing. */
 int ms_formats_parse(const char *list, unsigned *bits);
 
+/* The value `memscope top` sends with the snapshot signal (sigqueue): not
+ * a numbered snapshot but the live view's, DIR/NAME.live.bin in the .bin
+ * format only, replaced at each request (tracer/triggers.c). */
+#define MS_SNAPSHOT_LIVE 0x6d73746f
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "export.h"
 #include "report.h"
+#include "text.h"
 #include "writer.h"
 
 #define TOP_SITES       10
@@ -30,12 +31,6 @@
 #define WIDTH_MAX       1000
 #define FUNC_ROOM_MIN   20      /* below this a frame's location is dropped */
 
-typedef struct {
-    ms_writer_t *w;
-    const ms_report_t *r;
-    int width;
-    int col;                /* columns written on the current line */
-} tx_t;
 
 /* ---- columns ---------------------------------------------------------------- */
 
@@ -76,7 +71,7 @@ text_cols(const char *s)
 }
 
 static void
-nl(tx_t *t)
+nl(ms_text_t *t)
 {
     ms_w_str(t->w, "\n");
     t->col = 0;
@@ -85,7 +80,7 @@ nl(tx_t *t)
 /* Writes s on the current line, at most max columns of it (and never past
  * the width): cut with "..." when it does not fit. */
 static void
-put_max(tx_t *t, const char *s, int max)
+put_max(ms_text_t *t, const char *s, int max)
 {
     int room = t->width - t->col;
     if (max < room)
@@ -114,15 +109,13 @@ put_max(tx_t *t, const char *s, int max)
 }
 
 static void
-put(tx_t *t, const char *s)
+put(ms_text_t *t, const char *s)
 {
     put_max(t, s, t->width);
 }
 
-static void
-putf(tx_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void
-putf(tx_t *t, const char *fmt, ...)
+void
+ms_text_putf(ms_text_t *t, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -135,10 +128,10 @@ putf(tx_t *t, const char *fmt, ...)
 /* Our own sentence, wrapped at spaces, each line after the first indented
  * by indent columns; ends the line. */
 static void
-para(tx_t *t, int indent, const char *fmt, ...)
+para(ms_text_t *t, int indent, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void
-para(tx_t *t, int indent, const char *fmt, ...)
+para(ms_text_t *t, int indent, const char *fmt, ...)
 {
     char buf[2048];
     va_list ap;
@@ -282,17 +275,11 @@ base_name(const char *path)
     return b != NULL && b[1] != '\0' ? b + 1 : path;
 }
 
-/* One frame of a stack, after the indent: "#k name  file.c:12" (or
- * "(module)" without a file). */
-static void
-frame_line(tx_t *t, int indent, uint64_t k, uint64_t fi)
+void
+ms_text_frame(ms_text_t *t, uint64_t fi)
 {
-    for (int i = 0; i < indent; i++)
-        put(t, " ");
-    putf(t, "#%-2llu ", (unsigned long long)k);
     if (fi >= t->r->nframes) {
         put(t, "?");
-        nl(t);
         return;
     }
     const ms_rframe_t *f = &t->r->frames[fi];
@@ -321,12 +308,23 @@ frame_line(tx_t *t, int indent, uint64_t k, uint64_t fi)
         put(t, "  ");
         put(t, loc);
     }
+}
+
+/* One frame of a stack, after the indent: "#k name  file.c:12" (or
+ * "(module)" without a file). */
+static void
+frame_line(ms_text_t *t, int indent, uint64_t k, uint64_t fi)
+{
+    for (int i = 0; i < indent; i++)
+        put(t, " ");
+    ms_text_putf(t, "#%-2llu ", (unsigned long long)k);
+    ms_text_frame(t, fi);
     nl(t);
 }
 
 /* A stack from its first meaningful frame, up to STACK_LINES frames. */
 static void
-stack(tx_t *t, int indent, const uint64_t *frames, uint64_t n)
+stack(ms_text_t *t, int indent, const uint64_t *frames, uint64_t n)
 {
     uint64_t k = ms_report_first_of(t->r, frames, n), shown = 0;
     if (n == 0) {
@@ -341,7 +339,7 @@ stack(tx_t *t, int indent, const uint64_t *frames, uint64_t n)
     if (k < n) {
         for (int i = 0; i < indent; i++)
             put(t, " ");
-        putf(t, "... %llu more frame%s", (unsigned long long)(n - k),
+        ms_text_putf(t, "... %llu more frame%s", (unsigned long long)(n - k),
             plural(n - k));
         nl(t);
     }
@@ -350,7 +348,7 @@ stack(tx_t *t, int indent, const uint64_t *frames, uint64_t n)
 /* ---- sections ---------------------------------------------------------------- */
 
 static void
-title(tx_t *t, const char *s)
+title(ms_text_t *t, const char *s)
 {
     nl(t);
     put(t, s);
@@ -360,14 +358,14 @@ title(tx_t *t, const char *s)
 }
 
 static void
-header(tx_t *t)
+header(ms_text_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64], b[64], c[64];
     put(t, "memscope report: ");
     put_max(t, r->program ? r->program : "(unknown program)",
         t->width - t->col - 14);
-    putf(t, " (pid %lld)", (long long)r->pid);
+    ms_text_putf(t, " (pid %lld)", (long long)r->pid);
     nl(t);
     char mode[96] = "exact";
     if (r->sample_interval != 0)
@@ -417,7 +415,7 @@ classes(char *line, size_t len, const uint64_t *blocks, const uint64_t *b,
 
 /* "N. figures (site ID)" and the site's stack. */
 static void
-site_entry(tx_t *t, int i, const ms_rsite_t *s, ms_rank_t by)
+site_entry(ms_text_t *t, int i, const ms_rsite_t *s, ms_rank_t by)
 {
     ms_site_figs_t f;
     char a[64], b[64];
@@ -426,7 +424,7 @@ site_entry(tx_t *t, int i, const ms_rsite_t *s, ms_rank_t by)
     if (f.estimated)
         e = "~";
     char line[512];
-    putf(t, "%2d. ", i + 1);
+    ms_text_putf(t, "%2d. ", i + 1);
     switch (by) {
     case MS_RANK_CALLS:
         snprintf(line, sizeof(line), "%s%llu call%s, %s%s allocated, %s%s live", e,
@@ -466,7 +464,7 @@ sites_with(const ms_report_t *r, ms_rank_t by)
 }
 
 static void
-more(tx_t *t, uint64_t all, uint64_t shown)
+more(ms_text_t *t, uint64_t all, uint64_t shown)
 {
     if (all > shown)
         para(t, 0, "And %llu more sites (the JSON and HTML reports list "
@@ -474,7 +472,7 @@ more(tx_t *t, uint64_t all, uint64_t shown)
 }
 
 static void
-site_section(tx_t *t, ms_rank_t by)
+site_section(ms_text_t *t, ms_rank_t by)
 {
     uint64_t idx[TOP_SITES];
     int n = ms_report_top_sites(t->r, by, idx, TOP_SITES);
@@ -488,14 +486,14 @@ site_section(tx_t *t, ms_rank_t by)
 }
 
 static void
-calls(tx_t *t)
+calls(ms_text_t *t)
 {
     title(t, "MOST CALLS TO ALLOCATION FUNCTIONS");
     site_section(t, MS_RANK_CALLS);
 }
 
 static void
-peak(tx_t *t)
+peak(ms_text_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64];
@@ -508,7 +506,7 @@ peak(tx_t *t)
 }
 
 static void
-leaks(tx_t *t)
+leaks(ms_text_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64];
@@ -532,7 +530,7 @@ leaks(tx_t *t)
 }
 
 static void
-temporaries(tx_t *t)
+temporaries(ms_text_t *t)
 {
     const ms_report_t *r = t->r;
     uint64_t temps = 0, allocs = 0;
@@ -548,7 +546,7 @@ temporaries(tx_t *t)
 }
 
 static void
-heap_errors(tx_t *t)
+heap_errors(ms_text_t *t)
 {
     const ms_report_t *r = t->r;
     char a[64];
@@ -567,7 +565,7 @@ heap_errors(tx_t *t)
         if (e->block)
             snprintf(blk, sizeof(blk), " in the %llu-byte block at 0x%llx",
                 (unsigned long long)e->size, (unsigned long long)e->block);
-        putf(t, "%2llu. ", (unsigned long long)i + 1);
+        ms_text_putf(t, "%2llu. ", (unsigned long long)i + 1);
         put_max(t, e->kind ? e->kind : "unknown", 40);
         para(t, 4, " of 0x%llx%s on thread %llu at %s%s%.40s%s%.40s",
             (unsigned long long)e->address, blk, (unsigned long long)e->thread,
@@ -595,7 +593,7 @@ heap_errors(tx_t *t)
 void
 ms_text_write_width(ms_writer_t *w, const ms_report_t *r, int width)
 {
-    tx_t t = { .w = w, .r = r, .width = width < WIDTH_MIN ? WIDTH_MIN :
+    ms_text_t t = { .w = w, .r = r, .width = width < WIDTH_MIN ? WIDTH_MIN :
         width > WIDTH_MAX ? WIDTH_MAX : width };
     header(&t);
     calls(&t);
@@ -609,4 +607,30 @@ void
 ms_text_write(ms_writer_t *w, const ms_report_t *r)
 {
     ms_text_write_width(w, r, 80);
+}
+
+/* ---- the line layer, for `memscope top` (text.h) --------------------------- */
+
+void
+ms_text_put(ms_text_t *t, const char *s)
+{
+    put(t, s);
+}
+
+void
+ms_text_put_max(ms_text_t *t, const char *s, int max)
+{
+    put_max(t, s, max);
+}
+
+void
+ms_text_nl(ms_text_t *t)
+{
+    nl(t);
+}
+
+const char *
+ms_text_bytes(char *buf, size_t len, uint64_t v)
+{
+    return bytes(buf, len, v);
 }

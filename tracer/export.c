@@ -28,6 +28,7 @@ ms_trigger_name(ms_trigger_t trigger)
     case MS_TRIGGER_SIGNAL: return "signal";
     case MS_TRIGGER_API: return "api";
     case MS_TRIGGER_HEAP_ERROR: return "heap_error";
+    case MS_TRIGGER_LIVE: return "live";
     }
     return "unknown";
 }
@@ -88,6 +89,8 @@ base_name(const ms_export_req_t *req, char *out, size_t len)
             (unsigned long long)req->snapshot);
     else if (req->trigger == MS_TRIGGER_HEAP_ERROR)
         snprintf(out, len, "%s.heap-error", name);
+    else if (req->trigger == MS_TRIGGER_LIVE)
+        snprintf(out, len, "%s.live", name);
     else
         snprintf(out, len, "%s", name);
     return out;

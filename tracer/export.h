@@ -16,7 +16,8 @@ typedef enum {
     MS_TRIGGER_EXIT = 0,        /* the process is exiting */
     MS_TRIGGER_SIGNAL,          /* MEMSCOPE_SIGNAL: a numbered snapshot */
     MS_TRIGGER_API,             /* memscope_export() and friends */
-    MS_TRIGGER_HEAP_ERROR       /* MEMSCOPE_ABORT_ON_ERROR, before abort() */
+    MS_TRIGGER_HEAP_ERROR,      /* MEMSCOPE_ABORT_ON_ERROR, before abort() */
+    MS_TRIGGER_LIVE             /* `memscope top`: NAME.live.bin, replaced */
 } ms_trigger_t;
 
 typedef struct {
@@ -25,14 +26,15 @@ typedef struct {
     unsigned formats;           /* MEMSCOPE_FORMAT_* bits */
     const char *dir;            /* where the files go (made if missing) */
     const char *base;           /* dir/base.EXT; NULL = the trigger's own
-                                   name: NAME, NAME.snapshot-N or
-                                   NAME.heap-error (ms_report_base) */
+                                   name: NAME, NAME.snapshot-N,
+                                   NAME.heap-error or NAME.live
+                                   (ms_report_base) */
     const char *json_path;      /* instead of dir and base: one JSON report
                                    at this path (memscope_export_json) */
 } ms_export_req_t;
 
 /* Returns the trigger's name in reports: "exit", "signal", "api",
- * "heap_error". */
+ * "heap_error", "live". */
 const char *ms_trigger_name(ms_trigger_t trigger);
 
 /*

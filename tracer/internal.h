@@ -72,6 +72,7 @@ typedef struct {
     int leak_check;         /* MEMSCOPE_LEAK_CHECK */
     int children;           /* MEMSCOPE_CHILDREN: MS_CHILDREN_* */
     char run_log[1024];     /* MEMSCOPE_RUN_LOG ("" = none) */
+    char symbol_cache[1024]; /* MEMSCOPE_SYMBOL_CACHE ("" = none) */
 } ms_options_t;
 
 /* MEMSCOPE_CHILDREN: which processes started from the one named are

@@ -81,6 +81,9 @@ static const opt_desc_t opts[] = {
     { "MEMSCOPE_RUN_LOG", OPT_STRING, ms_opt.run_log, sizeof(ms_opt.run_log),
       0, 0, "file, made by memscope run, that each report written is "
       "appended to" },
+    { "MEMSCOPE_SYMBOL_CACHE", OPT_STRING, ms_opt.symbol_cache,
+      sizeof(ms_opt.symbol_cache), 0, 0,
+      "directory of function names by build ID, shared by processes" },
 };
 
 static int

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "symcache.h"
 
 /* A module's function symbols sorted by address, read once per report:
  * libdw's own look-up scans the whole table for every address. */
@@ -40,6 +41,8 @@ struct ms_symtab {
     int ndead;
     modsyms_t *mods;
     int nmods, capmods;
+    int dwfl_tried;         /* libdw is loaded at the first miss */
+    ms_symcache_t cache;    /* MEMSCOPE_SYMBOL_CACHE (symcache.c) */
 };
 
 static struct {
@@ -137,6 +140,17 @@ ms_symtab_new(void)
         ms_symtab_free(st);
         return NULL;
     }
+    return st;
+}
+
+/* The process's modules in libdw, made at the first address the symbol
+ * cache does not name (libdw loaded then): NULL without libdw. */
+static Dwfl *
+live_dwfl(ms_symtab_t *st)
+{
+    if (st->dwfl_tried)
+        return st->dwfl;
+    st->dwfl_tried = 1;
     dw_load();
     if (dw.ok) {
         st->dwfl = dw.begin(&dw.cb);
@@ -149,7 +163,7 @@ ms_symtab_new(void)
             }
         }
     }
-    return st;
+    return st->dwfl;
 }
 
 static char *
@@ -422,15 +436,23 @@ resolve(ms_symtab_t *st, uintptr_t addr, int dead, ms_sym_t *out)
         return;
     }
     Dl_info info;
+    ms_symcache_mod_t *cached = NULL;
     if (dladdr((void *)pc, &info) != 0) {
         if (info.dli_fname != NULL)
             out->module = ms_tstrdup(info.dli_fname);
         out->offset = pc - (uintptr_t)info.dli_fbase;
+        cached = ms_symcache_module(&st->cache, (uintptr_t)info.dli_fbase);
+        if (cached != NULL && ms_symcache_get(cached, out->offset, out))
+            return;
         if (info.dli_sname != NULL)
             out->func = demangle(info.dli_sname);
     }
-    if (st->dwfl != NULL)
+    if (live_dwfl(st) != NULL)
         resolve_dwfl(st, st->dwfl, pc, out);
+    /* kept when libdw read the same module (the same build ID) */
+    if (cached != NULL && out->build_id != NULL &&
+        strcmp(out->build_id, ms_symcache_bid(cached)) == 0)
+        ms_symcache_put(cached, out->offset, out);
 }
 
 const ms_sym_t *
@@ -483,6 +505,7 @@ ms_symtab_free(ms_symtab_t *st)
 {
     if (st == NULL)
         return;
+    ms_symcache_flush(&st->cache);
     for (uint64_t i = 0; st->keys && st->vals && i <= st->mask; i++) {
         if (st->keys[i] == 0)
             continue;

@@ -28,6 +28,12 @@
  * helper writes one snapshot per request, in order, then clears
  * writer_running and exits unless a request came in meanwhile. export.c
  * keeps exports one at a time; after the exit report none starts.
+ *
+ * `memscope top` sends the same signal with sigqueue and the value
+ * MS_SNAPSHOT_LIVE: a live request (live_requests, live_done), not passed
+ * on to a handler of the program's. The helper answers all those waiting
+ * with one NAME.live.bin (the .bin format only, the cheapest to write),
+ * renamed over the last one: a view refreshed every second adds one file.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -50,12 +56,14 @@
 #include "export.h"
 #include "fork.h"
 #include "../engine/engine.h"
+#include "../exporters/export.h"
 
 uint64_t ms_start_ns;
 
 static unsigned snap_requests, snap_done;
+static unsigned live_requests, live_done;
 static int writer_running;
-static unsigned writer_failed_at;   /* snap_requests when a start failed */
+static unsigned writer_failed_at;   /* snap_ + live_requests when a start failed */
 static int warned_writer;
 static struct sigaction old_action;
 static int signal_installed;
@@ -65,6 +73,16 @@ static timer_t retry_timer;         /* tries again while a request waits */
 static int retry_sig;               /* its signal, 0 = none */
 
 static void writer_start(void);
+
+/* Is a snapshot or a live view waiting? seq_cst: see on_signal. */
+static int
+pending(void)
+{
+    return __atomic_load_n(&snap_requests, __ATOMIC_SEQ_CST) !=
+        __atomic_load_n(&snap_done, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&live_requests, __ATOMIC_SEQ_CST) !=
+        __atomic_load_n(&live_done, __ATOMIC_RELAXED);
+}
 
 #if defined(__x86_64__)
 /* Reads len bytes of our own memory, or fewer where a mapping ends,
@@ -154,9 +172,7 @@ retry_arm(void)
 static void
 serve(const ucontext_t *uc)
 {
-    if (__atomic_load_n(&snap_requests, __ATOMIC_SEQ_CST) ==
-            __atomic_load_n(&snap_done, __ATOMIC_RELAXED) ||
-        __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) ||
+    if (!pending() || __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) ||
         __atomic_load_n(&writer_running, __ATOMIC_SEQ_CST))
         return;
     if (!ms_tls_busy && waiting_outside_us(uc)) {
@@ -248,6 +264,14 @@ static void
 on_signal(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
+    if (si != NULL && si->si_code == SI_QUEUE &&
+        si->si_value.sival_int == MS_SNAPSHOT_LIVE) {
+        /* `memscope top`'s: ours alone, the program's handler never sees it */
+        __atomic_add_fetch(&live_requests, 1, __ATOMIC_SEQ_CST);
+        serve(uc);
+        errno = saved;
+        return;
+    }
     /* seq_cst with the writer's last look: one of the two sees the other */
     __atomic_add_fetch(&snap_requests, 1, __ATOMIC_SEQ_CST);
     serve(uc);
@@ -284,7 +308,19 @@ write_snapshot(void)
     return ms_export(&req);
 }
 
-/* The helper: one snapshot per request, then gone. */
+/* The live view's file: one for every live request counted so far. */
+static int
+write_live(void)
+{
+    __atomic_store_n(&live_done, __atomic_load_n(&live_requests,
+        __ATOMIC_ACQUIRE), __ATOMIC_RELAXED);
+    ms_export_req_t req = { .trigger = MS_TRIGGER_LIVE,
+        .formats = MEMSCOPE_FORMAT_BIN, .dir = ms_opt.out };
+    return ms_export(&req);
+}
+
+/* The helper: one snapshot per request, one live file for all the live
+ * requests waiting, then gone. */
 static void *
 writer_main(void *arg)
 {
@@ -293,18 +329,17 @@ writer_main(void *arg)
     ms_tls_quiet = 1;    /* and all it frees, it made itself */
     prctl(PR_SET_NAME, "memscope", 0, 0, 0);
     for (;;) {
-        while (__atomic_load_n(&snap_done, __ATOMIC_RELAXED) !=
-               __atomic_load_n(&snap_requests, __ATOMIC_ACQUIRE) &&
-               !__atomic_load_n(&exiting, __ATOMIC_ACQUIRE))
-            if (write_snapshot() == -ESHUTDOWN)
+        while (pending() && !__atomic_load_n(&exiting, __ATOMIC_ACQUIRE)) {
+            int snap = __atomic_load_n(&snap_done, __ATOMIC_RELAXED) !=
+                __atomic_load_n(&snap_requests, __ATOMIC_ACQUIRE);
+            if ((snap ? write_snapshot() : write_live()) == -ESHUTDOWN)
                 __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
+        }
         __atomic_store_n(&writer_running, 0, __ATOMIC_SEQ_CST);
         /* a request counted after the loop's last look, before the store,
          * found the writer running and started none: take it here */
         int idle = 0;
-        if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE) ||
-            __atomic_load_n(&snap_done, __ATOMIC_RELAXED) ==
-            __atomic_load_n(&snap_requests, __ATOMIC_SEQ_CST) ||
+        if (__atomic_load_n(&exiting, __ATOMIC_ACQUIRE) || !pending() ||
             !__atomic_compare_exchange_n(&writer_running, &idle, 1, 0,
                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             break;
@@ -343,7 +378,8 @@ writer_start(void)
     if (rc != 0) {
         /* not again until another request comes */
         __atomic_store_n(&writer_failed_at,
-            __atomic_load_n(&snap_requests, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+            __atomic_load_n(&snap_requests, __ATOMIC_RELAXED) +
+            __atomic_load_n(&live_requests, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
         __atomic_store_n(&writer_running, 0, __ATOMIC_RELEASE);
         ms_warn_once(&warned_writer, "cannot start a thread to write a "
             "snapshot (error %d); snapshots wait for the next request", rc);
@@ -356,9 +392,11 @@ void
 ms_snapshot_poll(int may_start)
 {
     unsigned req = __atomic_load_n(&snap_requests, __ATOMIC_ACQUIRE);
-    if (MS_LIKELY(req == __atomic_load_n(&snap_done, __ATOMIC_RELAXED)) ||
+    unsigned live = __atomic_load_n(&live_requests, __ATOMIC_ACQUIRE);
+    if (MS_LIKELY(req == __atomic_load_n(&snap_done, __ATOMIC_RELAXED) &&
+                  live == __atomic_load_n(&live_done, __ATOMIC_RELAXED)) ||
         !may_start || __atomic_load_n(&writer_running, __ATOMIC_RELAXED) ||
-        req == __atomic_load_n(&writer_failed_at, __ATOMIC_RELAXED) ||
+        req + live == __atomic_load_n(&writer_failed_at, __ATOMIC_RELAXED) ||
         __atomic_load_n(&exiting, __ATOMIC_RELAXED))
         return;
     writer_start();
@@ -405,6 +443,7 @@ static void
 fork_child(void)
 {
     snap_requests = snap_done = writer_failed_at = 0;
+    live_requests = live_done = 0;
     writer_running = 0;
     if (ms_opt.children == MS_CHILDREN_NONE) {
         unfollow();

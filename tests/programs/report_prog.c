@@ -15,7 +15,9 @@
  *     beta_alloc    20 blocks of 1000 bytes, 15 freed: 5 leaked
  *
  * With "scale" as its argument it instead makes 10^4 distinct call stacks
- * (four levels of ten functions) with 10 live blocks each: 10^5 blocks.
+ * (four levels of ten functions) with 10 live blocks each: 10^5 blocks;
+ * "scale MS" then holds them MS milliseconds (to measure `memscope top`'s
+ * cost per view: docs/performance.md).
  */
 #pragma GCC optimize("no-omit-frame-pointer")
 #include <dlfcn.h>
@@ -58,11 +60,13 @@ load_api(void)
     *(void **)&api.transfer = dlsym(RTLD_DEFAULT, "memscope_transfer");
 }
 
+/* Sleeps on where a signal (a snapshot's) cut the sleep short. */
 static void
 sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 NOINLINE static void
@@ -181,9 +185,12 @@ int
 main(int argc, char **argv)
 {
     load_api();
-    if (argc > 1 && strcmp(argv[1], "scale") == 0)
+    if (argc > 1 && strcmp(argv[1], "scale") == 0) {
         run_scale();
-    else
+        fflush(stdout);
+        if (argc > 2)
+            sleep_ms(atol(argv[2]));
+    } else
         run_small();
     return 0;
 }
