@@ -87,10 +87,15 @@ typedef struct {
 int cli_out_open(const char *cmd, cli_out_t *o, const char *path);
 int cli_out_close(const char *cmd, cli_out_t *o);
 
-/* A progress line on stderr, only when stderr is a terminal and the work
- * has taken more than a second; cleared at the end. */
+/* A progress line on stderr, only when stderr is a terminal and the
+ * command has run more than a second: what it does now (and done of total
+ * bytes when total is not 0), redrawn by a thread of its own while the
+ * phase goes on; cleared by cli_progress_done (and before an error),
+ * which stops it until the next phase. */
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 void cli_progress_done(void);
+/* No progress line from now on (a command that draws the terminal). */
+void cli_progress_never(void);
 
 /* Formatting helpers. */
 const char *cli_bytes(char *buf, size_t len, double bytes);  /* "1.5 MiB" */

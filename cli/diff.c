@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../exporters/md_out.h"
@@ -718,6 +719,7 @@ cmd_diff(int argc, char **argv)
     }
     table_t t[3];
     memset(t, 0, sizeof(t));
+    cli_progress("comparing", 0, 0);
     if (build_tables(a.r, b.r, t) != 0) {
         cli_error(cmd, "out of memory");
         rc = CLI_BAD;
@@ -725,6 +727,10 @@ cmd_diff(int argc, char **argv)
         cli_out_t o;
         rc = cli_out_open(cmd, &o, ar.out);
         if (rc == CLI_OK) {
+            if (o.to_stdout && isatty(STDOUT_FILENO))
+                cli_progress_done();    /* the diff shares the terminal */
+            else
+                cli_progress("writing", 0, 0);
             write_diff(o.w, &ar, a.r, b.r, t);
             rc = cli_out_close(cmd, &o);
         }

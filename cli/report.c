@@ -149,12 +149,14 @@ cmd_report(int argc, char **argv)
     cli_out_t o;
     rc = cli_out_open(cmd, &o, a.out);
     if (rc == CLI_OK) {
+        if (fn != ms_bin_write) {   /* a .bin stays the bytes it was */
+            cli_progress("naming frames", 0, 0);
+            cli_name_frames(in.r);
+        }
         if (o.to_stdout && isatty(STDOUT_FILENO))
             cli_progress_done();    /* the report shares the terminal */
         else
             cli_progress(a.format, 0, 0);
-        if (fn != ms_bin_write)     /* a .bin stays the bytes it was */
-            cli_name_frames(in.r);
         fn(o.w, in.r);
         rc = cli_out_close(cmd, &o);
     }

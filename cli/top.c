@@ -495,6 +495,7 @@ cmd_top(int argc, char **argv)
     }
     if (!s->once && !s->batch && !isatty(STDOUT_FILENO))
         s->batch = 1;
+    cli_progress_never();       /* the views are the progress */
     int interactive = !s->once && !s->batch;
     int gone = 0, quit = 0;
     if (interactive)

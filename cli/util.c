@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,8 +79,21 @@ cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
 
 /* ---- the progress line ---------------------------------------------------- */
 
-static double progress_start = -1;
-static int progress_shown;
+/*
+ * The line is drawn by a thread of its own, started with the first phase
+ * when stderr is a terminal, so a phase that makes no calls for a while
+ * (decoding, naming frames, rendering) still shows it goes on: every
+ * quarter second once the command has run a second, the current phase,
+ * and how far it is when that is known. progress_mu guards the phase and
+ * the line; cli_progress_done() clears both, so nothing is drawn while
+ * the command writes to the terminal itself.
+ */
+static pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
+static double progress_start = -1, progress_last;
+static int progress_tty = -1;       /* is stderr a terminal? -1: not asked */
+static int progress_shown, progress_on, progress_thread;
+static char progress_what[128];
+static uint64_t progress_n, progress_total;
 
 double
 cli_now(void)
@@ -89,36 +103,84 @@ cli_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Draws the line; the caller holds progress_mu. */
+static void
+progress_draw(double t)
+{
+    if (!progress_on || t - progress_start < 1.0 || t - progress_last < 0.25)
+        return;
+    progress_last = t;
+    char a[32], b[32];
+    if (progress_total > 0)
+        fprintf(stderr, "\rmemscope: %s: %s of %s (%d%%)\033[K", progress_what,
+            cli_bytes(a, sizeof(a), (double)progress_n),
+            cli_bytes(b, sizeof(b), (double)progress_total),
+            (int)((double)progress_n * 100.0 / (double)progress_total));
+    else
+        fprintf(stderr, "\rmemscope: %s (%.0f s)\033[K", progress_what,
+            t - progress_start);
+    progress_shown = 1;
+}
+
+static void *
+progress_main(void *arg)
+{
+    (void)arg;
+    struct timespec tick = { 0, 250 * 1000 * 1000 };
+    for (;;) {
+        nanosleep(&tick, NULL);
+        pthread_mutex_lock(&progress_mu);
+        progress_draw(cli_now());
+        pthread_mutex_unlock(&progress_mu);
+    }
+    return NULL;
+}
+
 void
 cli_progress(const char *what, uint64_t done, uint64_t total)
 {
-    static double last;
+    if (progress_tty < 0)
+        progress_tty = isatty(STDERR_FILENO);
+    if (!progress_tty)
+        return;
+    pthread_mutex_lock(&progress_mu);
     double t = cli_now();
-    if (progress_start < 0) {
+    if (progress_start < 0)
         progress_start = t;
-        return;
+    snprintf(progress_what, sizeof(progress_what), "%s", what);
+    progress_n = done;
+    progress_total = total;
+    progress_on = 1;
+    if (!progress_thread) {
+        /* the thread takes no signal: they stay the main thread's */
+        sigset_t all, old;
+        pthread_t th;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        progress_thread = pthread_create(&th, NULL, progress_main, NULL) == 0;
+        if (progress_thread)
+            pthread_detach(th);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
-    if (t - progress_start < 1.0 || t - last < 0.1 || !isatty(2))
-        return;
-    last = t;
-    char a[32], b[32];
-    if (total > 0)
-        fprintf(stderr, "\rmemscope: %s: %s of %s (%d%%)\033[K", what,
-            cli_bytes(a, sizeof(a), (double)done),
-            cli_bytes(b, sizeof(b), (double)total),
-            (int)((double)done * 100.0 / (double)total));
-    else
-        fprintf(stderr, "\rmemscope: %s (%.0f s)\033[K", what,
-            t - progress_start);
-    progress_shown = 1;
+    progress_draw(t);
+    pthread_mutex_unlock(&progress_mu);
+}
+
+void
+cli_progress_never(void)
+{
+    progress_tty = 0;
 }
 
 void
 cli_progress_done(void)
 {
+    pthread_mutex_lock(&progress_mu);
     if (progress_shown)
         fputs("\r\033[K", stderr);
     progress_shown = 0;
+    progress_on = 0;
+    pthread_mutex_unlock(&progress_mu);
 }
 
 const char *
