@@ -65,7 +65,7 @@ cc -std=gnu11 -O1 -g -Wall -I"$REPO/include" -pthread -o basic_usage \
 ./basic_usage >demo.out 2>demo.err || ms_fail "basic_usage failed"
 
 PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP" <<'PY'
-import msjson, sys
+import json, msjson, sys
 tmp = sys.argv[1]
 fails = []
 def check(what, got, want):
