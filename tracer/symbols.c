@@ -10,6 +10,8 @@
  */
 #include <dlfcn.h>
 #include <dwarf.h>
+#include <errno.h>
+#include <link.h>
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,6 +415,32 @@ resolve_dwfl(ms_symtab_t *st, Dwfl *dwfl, uintptr_t pc, ms_sym_t *out)
         inline_chain(m, pc, out);
 }
 
+/*
+ * An address the symbol cache names, found without dladdr (which searches
+ * the module's dynamic symbols for a name, a good part of a short
+ * process's exit): _dl_find_object (glibc 2.35) gives the module and its
+ * base; the module's name is dladdr's (the program's argv[0] for the
+ * main program, whose link-map name is empty). 0: not named there.
+ */
+#pragma weak _dl_find_object
+static int
+cached_lookup(ms_symtab_t *st, uintptr_t pc, ms_sym_t *out)
+{
+    struct dl_find_object o;
+    if (_dl_find_object == NULL || _dl_find_object((void *)pc, &o) != 0 ||
+        o.dlfo_link_map == NULL)
+        return 0;
+    uintptr_t base = (uintptr_t)o.dlfo_map_start;
+    ms_symcache_mod_t *m = ms_symcache_module(&st->cache, base);
+    if (m == NULL || !ms_symcache_get(m, pc - base, out))
+        return 0;
+    const char *name = o.dlfo_link_map->l_name;
+    out->module = ms_tstrdup(name != NULL && *name != '\0' ? name :
+        program_invocation_name);
+    out->offset = pc - base;
+    return 1;
+}
+
 static void
 resolve(ms_symtab_t *st, uintptr_t addr, int dead, ms_sym_t *out)
 {
@@ -435,8 +463,10 @@ resolve(ms_symtab_t *st, uintptr_t addr, int dead, ms_sym_t *out)
             resolve_dwfl(st, d, pc, out);
         return;
     }
-    Dl_info info;
     ms_symcache_mod_t *cached = NULL;
+    if (cached_lookup(st, pc, out))
+        return;
+    Dl_info info;
     if (dladdr((void *)pc, &info) != 0) {
         if (info.dli_fname != NULL)
             out->module = ms_tstrdup(info.dli_fname);
