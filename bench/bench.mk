@@ -7,6 +7,8 @@
 #   make bench QUICK=1 SMOKE=1     one short run of each cell: proves the harness
 #   make bench THREADS=1,2,4,8,16  the small churn on these thread counts
 #   make bench WORKLOADS=churn CONFIGS=jemalloc,exact1 RUNS=7   a subset
+#   make bench QUICK=1 WORKLOADS=short   only the 50 short processes under
+#                                  memscope run --follow-children
 #
 # Results: a markdown report on stdout and in bench/results/latest.md, the
 # raw numbers in bench/results/latest.json (BENCH_OUT=DIR writes them to DIR
@@ -32,9 +34,9 @@ $(BENCH_DIR)/export_bench: bench/export_bench.c bench/common.h include/memscope.
 	$(Q)$(CC) $(BENCH_CFLAGS) -Iinclude -fno-ipa-icf -fno-optimize-sibling-calls \
 	    -o $@ $< -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) -lmemscope_malloc
 
-# Only the library is needed (not the memscope tool).
+# The library, and the tool for the short-process bench (`memscope run`).
 .PHONY: bench-build
-bench-build: $(SO) $(BENCH_BINS)
+bench-build: $(SO) $(TOOL) $(BENCH_BINS)
 
 bench: bench-build ## Print overhead figures vs jemalloc, glibc, heaptrack (QUICK=1, SMOKE=1, THREADS=1,2,4)
 	@/usr/bin/python3 bench/run.py --build $(BUILD) \

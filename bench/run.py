@@ -373,6 +373,54 @@ def rec_size():
             return None
 
 
+SHORT_RUNS = 50         # issue 14: 50 runs of a short program
+SHORT_TARGET_MS = 10.0  # at most 10 ms each over plain runs
+
+
+def short_bench(rounds, tmp, timeout):
+    """`ls /` 50 times from a shell, plainly and under `memscope run -q
+    --follow-children` (default formats: a report set per process),
+    interleaved; the cost per run over plain, wall and CPU (wait4's rusage:
+    the shell, its children and the tool), and whether every process wrote
+    its reports."""
+    tool = os.path.join(os.path.dirname(args.lib), "memscope")
+    if not os.access(tool, os.X_OK):
+        return {"status": "absent", "absent": "memscope tool not built"}
+    script = f'i=0; while [ $i -lt {SHORT_RUNS} ]; do ls / >/dev/null; i=$((i+1)); done'
+    plain, traced, complete = [], [], []
+    for rnd in range(rounds):
+        for kind in ("plain", "traced"):
+            argv = ["/bin/sh", "-c", script]
+            d = os.path.join(tmp, f"short-{rnd}")
+            if kind == "traced":
+                os.makedirs(d)
+                argv = [tool, "run", "-q", "--follow-children", "-o", d, "--"] + argv
+            log(f"short processes: {kind}, round {rnd + 1}/{rounds}")
+            sp, _, stderr = spawn(argv, clean_env(), None, tmp, f"short-{kind}-{rnd}", timeout)
+            if sp["status"] != "ok":
+                return {"status": sp["status"], "stderr_tail": stderr[-800:]}
+            (plain if kind == "plain" else traced).append(sp)
+            if kind == "traced":
+                sets = {}
+                for f in os.listdir(d):
+                    base, _, ext = f.rpartition(".")
+                    sets.setdefault(base, set()).add(ext)
+                ls_sets = [b for b in sets if b.startswith("ls-")]
+                complete.append(len(ls_sets) == SHORT_RUNS and
+                                all({"bin", "json", "md", "html"} <= e for e in sets.values()))
+                shutil.rmtree(d, ignore_errors=True)
+    med = lambda xs: statistics.median(xs)
+    r = {"status": "ok", "rounds": rounds, "runs": SHORT_RUNS,
+         "plain_wall_s": med([x["wall_s"] for x in plain]),
+         "traced_wall_s": med([x["wall_s"] for x in traced]),
+         "plain_cpu_s": med([x["cpu_s"] for x in plain]),
+         "traced_cpu_s": med([x["cpu_s"] for x in traced]),
+         "all_reports": all(complete)}
+    r["ms_per_run"] = (r["traced_wall_s"] - r["plain_wall_s"]) * 1000 / SHORT_RUNS
+    r["cpu_ms_per_run"] = (r["traced_cpu_s"] - r["plain_cpu_s"]) * 1000 / SHORT_RUNS
+    return r
+
+
 def export_bench(sizes, tmp, timeout):
     exe = os.path.join(args.build, "bench", "export_bench")
     out = []
@@ -632,6 +680,27 @@ def markdown(res):
                      f"{fbytes(x.get('report_bytes'))} ({','.join(x.get('report_formats') or [])}) |")
     L.append("")
 
+    # short processes
+    sh_ = res.get("short")
+    L.append(f"## Short processes: `ls /` {SHORT_RUNS} times under `memscope run --follow-children`")
+    L.append("")
+    L.append(f"A shell runs `ls /` {SHORT_RUNS} times, plainly and under `memscope run -q"
+             " --follow-children` (every process traced, each writing its bin, json, md and html),"
+             " interleaved; medians of the rounds. Cost per run = (traced - plain) / "
+             f"{SHORT_RUNS}; CPU from wait4's rusage (the shell, its children, the tool).")
+    L.append("")
+    if not sh_:
+        L.append("Not run (a WORKLOADS subset without `short`).")
+    elif sh_.get("status") != "ok":
+        L.append(f"Failed: {sh_.get('absent') or sh_.get('status')} {sh_.get('stderr_tail', '')[-200:]}")
+    else:
+        L.append("| rounds | plain wall | traced wall | per run, wall | per run, CPU | every process's reports |")
+        L.append("|---|---|---|---|---|---|")
+        L.append(f"| {sh_['rounds']} | {sh_['plain_wall_s']:.3f} s | {sh_['traced_wall_s']:.3f} s | "
+                 f"{sh_['ms_per_run']:.1f} ms | {sh_['cpu_ms_per_run']:.1f} ms | "
+                 f"{'yes' if sh_['all_reports'] else 'NO'} |")
+    L.append("")
+
     # export
     ex = res["export"]
     L.append("## Export: memscope_export() per format, 8 threads, 10^4 call sites, exact default depth")
@@ -813,6 +882,15 @@ def targets(res):
             meas += f", {fbytes(f['bytes'])}"
             ok = ok and f["bytes"] <= t["bytes"]
         out.append({"target": name, "measured": meas, "verdict": "met" if ok else "MISSED"})
+    sh_ = res.get("short")
+    name = f"{SHORT_RUNS} short processes under memscope run --follow-children: at most {SHORT_TARGET_MS:.0f} ms each over plain, every one with its reports"
+    if not sh_ or sh_.get("status") != "ok":
+        out.append({"target": name, "measured": "-", "verdict": "not measured"})
+    else:
+        ok = sh_["ms_per_run"] <= SHORT_TARGET_MS and sh_["all_reports"]
+        out.append({"target": name, "measured": f"{sh_['ms_per_run']:.1f} ms wall, {sh_['cpu_ms_per_run']:.1f} ms CPU per run"
+                    + ("" if sh_["all_reports"] else "; some reports missing"),
+                    "verdict": "met" if ok else "MISSED"})
     return out
 
 
@@ -862,6 +940,9 @@ def main():
         os.makedirs(libdir)
         frozen = os.path.join(libdir, "libmemscope_malloc.so")
         shutil.copy2(args.lib, frozen)
+        tool = os.path.join(args.build, "memscope")
+        if os.access(tool, os.X_OK):    # `memscope run` takes the library beside it
+            shutil.copy2(tool, os.path.join(libdir, "memscope"))
         m["library_mtime"] = datetime.datetime.fromtimestamp(
             os.path.getmtime(args.lib), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         args.lib = frozen
@@ -920,6 +1001,8 @@ def main():
                         vs[w["id"]][c + "_cpu"] = pairwise(ht, runs_by[w["id"]][c], "cpu_s")
         ex = export_bench(sizes, tmp, max(timeout, 300)) if (
             not args.workloads or "export" in csv_list(args.workloads)) else []
+        short = short_bench(1 if smoke else 3 if quick else 5, tmp, max(timeout, 120)) if (
+            not args.workloads or "short" in csv_list(args.workloads)) else None
         slope = None
         pts = [(e["report"]["tracked_blocks"], e["report"]["tracer_overhead_bytes"])
                for e in ex if e.get("report") and e["report"].get("tracked_blocks")
@@ -939,6 +1022,7 @@ def main():
             "cells": cells,
             "vs_heaptrack": vs,
             "export": ex,
+            "short": short,
             "rec_size": rec_size(),
             "memory_slope": slope,
             "raw_runs": runs_by,
