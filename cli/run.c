@@ -464,8 +464,9 @@ summary(const run_log_t *log, pid_t root, int kept_bin, const char *prog,
     cli_input_t in;
     memset(&in, 0, sizeof(in));
     if (bin == NULL || cli_load(cmd, bin, &in) != CLI_OK) {
-        SAY("%s (pid %d) %s: no exit report (killed, or MEMSCOPE_AUTO_EXPORT=0, "
-            "or the library was not loaded)\n", prog, (int)root, how);
+        SAY("%s (pid %d) %s: no exit report (it ended without exit(): by "
+            "_exit, as dash does, or a signal; or MEMSCOPE_AUTO_EXPORT=0, or it "
+            "is setuid)\n", prog, (int)root, how);
     } else {
         say_report(in.r, how);
         cli_unload(&in);
