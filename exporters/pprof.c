@@ -40,6 +40,19 @@
 static void
 pb_varint(ms_writer_t *b, uint64_t v)
 {
+    if (b->len + 10 < sizeof(b->buf)) {
+        /* room for the longest: straight into the buffer, never filling
+         * it (ms_w_bytes flushes a full one) */
+        unsigned char *q = (unsigned char *)b->buf + b->len, *q0 = q;
+        while (v >= 0x80) {
+            *q++ = (unsigned char)(v | 0x80);
+            v >>= 7;
+        }
+        *q++ = (unsigned char)v;
+        b->len += (size_t)(q - q0);
+        b->written += (uint64_t)(q - q0);
+        return;
+    }
     unsigned char tmp[10];
     size_t n = 0;
     while (v >= 0x80) {
@@ -197,6 +210,8 @@ typedef struct {
     uint64_t noloc_id;      /* the "[no stack]" location, 0 = none */
     uint64_t *fr, *ids;     /* a sample's frames, and its location ids */
     uint64_t cap_fr, cap_ids;
+    const ms_rsite_t *last_site;    /* whose location ids are in ids */
+    uint64_t last_nids;
     uint64_t *task_path;            /* per task: string index + 1 */
     uint64_t *thread_str;           /* per thread: its label's index + 1 */
     map_t id_map;                   /* (kind, id) -> index: threads, tasks */
@@ -492,18 +507,17 @@ typedef struct {
     uint64_t unit;
 } label_t;
 
-static void
-write_sample(prof_t *p, const ms_rsite_t *s, const uint64_t v[NV],
-    const label_t *lab, int nlab)
+/* The site's location ids into p->ids (p->last_nids of them); the site's
+ * frames that exist, then their locations: writing one uses the scratch
+ * buffers, so before the sample's own message. 0, or -1 without memory. */
+static int
+site_locations(prof_t *p, const ms_rsite_t *s)
 {
-    if (v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0)
-        return;
-    /* the site's frames that exist, then their locations: writing one
-     * uses the scratch buffers, so before the sample's own message */
     const ms_report_t *r = p->r;
+    p->last_site = NULL;
     if (grow(p, (void **)&p->fr, &p->cap_fr, s->depth, sizeof(*p->fr)) ||
         grow(p, (void **)&p->ids, &p->cap_ids, s->depth + 1, sizeof(*p->ids)))
-        return;
+        return -1;
     uint64_t n = 0, nids = 0;
     for (uint64_t k = 0; k < s->depth; k++)
         if (s->frames[k] < r->nframes)
@@ -518,7 +532,23 @@ write_sample(prof_t *p, const ms_rsite_t *s, const uint64_t v[NV],
     if (nids == 0)
         p->ids[nids++] = nostack_id(p);
     if (p->oom)
+        return -1;
+    p->last_site = s;
+    p->last_nids = nids;
+    return 0;
+}
+
+static void
+write_sample(prof_t *p, const ms_rsite_t *s, const uint64_t v[NV],
+    const label_t *lab, int nlab)
+{
+    if (v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0)
         return;
+    /* the site's samples come one after another: its location ids are
+     * made once */
+    if (s != p->last_site && site_locations(p, s) != 0)
+        return;
+    uint64_t nids = p->last_nids;
     /* location ids, leaf first (the site's order), packed */
     ms_writer_t *ids = &p->sub2;
     for (uint64_t k = 0; k < nids; k++)
