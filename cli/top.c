@@ -279,6 +279,80 @@ mbytes(char *buf, size_t len, int64_t v)
     return v < 0 ? "-" : ms_text_bytes(buf, len, (uint64_t)v);
 }
 
+/* A row's live bytes: observed, or estimated in a sampled report. */
+static double
+row_live(const ms_report_t *r, const ms_rrow_t *w)
+{
+    if (r->sample_interval != 0)
+        return w->est_live_bytes;
+    return w->bytes > w->freed_bytes ? (double)(w->bytes - w->freed_bytes) : 0;
+}
+
+static const char *
+thread_name(const ms_report_t *r, uint64_t id)
+{
+    for (uint64_t i = 0; i < r->nthreads; i++)
+        if (r->threads[i].id == id)
+            return r->threads[i].name;
+    return NULL;
+}
+
+static const char *
+task_name(const ms_report_t *r, uint64_t id)
+{
+    for (uint64_t i = 0; i < r->ntasks; i++)
+        if (r->tasks[i].id == id)
+            return r->tasks[i].name;
+    return NULL;
+}
+
+/* Under a site's row: the thread (and task) that allocated most of its
+ * live bytes, and how many others hold some; nothing when the report has
+ * no rows (a .bin from before they were kept). */
+static void
+owner(ms_text_t *t, uint64_t site)
+{
+    const ms_report_t *r = t->r;
+    uint64_t lo = 0, hi = r->nrows;
+    while (lo < hi) {           /* rows are sorted by site */
+        uint64_t mid = (lo + hi) / 2;
+        if (r->rows[mid].site < site)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const ms_rrow_t *best = NULL;
+    int others = 0;
+    for (uint64_t j = lo; j < r->nrows && r->rows[j].site == site; j++) {
+        double v = row_live(r, &r->rows[j]);
+        if (!(v > 0))
+            continue;
+        if (best != NULL)
+            others++;
+        if (best == NULL || v > row_live(r, best))
+            best = &r->rows[j];
+    }
+    if (best == NULL)
+        return;
+    const char *th = thread_name(r, best->thread);
+    ms_text_putf(t, "      thread %llu", (unsigned long long)best->thread);
+    if (th != NULL && *th != '\0') {
+        ms_text_put(t, " ");
+        ms_text_put_max(t, th, 40);
+    }
+    if (best->task != 0) {
+        const char *tk = task_name(r, best->task);
+        ms_text_putf(t, ", task %llu", (unsigned long long)best->task);
+        if (tk != NULL && *tk != '\0') {
+            ms_text_put(t, " ");
+            ms_text_put_max(t, tk, 40);
+        }
+    }
+    if (others > 0)
+        ms_text_putf(t, " (and %d more holding some)", others);
+    ms_text_nl(t);
+}
+
 /* One row of a list: live, blocks, growth, then the site's frame. */
 static void
 row(top_t *s, ms_text_t *t, int i, const ms_rsite_t *site)
@@ -299,6 +373,7 @@ row(top_t *s, ms_text_t *t, int i, const ms_rsite_t *site)
     else
         ms_text_put(t, "(no stack)");
     ms_text_nl(t);
+    owner(t, (uint64_t)(site - r->sites));
 }
 
 /* The sites with the largest positive growth since the first view, largest

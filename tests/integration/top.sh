@@ -5,7 +5,8 @@
 # - `memscope top --batch -n 0.2 PID` while it runs: views until the
 #   process exits (then status 0); once grown, grow_known is first among
 #   the sites holding the most live bytes with 256.0 KiB in 64 blocks, and
-#   first among those that grew; the heap line's live bytes are the
+#   first among those that grew, its thread named (thread 1 top_prog);
+#   the heap line's live bytes are the
 #   report's; the program's output and exit status are those of a plain
 #   run, and it writes no numbered snapshot; the live file is gone after.
 # - --once prints one view and exits 0 with the program still running.
@@ -60,10 +61,13 @@ def rows(view, title):
         return None
     out = []
     for l in part[1].split("\n")[1:]:
+        if l.startswith("      thread ") and out:
+            out[-1] = out[-1][:6] + (l.strip(),)
+            continue
         m = re.match(r"^ *(\d+)\. +(\S+ \S+) +(\d+) +([+-]\S+ \S+) +(\d+)  (.*)$", l)
         if not m:
             break
-        out.append(m.groups())
+        out.append(m.groups() + ("",))
     return out
 good = 0
 for v in vs[1:]:
@@ -74,6 +78,8 @@ for v in vs[1:]:
         good += 1
         if not (grew and grew[0][5].startswith("grow_known ") and grew[0][3].startswith("+")):
             sys.exit("FAIL: grow_known is not first among the sites that grew:\n" + v)
+        if not live[0][6].startswith("thread 1 top_prog"):
+            sys.exit("FAIL: grow_known's row does not name its thread: " + repr(live[0][6]))
         if not re.search(r"top_prog\.c:\d+", live[0][5]):
             sys.exit("FAIL: grow_known's row has no file:line: " + live[0][5])
         m = re.search(r"^heap +(\S+ \S+) live in (\d+) blocks", v, re.M)
