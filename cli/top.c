@@ -38,6 +38,8 @@
 static const char *cmd = "top";
 
 #define HISTORY     20      /* points in a sparkline */
+
+static volatile sig_atomic_t stop_sig;     /* INT, TERM or HUP came */
 #define WAIT_S      10.0    /* for the process to write its view */
 
 typedef struct {
@@ -84,8 +86,8 @@ usage(FILE *to)
         "              MEMSCOPE_OUT, else MemoryAnalysis in its working\n"
         "              directory)\n"
         "\n"
-        "Exit status: 0 done (q, or the process exited), 1 no such process,\n"
-        "no memscope in it or no view from it, 2 bad usage.\n");
+        "Exit status: 0 done (q, INT or TERM, or the process exited), 1 no such\n"
+        "process, no memscope in it or no view from it, 2 bad usage.\n");
 }
 
 static int
@@ -183,6 +185,8 @@ request(top_t *s, int *gone)
             *gone = 1;
             return CLI_BAD;
         }
+        if (stop_sig)
+            return CLI_BAD;
         nanosleep(&tick, NULL);
     }
     cli_error(cmd, "no live view from process %d within %g s (in %s)", s->pid,
@@ -467,12 +471,22 @@ draw(top_t *s, ms_writer_t *w, const ms_report_t *r, int width)
 
 static struct termios saved_tio;
 static int tio_saved;
-static volatile sig_atomic_t stop_sig;
-
 static void
 on_stop(int sig)
 {
     stop_sig = sig;
+}
+
+/* INT, TERM and HUP end the view as q does (the live file is removed). */
+static void
+catch_stops(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void
@@ -487,12 +501,6 @@ screen_leave(void)
 static void
 screen_enter(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
         struct termios raw = saved_tio;
         raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
@@ -573,12 +581,13 @@ cmd_top(int argc, char **argv)
     cli_progress_never();       /* the views are the progress */
     int interactive = !s->once && !s->batch;
     int gone = 0, quit = 0;
+    catch_stops();
     if (interactive)
         screen_enter();
     while (!quit) {
         double t0 = cli_now();
         if (request(s, &gone) != CLI_OK) {
-            rc = gone && s->views > 0 ? CLI_OK : CLI_BAD;
+            rc = (gone && s->views > 0) || stop_sig ? CLI_OK : CLI_BAD;
             if (gone && s->views == 0)
                 cli_error(cmd, "process %d exited before its first view",
                     s->pid);

@@ -10,6 +10,7 @@
 #   report's; the program's output and exit status are those of a plain
 #   run, and it writes no numbered snapshot; the live file is gone after.
 # - --once prints one view and exits 0 with the program still running.
+# - SIGTERM ends --batch with status 0 and the live file removed.
 # - On a terminal (under `script`), the view redraws until q, which quits
 #   with status 0 and leaves the program running.
 # - A process without memscope, one that has exited, and a bad PID: one
@@ -91,11 +92,22 @@ print(f"ok: {len(vs) - 1} views; grow_known on top with 256.0 KiB in 64 blocks i
 EOF
 
 # --once: one view, the program runs on
-start once 3000
+start once 6000
 "$T" top --once "$pid" >"$TMP/once.out" 2>"$TMP/once.err" || ms_fail "top --once failed: $(cat "$TMP/once.err")"
 [ "$(grep -c '^memscope top: ' "$TMP/once.out")" = 1 ] || ms_fail "--once did not print one view"
 kill -0 "$pid" 2>/dev/null || ms_fail "the program did not survive --once"
 echo "ok: --once printed one view, the program runs on"
+
+# SIGTERM ends --batch as q does: status 0, the live file removed
+"$T" top --batch -n 0.2 "$pid" >"$TMP/term.out" 2>"$TMP/term.err" &
+tpid=$!
+for _ in $(seq 300); do [ "$(grep -c '^memscope top: ' "$TMP/term.out")" -ge 2 ] && break; sleep 0.02; done
+kill -TERM "$tpid"
+wait "$tpid" && trc=0 || trc=$?
+[ $trc = 0 ] || ms_fail "top --batch exited $trc on SIGTERM: $(cat "$TMP/term.err")"
+ls "$TMP/out" | grep -q 'live' && ms_fail "SIGTERM left the live file: $(ls "$TMP/out")"
+kill -0 "$pid" 2>/dev/null || ms_fail "the program did not survive the view's SIGTERM"
+echo "ok: SIGTERM ends --batch with status 0 and removes the live file"
 
 # on a terminal: redraws until q
 if command -v script >/dev/null 2>&1; then
