@@ -367,17 +367,17 @@ header(ms_text_t *t)
         t->width - t->col - 14);
     ms_text_putf(t, " (pid %lld)", (long long)r->pid);
     nl(t);
-    char mode[96] = "exact";
+    char mode[96] = "exact mode";
     if (r->sample_interval != 0)
-        snprintf(mode, sizeof(mode), "sampled (one sample per %llu bytes on "
-            "average)", (unsigned long long)r->sample_interval);
+        snprintf(mode, sizeof(mode), "sampled mode (one sample per %llu bytes "
+            "on average)", (unsigned long long)r->sample_interval);
     uint64_t temps = 0;
     for (uint64_t i = 0; i < r->nsites; i++)
         temps += r->sites[i].temporaries;
     if (r->snapshot)
         snprintf(b, sizeof(b), " (snapshot %llu)",
             (unsigned long long)r->snapshot);
-    para(t, 2, "%s mode, %s report%s, after %s; %s bytes", mode, r->trigger ?
+    para(t, 2, "%s, %s report%s, after %s; %s bytes", mode, r->trigger ?
         r->trigger : "unknown", r->snapshot ? b : "",
         duration(a, sizeof(a), r->duration_ns),
         r->byte_basis ? r->byte_basis : "unknown");

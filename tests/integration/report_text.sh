@@ -225,3 +225,14 @@ grep -q '^    freed at:$' "$TMP/he.sec" && grep -q '^    allocated at:$' "$TMP/h
     ms_fail "heap errors without their stacks"
 grep -q 'bad_double_free' "$TMP/he.sec" || ms_fail "the double free's stack does not name its function"
 echo "ok: heap errors listed with their kinds and both stacks"
+
+# sampled: per-site figures marked as estimates
+env MEMSCOPE_ENABLE=1 MEMSCOPE_SAMPLE=1k MEMSCOPE_AUTO_EXPORT=1 MEMSCOPE_TEST_MODE=0 \
+    MEMSCOPE_OUT="$TMP/s" MEMSCOPE_NAME=x MEMSCOPE_FORMATS=text LD_PRELOAD="$MEMSCOPE_LIB" "$PROG" \
+    >/dev/null 2>&1 || ms_fail "report_prog (sampled) failed"
+grep -q '^sampled mode (one sample per 1024 bytes on average)' "$TMP/s/x.txt" || ms_fail "sampled: no mode line"
+grep -q '^MOST CALLS TO ALLOCATION FUNCTIONS (estimates: ~)$' "$TMP/s/x.txt" || ms_fail "sampled: titles not marked"
+grep -Eq '^ +1\. ~[0-9]+ calls?, ~' "$TMP/s/x.txt" || ms_fail "sampled: site figures not marked ~"
+grep -q 'Leak classes: not measured (sampled mode' "$TMP/s/x.txt" || ms_fail "sampled: leak classes not said unmeasured"
+awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$TMP/s/x.txt" || ms_fail "sampled: a line over 80 columns"
+echo "ok: sampled: figures marked as estimates, leak classes not measured, within 80 columns"
