@@ -10,7 +10,9 @@
  * /proc/PID/environ when it may. It checks the process runs memscope
  * before sending anything (the signal would kill a program without it),
  * notes the snapshots already there, and waits for a new one: a higher N,
- * or a file that was replaced.
+ * or a file that was replaced. With --leaks the signal is sent by
+ * sigqueue, carrying MS_SNAPSHOT_LEAKS: that snapshot classes the live
+ * blocks by reachability.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +37,7 @@ static const char *cmd = "snapshot";
 typedef struct {
     pid_t pid;
     int sig;
+    int leaks;                  /* --leaks */
     double timeout;
     const char *dir_opt;
     char env[65536];            /* /proc/PID/environ, NUL-separated */
@@ -54,13 +57,17 @@ static void
 usage(FILE *to)
 {
     fprintf(to,
-        "usage: memscope snapshot PID [--signal USR1|USR2|N] [--timeout SEC]\n"
-        "                         [-o DIR]\n"
+        "usage: memscope snapshot PID [--leaks] [--signal USR1|USR2|N]\n"
+        "                         [--timeout SEC] [-o DIR]\n"
         "\n"
         "Sends process PID, which must run with memscope, its snapshot\n"
         "signal and prints the path of the new snapshot once it is written\n"
         "(its .bin file, or the first format written when bin is off).\n"
         "\n"
+        "  --leaks        the snapshot classes every live block by\n"
+        "                 reachability (definitely, indirectly, possibly\n"
+        "                 lost, still reachable), scanning a copy of the\n"
+        "                 process while its threads run on (exact mode)\n"
         "  --signal SIG   the signal to send (default: the process's\n"
         "                 MEMSCOPE_SIGNAL, else USR1)\n"
         "  --timeout SEC  how long to wait (default 30)\n"
@@ -371,6 +378,11 @@ parse(int argc, char **argv, snap_t *s)
             usage(stdout);
             return -1;
         }
+        if (strcmp(argv[i], "--leaks") == 0) {
+            s->leaks = 1;
+            i++;
+            continue;
+        }
         if ((r = cli_opt(cmd, argc, argv, &i, "--signal", &sig)) != 0 ||
             (r = cli_opt(cmd, argc, argv, &i, "--timeout", &timeout)) != 0 ||
             (r = cli_opt(cmd, argc, argv, &i, "-o", &s->dir_opt)) != 0) {
@@ -448,7 +460,9 @@ cmd_snapshot(int argc, char **argv)
         int b;
         unsigned long n;
         scan(s, 1, &b, &n);
-        if (kill(s->pid, s->sig) != 0) {
+        /* the leak classes are asked for by the value the signal carries */
+        union sigval v = { .sival_int = MS_SNAPSHOT_LEAKS };
+        if ((s->leaks ? sigqueue(s->pid, s->sig, v) : kill(s->pid, s->sig)) != 0) {
             cli_error(cmd, "cannot signal process %d: %s", (int)s->pid,
                 strerror(errno));
             rc = CLI_BAD;

@@ -66,4 +66,9 @@ int ms_formats_parse(const char *list, unsigned *bits);
  * format only, replaced at each request (tracer/triggers.c). */
 #define MS_SNAPSHOT_LIVE 0x6d73746f
 
+/* The value `memscope snapshot --leaks` sends with the snapshot signal
+ * (sigqueue): this snapshot classes the live blocks by reachability
+ * (tracer/triggers.c). A plain signal asks for a snapshot without. */
+#define MS_SNAPSHOT_LEAKS 0x6d736c6b
+
 #endif

@@ -379,8 +379,9 @@ leaks(ms_md_out_t *o)
             "if it is still live at exit.");
     ms_w_str(o->w, o->sampled ? " Per-site figures are estimates.\n\n" : "\n\n");
     if (r->leak_checked) {
-        ms_w_str(o->w, "By reachability at exit:\n\n"
-            "| class | blocks | bytes |\n|---|---:|---:|\n");
+        ms_w_str(o->w, at_exit ? "By reachability at exit:\n\n" :
+            "By reachability when this report was taken:\n\n");
+        ms_w_str(o->w, "| class | blocks | bytes |\n|---|---:|---:|\n");
         for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
             ms_w_fmt(o->w, "| %s | %llu | ", ms_report_leak_class_name(c),
                 (unsigned long long)r->leak_blocks[c]);

@@ -225,7 +225,8 @@ ms_report_leak_unmeasured(const ms_report_t *r)
     if (r->sample_interval != 0)
         return "sampled mode: the table holds only sampled blocks";
     return ms_report_at_exit(r) ? "MEMSCOPE_LEAK_CHECK=0" :
-        "measured at exit only";
+        "not asked for in this report: memscope snapshot --leaks, "
+        "MEMSCOPE_EXPORT_LEAKS";
 }
 
 static void

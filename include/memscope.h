@@ -33,6 +33,11 @@ extern "C" {
 #define MEMSCOPE_FORMAT_PPROF  32u     /* NAME.pb.gz: docs/pprof.md */
 #define MEMSCOPE_FORMAT_TEXT   64u     /* NAME.txt: for a terminal, docs/text.md */
 #define MEMSCOPE_FORMAT_ALL   127u
+/* Or'ed into memscope_export()'s formats: the report classes every live
+ * block by reachability (definitely, indirectly, possibly lost, still
+ * reachable) as at exit, scanning a copy of the process while its threads
+ * run on (docs/api.md). Not in sampled mode. A bit far above the formats'. */
+#define MEMSCOPE_EXPORT_LEAKS 0x10000u
 
 /* The library's version as "MAJOR.MINOR.PATCH" (a static string). */
 const char *memscope_version(void);
@@ -52,7 +57,8 @@ int memscope_init(void);
 int memscope_enable_auto_export(const char *base);
 
 /* Writes reports in the given formats (MEMSCOPE_FORMAT_* bits, 0 = the
- * MEMSCOPE_FORMATS option) as dir/base.EXT; NULL dir or base: defaults. */
+ * MEMSCOPE_FORMATS option; MEMSCOPE_EXPORT_LEAKS added: with the leak
+ * classes) as dir/base.EXT; NULL dir or base: defaults. */
 int memscope_export(const char *dir, const char *base, unsigned formats);
 
 /* Writes the JSON report to path (temp file, then rename). */

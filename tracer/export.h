@@ -31,6 +31,8 @@ typedef struct {
                                    (ms_report_base) */
     const char *json_path;      /* instead of dir and base: one JSON report
                                    at this path (memscope_export_json) */
+    int leaks;                  /* class the live blocks by reachability
+                                   (leaks.c) though not at exit */
 } ms_export_req_t;
 
 /* Returns the trigger's name in reports: "exit", "signal", "api",

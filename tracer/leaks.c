@@ -21,17 +21,29 @@
  * not SIGSEGV, for a page unmapped or PROT_NONE), and a block is read only
  * when /proc/self/maps, read at the start, says its bytes are readable
  * (jemalloc keeps its address space mapped: a block freed meanwhile reads
- * as old bytes or zeros). Other threads are not stopped: a pointer they
- * move while the scan runs can be missed or counted twice, so a block
- * changing hands at that moment may be classed as lost or as reachable.
- * Everything here is the tracer's memory (ms_tmalloc): never malloc.
+ * as old bytes or zeros).
+ *
+ * Where: at exit, in the process itself (other threads are not stopped: a
+ * pointer they move while the scan runs can be missed, so a block changing
+ * hands at that moment may be classed as lost); for a snapshot that asks
+ * for the classes, in a copy of the process made by clone (scan_copy),
+ * which holds the heap as it was at one moment while the program's threads
+ * run on (docs/design.md, "Leak classes", says what each costs). The
+ * scan's memory is pages of its own (mem_alloc): never malloc, and no
+ * lock.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -61,11 +73,58 @@ typedef struct {
     range_t *roots;
     uint64_t nroots, caproots;
     int phase;              /* ST_REACH, ST_POSS or ST_DEF */
+    uint32_t *site_of;      /* report site by stack id */
+    uint32_t nsite_of;
+    uintptr_t *buf;         /* 64 KiB: roots are copied through it */
+    pid_t pid;              /* whose threads are live: this process's */
     uint64_t leader;        /* in the lost phase: the block scanned from */
     int oom;
 } scan_t;
 
-/* ---- small growable arrays in the tracer's memory ------------------------ */
+/* ---- memory: pages of its own ---------------------------------------------
+ * The scan's arrays are mappings of their own, not the tracer's arena: a
+ * copy of the process made by clone (scan_copy) holds jemalloc's locks as
+ * the other threads held them at that moment, so nothing there may take
+ * one. Each mapping starts with its length. */
+
+#define MEM_HEAD 16
+
+static void *
+mem_alloc(size_t n)
+{
+    size_t len = (n + MEM_HEAD + 4095) & ~(size_t)4095;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+        MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    *(size_t *)p = len;
+    return (char *)p + MEM_HEAD;
+}
+
+static void *
+mem_realloc(void *q, size_t n)
+{
+    if (q == NULL)
+        return mem_alloc(n);
+    char *b = (char *)q - MEM_HEAD;
+    size_t old = *(size_t *)b, len = (n + MEM_HEAD + 4095) & ~(size_t)4095;
+    if (len <= old)
+        return q;
+    void *p = mremap(b, old, len, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return NULL;
+    *(size_t *)p = len;
+    return (char *)p + MEM_HEAD;
+}
+
+static void
+mem_free(void *q)
+{
+    if (q != NULL) {
+        char *b = (char *)q - MEM_HEAD;
+        munmap(b, *(size_t *)b);
+    }
+}
 
 static int
 grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
@@ -75,7 +134,7 @@ grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
     uint64_t nc = *cap ? *cap : 64;
     while (nc < need)
         nc *= 2;
-    void *n = ms_trealloc(*p, nc * elem);
+    void *n = mem_realloc(*p, nc * elem);
     if (n == NULL)
         return -1;
     *p = n;
@@ -137,7 +196,7 @@ read_maps(scan_t *s)
     for (;;) {
         if (grow((void **)&buf, &cap, len + 65536 + 1, 1)) {
             close(fd);
-            ms_tfree(buf);
+            mem_free(buf);
             return -1;
         }
         ssize_t k = read(fd, buf + len, 65536);
@@ -169,7 +228,7 @@ read_maps(scan_t *s)
         }
         p = *eol ? eol + 1 : eol;
     }
-    ms_tfree(buf);
+    mem_free(buf);
     return 0;
 }
 
@@ -191,7 +250,9 @@ map_of(const scan_t *s, uintptr_t addr)
 /* ---- the blocks ----------------------------------------------------------- */
 
 /* Copies the live records of table t into s->b (a consistent copy when the
- * owner lets one be read; a busy owner's last try is kept as it is). */
+ * owner lets one be read; a busy owner's last try is kept as it is: in a
+ * copy of the process, a table caught changing waits its 1000 tries out,
+ * then is read as it is). */
 typedef struct {
     scan_t *s;
     ms_thread_t *t;
@@ -234,11 +295,11 @@ copy_table(scan_t *s, ms_thread_t *t, uint64_t *cap, const uint32_t *site_of,
 static int
 sort_blocks(scan_t *s)
 {
-    blk_t *tmp = ms_tmalloc((s->n ? s->n : 1) * sizeof(*tmp));
-    uint64_t *cnt = ms_tmalloc(65536 * sizeof(*cnt));
+    blk_t *tmp = mem_alloc((s->n ? s->n : 1) * sizeof(*tmp));
+    uint64_t *cnt = mem_alloc(65536 * sizeof(*cnt));
     if (tmp == NULL || cnt == NULL) {
-        ms_tfree(tmp);
-        ms_tfree(cnt);
+        mem_free(tmp);
+        mem_free(cnt);
         return -1;
     }
     for (int shift = 0; shift < 64; shift += 16) {
@@ -259,8 +320,8 @@ sort_blocks(scan_t *s)
         s->b = tmp;
         tmp = x;
     }
-    ms_tfree(tmp);
-    ms_tfree(cnt);
+    mem_free(tmp);
+    mem_free(cnt);
     /* a block seen twice (a record moving between tables) counts once */
     uint64_t k = 0;
     for (uint64_t i = 0; i < s->n; i++)
@@ -437,37 +498,53 @@ phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* The static TLS below a thread pointer, within its mapping: a thread's
+ * own __thread variables, and glibc's TCB with its DTV above it. */
+static void
+tls_root(scan_t *s, uintptr_t tp)
+{
+    const range_t *m = map_of(s, tp);
+    if (m != NULL) {
+        uintptr_t lo = tp - m->lo > (256u << 10) ? tp - (256u << 10) : m->lo;
+        uintptr_t hi = m->hi - tp > 4096 ? tp + 4096 : m->hi;
+        add_root(s, lo, hi);
+    }
+}
+
 static void __attribute__((noinline))
 stack_roots(scan_t *s, ms_thread_t *self)
 {
     uintptr_t sp;
     __builtin_unwind_init();    /* callee-saved registers to this frame */
     __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
-    uintptr_t top = 0;
-    if (self != NULL && sp >= self->stack_lo && sp < self->stack_hi)
-        top = self->stack_hi;
-    else {
-        const range_t *m = map_of(s, sp);
-        top = m ? m->hi : sp;
-    }
     uintptr_t from = ms_leaks_stack_from;
-    add_root(s, from > sp && from < top ? from : sp, top);
-    /* the static TLS below the thread pointer (the main thread's is not in
-     * its stack) */
-    uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
-    if (!(tp >= sp && tp < top)) {
-        const range_t *m = map_of(s, tp);
-        if (m != NULL) {
-            uintptr_t lo = tp - m->lo > (256u << 10) ? tp - (256u << 10) : m->lo;
-            uintptr_t hi = m->hi - tp > 4096 ? tp + 4096 : m->hi;
-            add_root(s, lo, hi);
+    if (from != MS_LEAKS_NO_STACK) {
+        uintptr_t top = 0;
+        if (self != NULL && sp >= self->stack_lo && sp < self->stack_hi)
+            top = self->stack_hi;
+        else {
+            const range_t *m = map_of(s, sp);
+            top = m ? m->hi : sp;
         }
+        add_root(s, from > sp && from < top ? from : sp, top);
+        /* the static TLS below the thread pointer (the main thread's is not
+         * in its stack) */
+        uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+        if (!(tp >= sp && tp < top))
+            tls_root(s, tp);
     }
-    pid_t pid = getpid();
-    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
-        if (t != self && !__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE) &&
-            t->pid == pid && t->stack_hi > t->stack_lo)
-            add_root(s, t->stack_lo, t->stack_hi);
+    /* every other thread's whole stack (glibc puts a thread's TLS at the
+     * top of the stack it maps), and its TLS when it lies elsewhere (the
+     * main thread's, when another thread runs the scan) */
+    pid_t pid = s->pid;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
+        if (t == self || __atomic_load_n(&t->exited, __ATOMIC_ACQUIRE) ||
+            t->pid != pid || t->stack_hi <= t->stack_lo)
+            continue;
+        add_root(s, t->stack_lo, t->stack_hi);
+        if (t->tcb != 0 && (t->tcb < t->stack_lo || t->tcb >= t->stack_hi))
+            tls_root(s, t->tcb);
+    }
 }
 
 /* glibc's thread control block keeps its DTV (the array of the thread's
@@ -475,89 +552,75 @@ stack_roots(scan_t *s, ms_thread_t *self)
  * block's interior that the scan would take for a possibly lost one. The
  * DTV's own start is therefore visited for each live thread. */
 static void
+dtv_of(scan_t *s, uintptr_t tcb)
+{
+    uintptr_t dtv = 0;
+    struct iovec l = { &dtv, sizeof(dtv) }, r = { (void *)(tcb + 8),
+        sizeof(dtv) };
+    if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)sizeof(dtv) &&
+        dtv > 16)
+        visit(s, dtv - 16);
+}
+
+static void
 dtv_roots(scan_t *s, ms_thread_t *self)
 {
-    pid_t pid = getpid();
     uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
         uintptr_t tcb = t == self ? tp : t->tcb;
-        if (tcb == 0 || (t != self &&
-            (__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE) || t->pid != pid)))
-            continue;
-        uintptr_t dtv = 0;
-        struct iovec l = { &dtv, sizeof(dtv) }, r = { (void *)(tcb + 8),
-            sizeof(dtv) };
-        if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)sizeof(dtv) &&
-            dtv > 16)
-            visit(s, dtv - 16);
+        if (tcb != 0 && (t == self ||
+            (!__atomic_load_n(&t->exited, __ATOMIC_ACQUIRE) && t->pid == s->pid)))
+            dtv_of(s, tcb);
     }
-    if (self == NULL && tp != 0) {
-        uintptr_t dtv = 0;
-        struct iovec l = { &dtv, sizeof(dtv) }, r = { (void *)(tp + 8),
-            sizeof(dtv) };
-        if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)sizeof(dtv) &&
-            dtv > 16)
-            visit(s, dtv - 16);
-    }
+    if (self == NULL && tp != 0 && ms_leaks_stack_from != MS_LEAKS_NO_STACK)
+        dtv_of(s, tp);
 }
 
 /* ---- the scan ------------------------------------------------------------- */
 
-void
-ms_leaks_scan(ms_report_t *r)
+/* Marks and classes the blocks of every table into r. The module roots
+ * are in s already. Touches no lock: it runs in the copy too. */
+static void
+scan_here(scan_t *s, ms_report_t *r)
 {
-    scan_t s;
-    memset(&s, 0, sizeof(s));
-    /* report sites by stack id */
-    uint32_t nsite_of = ms_stacks_count() + 1;
-    for (uint64_t i = 0; i < r->nsites; i++)
-        if (r->sites[i].id >= nsite_of)
-            nsite_of = (uint32_t)r->sites[i].id + 1;
-    uint32_t *site_of = ms_tmalloc((size_t)nsite_of * sizeof(*site_of));
-    uintptr_t *buf = ms_tmalloc(65536);
-    if (site_of == NULL || buf == NULL || read_maps(&s) != 0)
-        goto out;
-    memset(site_of, 0xff, (size_t)nsite_of * sizeof(*site_of));
-    for (uint64_t i = 0; i < r->nsites; i++)
-        site_of[r->sites[i].id] = (uint32_t)i;
-
+    if (read_maps(s) != 0)
+        return;
     uint64_t cap = 0;
-    for (ms_thread_t *t = ms_threads_head(); t != NULL && !s.oom; t = t->next)
-        copy_table(&s, t, &cap, site_of, nsite_of);
-    if (s.oom || s.n >= UINT32_MAX || sort_blocks(&s) != 0)
-        goto out;
+    for (ms_thread_t *t = ms_threads_head(); t != NULL && !s->oom; t = t->next)
+        copy_table(s, t, &cap, s->site_of, s->nsite_of);
+    if (s->oom || s->n >= UINT32_MAX || sort_blocks(s) != 0)
+        return;
 
-    s.phase = ST_REACH;
-    dl_iterate_phdr(phdr_cb, &s);
-    stack_roots(&s, ms_tls_self);
-    dtv_roots(&s, ms_tls_self);
-    drain(&s);
-    for (uint64_t k = 0; k < s.nroots && !s.oom; k++) {
-        scan_root(&s, s.roots[k].lo, s.roots[k].hi, buf, 65536);
-        drain(&s);
+    s->phase = ST_REACH;
+    stack_roots(s, ms_tls_self);
+    dtv_roots(s, ms_tls_self);
+    drain(s);
+    for (uint64_t k = 0; k < s->nroots && !s->oom; k++) {
+        scan_root(s, s->roots[k].lo, s->roots[k].hi, s->buf, 65536);
+        drain(s);
     }
-    s.phase = ST_POSS;
-    for (uint64_t i = 0; i < s.n && !s.oom; i++)
-        if (s.b[i].state == ST_POSS)
-            push(&s, (uint32_t)i);
-    drain(&s);
-    s.phase = ST_DEF;
-    for (uint64_t i = 0; i < s.n && !s.oom; i++) {
-        if (s.b[i].state != ST_NONE)
+    s->phase = ST_POSS;
+    for (uint64_t i = 0; i < s->n && !s->oom; i++)
+        if (s->b[i].state == ST_POSS)
+            push(s, (uint32_t)i);
+    drain(s);
+    s->phase = ST_DEF;
+    for (uint64_t i = 0; i < s->n && !s->oom; i++) {
+        if (s->b[i].state != ST_NONE)
             continue;
-        s.b[i].state = ST_DEF;
-        s.leader = i;
-        push(&s, (uint32_t)i);
-        drain(&s);
+        s->b[i].state = ST_DEF;
+        s->leader = i;
+        push(s, (uint32_t)i);
+        drain(s);
     }
-    if (s.oom)
-        goto out;
+    if (s->oom)
+        return;
 
     static const int cls[] = { [ST_DEF] = MS_LEAK_DEFINITE,
         [ST_IND] = MS_LEAK_INDIRECT, [ST_POSS] = MS_LEAK_POSSIBLE,
         [ST_REACH] = MS_LEAK_REACHABLE };
-    for (uint64_t i = 0; i < s.n; i++) {
-        const blk_t *x = &s.b[i];
+    for (uint64_t i = 0; i < s->n; i++) {
+        const blk_t *x = &s->b[i];
         int c = cls[x->state];
         r->leak_blocks[c]++;
         r->leak_bytes[c] += x->size;
@@ -567,15 +630,228 @@ ms_leaks_scan(ms_report_t *r)
         }
     }
     r->leak_checked = 1;
+}
+
+/* ---- in a copy of the process ---------------------------------------------
+ * clone without CLONE_VM (fork, without the program's or glibc's fork
+ * handlers, and with no exit signal: the program gets no SIGCHLD and its
+ * wait() does not reap it) gives a child that holds the whole address
+ * space as it was at that moment, the tracer's tables included, while the
+ * program's threads run on. The child scans, writes the classes to a pipe
+ * and exits; the parent reads them into its report. The child's only
+ * thread is a copy of the caller, with every signal blocked; it takes no
+ * lock (another thread may have held any at the copy) and allocates only
+ * pages of its own. */
+
+#define COPY_MAGIC 0x6d736c6b31ull      /* "mslk1" */
+
+typedef struct {
+    uint64_t magic, nrec;
+    uint64_t blocks[MS_LEAK_CLASSES], bytes[MS_LEAK_CLASSES];
+} copy_head_t;
+
+typedef struct {
+    uint64_t site;
+    uint64_t blocks[MS_LEAK_CLASSES], bytes[MS_LEAK_CLASSES];
+} copy_rec_t;
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p = (const char *)p + k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* In the child: the classes of r to fd. */
+static void
+copy_send(int fd, const ms_report_t *r)
+{
+    copy_head_t h = { .magic = COPY_MAGIC };
+    if (!r->leak_checked)
+        h.magic = 0;
+    for (uint64_t i = 0; i < r->nsites; i++)
+        for (unsigned c = 0; c < MS_LEAK_CLASSES; c++)
+            if (r->sites[i].leak_blocks[c] != 0) {
+                h.nrec++;
+                break;
+            }
+    memcpy(h.blocks, r->leak_blocks, sizeof(h.blocks));
+    memcpy(h.bytes, r->leak_bytes, sizeof(h.bytes));
+    if (write_all(fd, &h, sizeof(h)) != 0 || h.magic == 0)
+        return;
+    copy_rec_t buf[64];
+    unsigned nb = 0;
+    for (uint64_t i = 0; i < r->nsites; i++) {
+        const ms_rsite_t *x = &r->sites[i];
+        uint64_t any = 0;
+        for (unsigned c = 0; c < MS_LEAK_CLASSES; c++)
+            any |= x->leak_blocks[c];
+        if (any == 0)
+            continue;
+        buf[nb].site = i;
+        memcpy(buf[nb].blocks, x->leak_blocks, sizeof(buf[nb].blocks));
+        memcpy(buf[nb].bytes, x->leak_bytes, sizeof(buf[nb].bytes));
+        if (++nb == sizeof(buf) / sizeof(buf[0])) {
+            if (write_all(fd, buf, nb * sizeof(buf[0])) != 0)
+                return;
+            nb = 0;
+        }
+    }
+    if (nb > 0)
+        write_all(fd, buf, nb * sizeof(buf[0]));
+}
+
+/* In the parent: n bytes from fd, waiting at most until deadline (ms of
+ * CLOCK_MONOTONIC); 0, or -1 at the end, an error or the deadline. */
+static int
+read_all(int fd, void *p, size_t n, uint64_t deadline)
+{
+    while (n > 0) {
+        uint64_t now = ms_now_precise_ns() / 1000000;
+        if (now >= deadline)
+            return -1;
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        int k = poll(&pfd, 1, (int)(deadline - now < 60000 ? deadline - now : 60000));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            continue;
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        p = (char *)p + got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+static int
+copy_receive(int fd, ms_report_t *r, uint64_t deadline)
+{
+    copy_head_t h;
+    if (read_all(fd, &h, sizeof(h), deadline) != 0 || h.magic != COPY_MAGIC ||
+        h.nrec > r->nsites)
+        return -1;
+    memcpy(r->leak_blocks, h.blocks, sizeof(h.blocks));
+    memcpy(r->leak_bytes, h.bytes, sizeof(h.bytes));
+    for (uint64_t k = 0; k < h.nrec; k++) {
+        copy_rec_t x;
+        if (read_all(fd, &x, sizeof(x), deadline) != 0 || x.site >= r->nsites)
+            return -1;
+        memcpy(r->sites[x.site].leak_blocks, x.blocks, sizeof(x.blocks));
+        memcpy(r->sites[x.site].leak_bytes, x.bytes, sizeof(x.bytes));
+    }
+    r->leak_checked = 1;
+    return 0;
+}
+
+/* 0 when the copy ran (r->leak_checked says whether it classed the
+ * blocks), -1 when no copy could be made. */
+static int
+scan_copy(scan_t *s, ms_report_t *r)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    uint64_t t0 = ms_now_precise_ns();
+    long pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+    if (pid == 0) {
+        /* the child: a frozen copy; nothing here returns */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        prctl(PR_SET_NAME, "memscope-scan", 0, 0, 0);
+        close(fds[0]);
+        scan_here(s, r);        /* s->pid stays the parent's: its threads */
+        copy_send(fds[1], r);
+        _exit(0);
+    }
+    uint64_t t1 = ms_now_precise_ns();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int err = errno;
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        errno = err;
+        return -1;
+    }
+    /* the scan's time grows with the blocks: a minute, and a minute more
+     * for each 10^6 blocks, before the child is taken for hung */
+    uint64_t deadline = ms_now_precise_ns() / 1000000 + 60000 +
+        r->tracked_blocks / 1000000 * 60000;
+    if (copy_receive(fds[0], r, deadline) != 0) {
+        r->leak_checked = 0;
+        kill((pid_t)pid, SIGKILL);
+    }
+    if (ms_opt.verbose)
+        ms_log("leak scan: the copy of the process made in %.3f ms",
+            (double)(t1 - t0) / 1e6);
+    close(fds[0]);
+    int st;
+    while (waitpid((pid_t)pid, &st, __WALL) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+void
+ms_leaks_scan(ms_report_t *r, int copy)
+{
+    scan_t s;
+    memset(&s, 0, sizeof(s));
+    s.pid = getpid();
+    /* report sites by stack id */
+    s.nsite_of = ms_stacks_count() + 1;
+    for (uint64_t i = 0; i < r->nsites; i++)
+        if (r->sites[i].id >= s.nsite_of)
+            s.nsite_of = (uint32_t)r->sites[i].id + 1;
+    s.site_of = mem_alloc((size_t)s.nsite_of * sizeof(*s.site_of));
+    s.buf = mem_alloc(65536);
+    if (s.site_of == NULL || s.buf == NULL)
+        goto out;
+    memset(s.site_of, 0xff, (size_t)s.nsite_of * sizeof(*s.site_of));
+    for (uint64_t i = 0; i < r->nsites; i++)
+        s.site_of[r->sites[i].id] = (uint32_t)i;
+    /* the modules' writable segments: found here, where dl_iterate_phdr
+     * may take the loader's lock */
+    dl_iterate_phdr(phdr_cb, &s);
+    if (s.oom)
+        goto out;
+    uint64_t t0 = ms_now_precise_ns();
+    int copied = copy && scan_copy(&s, r) == 0;
+    if (!copied)
+        scan_here(&s, r);
+    if (ms_opt.verbose && r->leak_checked) {
+        uint64_t n = 0;
+        for (unsigned c = 0; c < MS_LEAK_CLASSES; c++)
+            n += r->leak_blocks[c];
+        ms_log("leak scan: %llu blocks classed in %.3f s, %s",
+            (unsigned long long)n, (double)(ms_now_precise_ns() - t0) / 1e9,
+            copied ? "in a copy of the process" : "in place");
+    }
 out:
     if (!r->leak_checked) {     /* all or nothing */
         memset(r->leak_blocks, 0, sizeof(r->leak_blocks));
         memset(r->leak_bytes, 0, sizeof(r->leak_bytes));
+        for (uint64_t i = 0; i < r->nsites; i++) {
+            memset(r->sites[i].leak_blocks, 0, sizeof(r->sites[i].leak_blocks));
+            memset(r->sites[i].leak_bytes, 0, sizeof(r->sites[i].leak_bytes));
+        }
     }
-    ms_tfree(site_of);
-    ms_tfree(buf);
-    ms_tfree(s.b);
-    ms_tfree(s.work);
-    ms_tfree(s.maps);
-    ms_tfree(s.roots);
+    mem_free(s.site_of);
+    mem_free(s.buf);
+    mem_free(s.b);
+    mem_free(s.work);
+    mem_free(s.maps);
+    mem_free(s.roots);
 }

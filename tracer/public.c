@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "export.h"
+#include "leaks.h"
 
 MS_EXPORT const char *
 memscope_version(void)
@@ -73,13 +74,20 @@ memscope_export(const char *dir, const char *base, unsigned formats)
         return -ENOTSUP;
     if (base != NULL && (*base == '\0' || strchr(base, '/') != NULL))
         return -EINVAL;
+    int leaks = (formats & MEMSCOPE_EXPORT_LEAKS) != 0;
+    formats &= ~MEMSCOPE_EXPORT_LEAKS;
     if (formats == 0)
         formats = ms_opt.formats;
     if (formats & ~(unsigned)MEMSCOPE_FORMAT_ALL)
         return -EINVAL;
     ms_export_req_t req = { .trigger = MS_TRIGGER_API, .formats = formats,
-        .dir = dir ? dir : ms_opt.out, .base = base };
-    return ms_export(&req);
+        .dir = dir ? dir : ms_opt.out, .base = base, .leaks = leaks };
+    /* the leak scan reads this thread's stack from the caller's frames up */
+    uintptr_t from = ms_leaks_stack_from;
+    ms_leaks_stack_from = (uintptr_t)__builtin_frame_address(0);
+    int rc = ms_export(&req);
+    ms_leaks_stack_from = from;
+    return rc;
 }
 
 MS_EXPORT int

@@ -513,9 +513,10 @@ ms_report_build(const ms_export_req_t *req)
             r->life_hist[b] += r->sites[i].life[b];
     copy_api(r, at_exit);
     /* sampled: the table holds only the sampled blocks, whose pointers the
-     * others hold: not measured */
-    if (at_exit && !ms_opt.sample && ms_opt.leak_check)
-        ms_leaks_scan(r);
+     * others hold: not measured. At exit in place; asked for in a
+     * snapshot, in a copy of the process, whose threads run on */
+    if (!ms_opt.sample && ((at_exit && ms_opt.leak_check) || req->leaks))
+        ms_leaks_scan(r, !at_exit);
 
     size_t cap = 4096 + 1;
     ms_tl_point_t *pts = ms_xmalloc(cap * sizeof(*pts));

@@ -62,6 +62,7 @@ uint64_t ms_start_ns;
 
 static unsigned snap_requests, snap_done;
 static unsigned live_requests, live_done;
+static uint64_t snap_leaks;         /* bit N % 64: request N asks for leaks */
 static int writer_running;
 static unsigned writer_failed_at;   /* snap_ + live_requests when a start failed */
 static int warned_writer;
@@ -272,6 +273,12 @@ on_signal(int sig, siginfo_t *si, void *uc)
         errno = saved;
         return;
     }
+    /* `memscope snapshot --leaks`: this request wants the leak classes
+     * (marked before it is counted, so the writer sees the mark) */
+    unsigned next = __atomic_load_n(&snap_requests, __ATOMIC_RELAXED) + 1;
+    if (si != NULL && si->si_code == SI_QUEUE &&
+        si->si_value.sival_int == MS_SNAPSHOT_LEAKS)
+        __atomic_fetch_or(&snap_leaks, 1ull << (next % 64), __ATOMIC_SEQ_CST);
     /* seq_cst with the writer's last look: one of the two sees the other */
     __atomic_add_fetch(&snap_requests, 1, __ATOMIC_SEQ_CST);
     serve(uc);
@@ -303,8 +310,11 @@ static int
 write_snapshot(void)
 {
     unsigned n = __atomic_add_fetch(&snap_done, 1, __ATOMIC_RELAXED);
+    uint64_t bit = 1ull << (n % 64);
     ms_export_req_t req = { .trigger = MS_TRIGGER_SIGNAL, .snapshot = n,
-        .formats = ms_opt.formats, .dir = ms_opt.out };
+        .formats = ms_opt.formats, .dir = ms_opt.out,
+        .leaks = (__atomic_fetch_and(&snap_leaks, ~bit, __ATOMIC_SEQ_CST) &
+                  bit) != 0 };
     return ms_export(&req);
 }
 
@@ -327,6 +337,7 @@ writer_main(void *arg)
     (void)arg;
     ms_tls_busy = 1;     /* nothing this thread allocates is traced */
     ms_tls_quiet = 1;    /* and all it frees, it made itself */
+    ms_leaks_stack_from = MS_LEAKS_NO_STACK;    /* its stack is the tracer's */
     prctl(PR_SET_NAME, "memscope", 0, 0, 0);
     for (;;) {
         while (pending() && !__atomic_load_n(&exiting, __ATOMIC_ACQUIRE)) {
@@ -444,6 +455,7 @@ fork_child(void)
 {
     snap_requests = snap_done = writer_failed_at = 0;
     live_requests = live_done = 0;
+    snap_leaks = 0;
     writer_running = 0;
     if (ms_opt.children == MS_CHILDREN_NONE) {
         unfollow();
