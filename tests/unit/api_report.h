@@ -468,6 +468,9 @@ ms_api_run_pass(const char *name, const char *dir, const char *sample)
         setenv("MEMSCOPE_AUTO_EXPORT", "0", 1);
         setenv("MEMSCOPE_TEST_MODE", "1", 1);
         unsetenv("MEMSCOPE_NAME");
+        /* the pass is this program exec'd again in a child: a descendant
+         * the default MEMSCOPE_CHILDREN (fork) would leave untraced */
+        setenv("MEMSCOPE_CHILDREN", "all", 1);
         unsetenv("MEMSCOPE_VERBOSE");
         execl("/proc/self/exe", name, (char *)NULL);
         perror("exec /proc/self/exe");
