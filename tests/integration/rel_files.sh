@@ -28,7 +28,8 @@ ln -s "$TMP/outside.txt" "$out/victim.json"
 ln -s "$TMP/does-not-exist" "$out/victim.md"
 # The shell's pid is the program's after exec: the writer's temporary name
 # (NAME.EXT.tmp.<pid>) is known in advance.
-MEMSCOPE_OUT=$out MEMSCOPE_NAME=victim ms_run pre links timeout 60 sh -c 'ln -s "$1" "$2/victim.bin.tmp.$$" && exec "$3" work 3' sh \
+# sh is timeout's child: followed with MEMSCOPE_CHILDREN=all
+MEMSCOPE_CHILDREN=all MEMSCOPE_OUT=$out MEMSCOPE_NAME=victim ms_run pre links timeout 60 sh -c 'ln -s "$1" "$2/victim.bin.tmp.$$" && exec "$3" work 3' sh \
     "$TMP/outside2.txt" "$out" "$P"
 ms_not_hung links
 [ "$(cat "$TMP/links.pre.rc")" = 3 ] || ms_fail "links: exit status $(cat "$TMP/links.pre.rc")"

@@ -25,7 +25,8 @@ ms_run plain work "$P" work 3
 # one line on stderr; what is in DIR is complete
 runs() {
     local tag=$1 dir=$2 f
-    MEMSCOPE_OUT=$dir MEMSCOPE_NAME=r ms_run pre $tag timeout 60 "$P" work 3
+    # the program is timeout's child: followed with MEMSCOPE_CHILDREN=all
+    MEMSCOPE_CHILDREN=all MEMSCOPE_OUT=$dir MEMSCOPE_NAME=r ms_run pre $tag timeout 60 "$P" work 3
     ms_not_hung $tag
     [ "$(cat "$TMP/$tag.pre.rc")" = 3 ] ||
         ms_fail "$tag: exit status $(cat "$TMP/$tag.pre.rc"), want 3: $(head -3 "$TMP/$tag.pre.err")"
