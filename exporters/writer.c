@@ -132,7 +132,7 @@ ms_writer_close(ms_writer_t *w)
 }
 
 void
-ms_w_bytes(ms_writer_t *w, const void *p, size_t n)
+ms_w_bytes_spill(ms_writer_t *w, const void *p, size_t n)
 {
     const char *s = p;
     w->written += n;
@@ -146,12 +146,6 @@ ms_w_bytes(ms_writer_t *w, const void *p, size_t n)
         if (w->len == sizeof(w->buf))
             flush(w);
     }
-}
-
-void
-ms_w_str(ms_writer_t *w, const char *s)
-{
-    ms_w_bytes(w, s, strlen(s));
 }
 
 void
@@ -169,11 +163,22 @@ ms_w_fmt(ms_writer_t *w, const char *fmt, ...)
 void
 ms_w_u64(ms_writer_t *w, uint64_t v)
 {
+    static const char two[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
     char tmp[24], *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
+    while (v >= 100) {          /* two digits at a time */
+        p -= 2;
+        memcpy(p, two + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, two + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
     ms_w_bytes(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
@@ -234,6 +239,15 @@ ms_w_jstr(ms_writer_t *w, const char *str)
     const unsigned char *s = (const unsigned char *)str;
     ms_w_bytes(w, "\"", 1);
     while (*s) {
+        /* a run of printable ASCII that needs no escape, in one copy */
+        const unsigned char *run = s;
+        while (*s >= 0x20 && *s < 0x7F && *s != '"' && *s != '\\' &&
+               *s != '<' && *s != '>' && *s != '&')
+            s++;
+        if (s > run)
+            ms_w_bytes(w, run, (size_t)(s - run));
+        if (*s == '\0')
+            break;
         unsigned char c = *s;
         if (c == '"' || c == '\\') {
             char e[2] = { '\\', (char)c };
@@ -355,14 +369,17 @@ ms_w_jclasses(ms_writer_t *w, int checked, const uint64_t *blocks,
     }
     for (unsigned c = 0; c < n; c++) {
         ms_w_str(w, c ? "," : name ? "{" : "[");
+        /* numbers written directly: once per site, printf's cost shows */
         if (name != NULL) {
             ms_w_jstr(w, name(c));
-            ms_w_fmt(w, ":{\"blocks\":%llu,\"bytes\":%llu}",
-                (unsigned long long)blocks[c], (unsigned long long)bytes[c]);
+            ms_w_str(w, ":{\"blocks\":");
         } else {
-            ms_w_fmt(w, "[%llu,%llu]", (unsigned long long)blocks[c],
-                (unsigned long long)bytes[c]);
+            ms_w_str(w, "[");
         }
+        ms_w_u64(w, blocks[c]);
+        ms_w_str(w, name != NULL ? ",\"bytes\":" : ",");
+        ms_w_u64(w, bytes[c]);
+        ms_w_str(w, name != NULL ? "}" : "]");
     }
     ms_w_str(w, n == 0 ? (name ? "{}" : "[]") : name ? "}" : "]");
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     int fd;
@@ -35,8 +36,28 @@ void ms_writer_open_mem(ms_writer_t *w);
  * memory ran out on the way. */
 char *ms_writer_take(ms_writer_t *w, size_t *len);
 
-void ms_w_bytes(ms_writer_t *w, const void *p, size_t n);
-void ms_w_str(ms_writer_t *w, const char *s);
+/* What ms_w_bytes does when buf has no room left for p. */
+void ms_w_bytes_spill(ms_writer_t *w, const void *p, size_t n);
+
+/* Inline: exporters write millions of short pieces (a comma, a number). */
+static inline void
+ms_w_bytes(ms_writer_t *w, const void *p, size_t n)
+{
+    if (n < sizeof(w->buf) - w->len) {     /* room, and some left after */
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        w->written += n;
+        return;
+    }
+    ms_w_bytes_spill(w, p, n);
+}
+
+static inline void
+ms_w_str(ms_writer_t *w, const char *s)
+{
+    ms_w_bytes(w, s, strlen(s));
+}
+
 void ms_w_fmt(ms_writer_t *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ms_w_u64(ms_writer_t *w, uint64_t v);

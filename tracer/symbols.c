@@ -22,7 +22,9 @@
 #include "symcache.h"
 
 /* A module's function symbols sorted by address, read once per report:
- * libdw's own look-up scans the whole table for every address. */
+ * libdw's own look-up (dwfl_module_addrname) and dladdr scan the whole
+ * table for every address, which made a report of python3's thousands
+ * of distinct frames spend most of its time there. */
 typedef struct {
     uint64_t addr, size;
     const char *name;       /* libdw's, valid while the Dwfl lives */
@@ -32,7 +34,20 @@ typedef struct {
     Dwfl_Module *mod;
     fsym_t *syms;
     int n;
+    int total;              /* symbols libdw has for it (<= 0: none) */
+    /* 1 when the table may name what syms cannot: a symbol without a size,
+     * or one not typed as a function, in a section that holds functions
+     * (libdw names an address after those too) */
+    int others;
 } modsyms_t;
+
+/* A loaded module (by its link map) as dladdr names it: found once. */
+typedef struct {
+    const void *map;
+    char *fname;
+    uintptr_t fbase;
+    int ok;                 /* 0: dladdr knew nothing of it */
+} dlmod_t;
 
 struct ms_symtab {
     uintptr_t *keys;
@@ -43,6 +58,8 @@ struct ms_symtab {
     int ndead;
     modsyms_t *mods;
     int nmods, capmods;
+    dlmod_t *dl;
+    int ndl, capdl;
     int dwfl_tried;         /* libdw is loaded at the first miss */
     ms_symcache_t cache;    /* MEMSCOPE_SYMBOL_CACHE (symcache.c) */
 };
@@ -210,30 +227,54 @@ module_syms(ms_symtab_t *st, Dwfl_Module *m)
     modsyms_t *ms = &st->mods[st->nmods++];
     memset(ms, 0, sizeof(*ms));
     ms->mod = m;
-    int total = dw.getsymtab(m);
+    int total = ms->total = dw.getsymtab(m);
     if (total <= 0)
         return ms;
     ms->syms = ms_tmalloc((size_t)total * sizeof(fsym_t));
-    if (ms->syms == NULL)
+    if (ms->syms == NULL) {
+        ms->others = 1;
         return ms;
+    }
+    /* sections holding functions, and those of the other symbols libdw
+     * could name an address after (up to 64 of each; more: assume so) */
+    enum { NSEC = 64 };
+    GElf_Word text[NSEC], other[NSEC];
+    int ntext = 0, nother = 0;
     for (int i = 0; i < total; i++) {
         GElf_Sym sym;
         GElf_Addr addr;
-        const char *name = dw.getsym_info(m, i, &sym, &addr, NULL, NULL, NULL);
-        if (name == NULL || *name == '\0' || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-            sym.st_shndx == SHN_UNDEF)
+        GElf_Word shndx = 0;
+        const char *name = dw.getsym_info(m, i, &sym, &addr, &shndx, NULL, NULL);
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (name == NULL || *name == '\0' || sym.st_shndx == SHN_UNDEF ||
+            type == STT_SECTION || type == STT_FILE || type == STT_TLS)
             continue;
-        ms->syms[ms->n++] = (fsym_t){ addr, sym.st_size, name };
+        GElf_Word *set = type == STT_FUNC ? text : other;
+        int *nset = type == STT_FUNC ? &ntext : &nother;
+        int seen = 0;
+        for (int k = 0; k < *nset && !seen; k++)
+            seen = set[k] == shndx;
+        if (!seen && *nset < NSEC)
+            set[(*nset)++] = shndx;
+        else if (!seen)
+            ms->others = 1;
+        if (type == STT_FUNC && sym.st_size == 0)
+            ms->others = 1;
+        if (type == STT_FUNC && sym.st_size != 0)
+            ms->syms[ms->n++] = (fsym_t){ addr, sym.st_size, name };
     }
+    for (int i = 0; i < nother && !ms->others; i++)
+        for (int k = 0; k < ntext; k++)
+            if (other[i] == text[k])
+                ms->others = 1;
     qsort(ms->syms, (size_t)ms->n, sizeof(fsym_t), fsym_cmp);
     return ms;
 }
 
 /* The function containing pc, by binary search; NULL when none. */
 static const char *
-module_func(ms_symtab_t *st, Dwfl_Module *m, uint64_t pc)
+module_func(modsyms_t *ms, uint64_t pc)
 {
-    modsyms_t *ms = module_syms(st, m);
     if (ms == NULL || ms->n == 0)
         return NULL;
     int lo = 0, hi = ms->n - 1, best = -1;
@@ -383,15 +424,14 @@ inline_chain(Dwfl_Module *m, uintptr_t pc, ms_sym_t *out)
     free(scopes);
 }
 
-/* Names, source line and build ID of pc from a Dwfl that holds it. */
+/* Names, source line and build ID of pc in module m of a Dwfl. */
 static void
-resolve_dwfl(ms_symtab_t *st, Dwfl *dwfl, uintptr_t pc, ms_sym_t *out)
+resolve_dwfl(ms_symtab_t *st, Dwfl_Module *m, uintptr_t pc, ms_sym_t *out)
 {
-    Dwfl_Module *m = dw.addrmodule(dwfl, pc);
-    if (m == NULL)
-        return;
-    const char *name = module_func(st, m, pc);
-    if (name == NULL)
+    modsyms_t *ms = module_syms(st, m);
+    const char *name = module_func(ms, pc);
+    /* libdw's look-up scans every symbol: only where it may find more */
+    if (name == NULL && (ms == NULL || ms->others))
         name = dw.addrname(m, pc);
     if (name != NULL) {
         ms_tfree(out->func);
@@ -415,29 +455,57 @@ resolve_dwfl(ms_symtab_t *st, Dwfl *dwfl, uintptr_t pc, ms_sym_t *out)
         inline_chain(m, pc, out);
 }
 
-/*
- * An address the symbol cache names, found without dladdr (which searches
- * the module's dynamic symbols for a name, a good part of a short
- * process's exit): _dl_find_object (glibc 2.35) gives the module and its
- * base; the module's name is dladdr's (the program's argv[0] for the
- * main program, whose link-map name is empty). 0: not named there.
- */
+/* Sets the module and offset of pc in out as dladdr gives them (its file
+ * name, the program's argv[0] for the main program, and load base) and
+ * *fbase; 0 when pc is in no loaded module. dladdr also searches the
+ * module's dynamic symbols for a name, for every address (a good part of
+ * an exit report): it runs once per module, the module of later addresses
+ * found by _dl_find_object (glibc 2.35), which searches no symbol. */
 #pragma weak _dl_find_object
 static int
-cached_lookup(ms_symtab_t *st, uintptr_t pc, ms_sym_t *out)
+module_of(ms_symtab_t *st, uintptr_t pc, ms_sym_t *out, uintptr_t *fbase)
 {
-    struct dl_find_object o;
-    if (_dl_find_object == NULL || _dl_find_object((void *)pc, &o) != 0 ||
-        o.dlfo_link_map == NULL)
+    Dl_info info;
+    struct dl_find_object fo;
+    if (_dl_find_object != NULL && _dl_find_object((void *)pc, &fo) == 0 &&
+        fo.dlfo_link_map != NULL) {
+        dlmod_t *dm = NULL;
+        for (int i = 0; i < st->ndl && dm == NULL; i++)
+            if (st->dl[i].map == fo.dlfo_link_map)
+                dm = &st->dl[i];
+        if (dm == NULL && st->ndl == st->capdl) {
+            int nc = st->capdl ? st->capdl * 2 : 16;
+            dlmod_t *n = ms_trealloc(st->dl, (size_t)nc * sizeof(*n));
+            if (n != NULL) {
+                st->dl = n;
+                st->capdl = nc;
+            }
+        }
+        if (dm == NULL && st->ndl < st->capdl) {
+            dm = &st->dl[st->ndl++];
+            memset(dm, 0, sizeof(*dm));
+            dm->map = fo.dlfo_link_map;
+            if (dladdr((void *)pc, &info) != 0) {
+                dm->ok = 1;
+                dm->fname = info.dli_fname != NULL ?
+                    ms_tstrdup(info.dli_fname) : NULL;
+                dm->fbase = (uintptr_t)info.dli_fbase;
+            }
+        }
+        if (dm != NULL) {
+            if (!dm->ok)
+                return 0;
+            out->module = dm->fname != NULL ? ms_tstrdup(dm->fname) : NULL;
+            out->offset = pc - dm->fbase;
+            *fbase = dm->fbase;
+            return 1;
+        }
+    }
+    if (dladdr((void *)pc, &info) == 0)
         return 0;
-    uintptr_t base = (uintptr_t)o.dlfo_map_start;
-    ms_symcache_mod_t *m = ms_symcache_module(&st->cache, base);
-    if (m == NULL || !ms_symcache_get(m, pc - base, out))
-        return 0;
-    const char *name = o.dlfo_link_map->l_name;
-    out->module = ms_tstrdup(name != NULL && *name != '\0' ? name :
-        program_invocation_name);
-    out->offset = pc - base;
+    out->module = info.dli_fname != NULL ? ms_tstrdup(info.dli_fname) : NULL;
+    out->offset = pc - (uintptr_t)info.dli_fbase;
+    *fbase = (uintptr_t)info.dli_fbase;
     return 1;
 }
 
@@ -459,26 +527,29 @@ resolve(ms_symtab_t *st, uintptr_t addr, int dead, ms_sym_t *out)
         out->module = ms_tstrdup(path);
         out->offset = pc - bias;
         Dwfl *d = dead_dwfl(st, dead, path, bias);
-        if (d != NULL)
-            resolve_dwfl(st, d, pc, out);
+        Dwfl_Module *m = d != NULL ? dw.addrmodule(d, pc) : NULL;
+        if (m != NULL)
+            resolve_dwfl(st, m, pc, out);
         return;
     }
-    ms_symcache_mod_t *cached = NULL;
-    if (cached_lookup(st, pc, out))
+    uintptr_t fbase = 0;
+    int found = module_of(st, pc, out, &fbase);
+    ms_symcache_mod_t *cached = found ? ms_symcache_module(&st->cache, fbase) : NULL;
+    if (cached != NULL && ms_symcache_get(cached, out->offset, out))
         return;
-    Dl_info info;
-    if (dladdr((void *)pc, &info) != 0) {
-        if (info.dli_fname != NULL)
-            out->module = ms_tstrdup(info.dli_fname);
-        out->offset = pc - (uintptr_t)info.dli_fbase;
-        cached = ms_symcache_module(&st->cache, (uintptr_t)info.dli_fbase);
-        if (cached != NULL && ms_symcache_get(cached, out->offset, out))
-            return;
-        if (info.dli_sname != NULL)
+    Dwfl *d = live_dwfl(st);
+    Dwfl_Module *m = d != NULL ? dw.addrmodule(d, pc) : NULL;
+    modsyms_t *ms = m != NULL ? module_syms(st, m) : NULL;
+    /* libdw has the module's symbols, a superset of the dynamic ones that
+     * dladdr searches (for every address, the whole table): dladdr's name
+     * only when it does not */
+    if (found && (ms == NULL || ms->total <= 0)) {
+        Dl_info info;
+        if (dladdr((void *)pc, &info) != 0 && info.dli_sname != NULL)
             out->func = demangle(info.dli_sname);
     }
-    if (live_dwfl(st) != NULL)
-        resolve_dwfl(st, st->dwfl, pc, out);
+    if (m != NULL)
+        resolve_dwfl(st, m, pc, out);
     /* kept when libdw read the same module (the same build ID) */
     if (cached != NULL && out->build_id != NULL &&
         strcmp(out->build_id, ms_symcache_bid(cached)) == 0)
@@ -555,6 +626,9 @@ ms_symtab_free(ms_symtab_t *st)
     ms_tfree(st->dead);
     for (int i = 0; i < st->nmods; i++)
         ms_tfree(st->mods[i].syms);
+    for (int i = 0; i < st->ndl; i++)
+        ms_tfree(st->dl[i].fname);
+    ms_tfree(st->dl);
     ms_tfree(st->mods);
     if (st->dwfl != NULL)
         dw.end(st->dwfl);
