@@ -54,11 +54,10 @@ ms_live_add(ms_thread_t *t, int64_t d)
 static inline __attribute__((always_inline)) int
 ms_own_insert(ms_thread_t *t, ms_rec_t *r)
 {
-    uint64_t h = ms_table_hash(r->ptr);
     if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_insert_h(&t->table, r, h);
+        return ms_table_insert_h(&t->table, r);
     ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_insert_h(&t->table, r, h);
+    int rc = ms_table_insert_h(&t->table, r);
     ms_spin_unlock(&t->inbox.lock);
     return rc;
 }
@@ -66,11 +65,10 @@ ms_own_insert(ms_thread_t *t, ms_rec_t *r)
 static inline __attribute__((always_inline)) int
 ms_own_remove(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
-    uint64_t h = ms_table_hash(p);
     if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_remove_h(&t->table, p, h, out);
+        return ms_table_remove_h(&t->table, p, out);
     ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_remove_h(&t->table, p, h, out);
+    int rc = ms_table_remove_h(&t->table, p, out);
     ms_spin_unlock(&t->inbox.lock);
     return rc;
 }

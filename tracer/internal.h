@@ -144,30 +144,46 @@ ms_usable_of_code(unsigned code)
 #define MS_REC_VARIABLE 1u  /* named by the program: see api.c */
 #define MS_REC_SAMPLED  2u  /* in sampled mode: a sampled block */
 
-/* A segment of a table: its own open-addressed array (table.h). */
+/* A segment of a table: the records of one address region, its own
+ * open-addressed array (table.h). */
 typedef struct {
     uint32_t cap;           /* slots */
     uint32_t count;         /* records */
     ms_rec_t slots[];
 } ms_tseg_t;
 
-#define MS_TABLE_SEG_BITS 6
-#define MS_TABLE_SEGS     (1u << MS_TABLE_SEG_BITS)
-#define MS_TABLE_SEG_MIN  16u   /* a segment's least capacity */
+/* The directory: address region -> its segment, open addressing. */
+typedef struct {
+    uintptr_t region;       /* ptr >> MS_REGION_BITS; 0 = empty entry */
+    ms_tseg_t *seg;
+} ms_tdirent_t;
+
+typedef struct {
+    uint64_t mask;          /* entries - 1 */
+    uint64_t count;
+    ms_tdirent_t e[];
+} ms_tdir_t;
+
+#define MS_REGION_BITS    14    /* 16 KiB of address space a segment */
+#define MS_TABLE_SEG_MIN  4u    /* a segment's least capacity */
 
 /*
  * Only the owning thread writes its table. It bumps seq (odd while
  * writing) around every change, so other threads can read it without a
- * lock and retry when seq moved (a seqlock). Replaced segments are
- * retired, and freed only when no reader can be inside them.
+ * lock and retry when seq moved (a seqlock). Replaced segments and
+ * directories are retired, and freed only when no reader is inside the
+ * table.
  */
 typedef struct {
-    ms_tseg_t *segs[MS_TABLE_SEGS];     /* NULL until first used */
+    ms_tdir_t *dir;                     /* NULL until first used */
     uint64_t count;
     uint64_t seq;
-    uint64_t bytes;                     /* the segments' bytes */
-    void *retired[16];
-    int nretired;
+    uint64_t bytes;                     /* segments and directory */
+    struct ms_retired { void *p; uint64_t bytes; } *retired;
+    uint32_t nretired, capretired;
+    /* threads reading this table now (ms_table_peek and the like): its
+     * own line, so that readers do not slow the owner down */
+    int64_t readers __attribute__((aligned(64)));
 } ms_table_t;
 
 /* Owner only. Returns 0, or -1 without memory (r not kept). */
@@ -178,7 +194,8 @@ int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* Owner only: a pointer to ptr's record, valid until the next change. */
 ms_rec_t *ms_table_find(ms_table_t *t, uintptr_t ptr);
-/* Returns the bytes of t's segments (retired ones included). */
+/* Returns the bytes of t's segments and directory (retired ones
+ * included). */
 uint64_t ms_table_bytes(const ms_table_t *t);
 /* A record whose block contains ptr (not at its start); 0 when found.
  * Slow (a whole scan): for heap errors only. */
@@ -192,7 +209,6 @@ void ms_table_each(ms_table_t *t, void (*restart)(void *),
 void ms_table_reap(ms_table_t *t);
 /* Rebuilds a table left half-changed by a thread that fork() did not copy. */
 void ms_table_repair(ms_table_t *t);
-extern int64_t ms_table_readers;    /* threads inside ms_table_peek */
 
 /* ---- per-site statistics (sites.c) -------------------------------------- */
 /* A thread's statistics of the blocks of one (stack, task, allocating

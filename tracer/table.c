@@ -1,28 +1,42 @@
 /*
- * table.c - the side table: one per thread, MS_TABLE_SEGS segments of
- * open addressing with linear probing (table.h), deletion by backward
- * shift (no tombstones, so it never fills up with dead slots). A segment
- * grows by half at 3/4 load and shrinks as it empties, so the table stays
- * near the size of its thread's live set, and a resize copies one segment
- * only: the memory a resize holds twice is a 64th of the table.
+ * table.c - the side table: one per thread, a directory of 16 KiB address
+ * regions, each with a segment of open addressing (table.h), deletion by
+ * backward shift (no tombstones, so it never fills up with dead slots). A
+ * segment grows by half at 3/4 load and shrinks as it empties, so the
+ * table stays near the size of its thread's live set, and a resize copies
+ * one region's records only. The directory doubles at 1/2 load; regions
+ * stay in it once seen (an empty one keeps a segment of MS_TABLE_SEG_MIN
+ * slots).
  *
  * Only the owner writes. Each change is framed by seq (odd while
  * changing); another thread reads with ms_table_peek, which retries until
- * it saw a quiet table. Segments replaced by a resize are kept until no
- * reader is inside any table (ms_table_readers), then freed: at the next
- * resize, or from the owner's tick (ms_table_reap).
+ * it saw a quiet table. Segments and directories replaced by a resize are
+ * kept until no reader is inside the table (its readers count), then freed:
+ * at the next resize, or from the owner's tick (ms_table_reap).
  */
 #include <string.h>
 
 #include "table.h"
 
-int64_t ms_table_readers;
+#define DIR_MIN 16u
 
 static int
-no_readers(void)
+no_readers(ms_table_t *t)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&ms_table_readers, __ATOMIC_ACQUIRE) == 0;
+    return __atomic_load_n(&t->readers, __ATOMIC_ACQUIRE) == 0;
+}
+
+static void
+reader_in(ms_table_t *t)
+{
+    __atomic_add_fetch(&t->readers, 1, __ATOMIC_ACQ_REL);
+}
+
+static void
+reader_out(ms_table_t *t)
+{
+    __atomic_sub_fetch(&t->readers, 1, __ATOMIC_ACQ_REL);
 }
 
 static uint64_t
@@ -31,102 +45,191 @@ seg_bytes(uint32_t cap)
     return sizeof(ms_tseg_t) + (uint64_t)cap * sizeof(ms_rec_t);
 }
 
+static uint64_t
+dir_bytes(uint64_t n)
+{
+    return sizeof(ms_tdir_t) + n * sizeof(ms_tdirent_t);
+}
+
 void
 ms_table_reap(ms_table_t *t)
 {
-    if (t->nretired == 0 || !no_readers())
+    if (t->nretired == 0 || !no_readers(t))
         return;
-    for (int i = 0; i < t->nretired; i++) {
-        t->bytes -= seg_bytes(((ms_tseg_t *)t->retired[i])->cap);
-        ms_tfree(t->retired[i]);
+    for (uint32_t i = 0; i < t->nretired; i++) {
+        t->bytes -= t->retired[i].bytes;
+        ms_tfree(t->retired[i].p);
     }
     t->nretired = 0;
 }
 
-/* Replaces segment k with one of cap slots holding the same records. */
+/* Room to retire one more array; 0, or -1 without memory. */
 static int
-seg_resize(ms_table_t *t, unsigned k, uint32_t cap)
+retire_room(ms_table_t *t)
 {
-    ms_tseg_t *old = t->segs[k];
     ms_table_reap(t);
-    if (old != NULL &&
-        t->nretired == (int)(sizeof(t->retired) / sizeof(t->retired[0])))
-        return -1;      /* readers hold on to every retired segment */
+    if (t->nretired < t->capretired)
+        return 0;
+    uint32_t nc = t->capretired ? t->capretired * 2 : 16;
+    struct ms_retired *n = ms_trealloc(t->retired, nc * sizeof(*n));
+    if (n == NULL)
+        return -1;
+    t->retired = n;
+    t->capretired = nc;
+    return 0;
+}
+
+static void
+retire(ms_table_t *t, void *p, uint64_t bytes)
+{
+    t->retired[t->nretired++] = (struct ms_retired){ p, bytes };
+}
+
+/* The directory entry of region, or NULL. */
+static ms_tdirent_t *
+dir_find(ms_tdir_t *d, uintptr_t region)
+{
+    for (uint64_t i = ms_table_dir_home(region, d->mask);; i = (i + 1) & d->mask) {
+        if (d->e[i].region == region)
+            return &d->e[i];
+        if (d->e[i].region == 0)
+            return NULL;
+    }
+}
+
+static ms_tdirent_t *
+dir_slot(ms_tdir_t *d, uintptr_t region)
+{
+    uint64_t i = ms_table_dir_home(region, d->mask);
+    while (d->e[i].region != 0)
+        i = (i + 1) & d->mask;
+    return &d->e[i];
+}
+
+/* A directory with room for one more region; 0 or -1. */
+static int
+dir_room(ms_table_t *t)
+{
+    ms_tdir_t *old = t->dir;
+    if (old != NULL && (old->count + 1) * 2 <= old->mask + 1)
+        return 0;
+    uint64_t n = old ? (old->mask + 1) * 2 : DIR_MIN;
+    if (old != NULL && retire_room(t) != 0)
+        return -1;
+    ms_tdir_t *d = ms_tcalloc(dir_bytes(n));
+    if (d == NULL)
+        return -1;
+    d->mask = n - 1;
+    for (uint64_t i = 0; old != NULL && i <= old->mask; i++)
+        if (old->e[i].region != 0) {
+            *dir_slot(d, old->e[i].region) = old->e[i];
+            d->count++;
+        }
+    ms_table_write_begin(t);
+    __atomic_store_n(&t->dir, d, __ATOMIC_RELEASE);
+    ms_table_write_end(t);
+    t->bytes += dir_bytes(n);
+    if (old != NULL)
+        retire(t, old, dir_bytes(old->mask + 1));
+    return 0;
+}
+
+/* Replaces entry e's segment with one of cap slots holding its records. */
+static int
+seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
+{
+    ms_tseg_t *old = e->seg;
+    if (retire_room(t) != 0)
+        return -1;
     ms_tseg_t *s = ms_tcalloc(seg_bytes(cap));
     if (s == NULL)
         return -1;
     s->cap = cap;
-    for (uint32_t i = 0; old != NULL && i < old->cap; i++) {
-        const ms_rec_t *r = &old->slots[i];
-        if (r->ptr == 0)
-            continue;
-        uint32_t j = ms_table_home(ms_table_hash(r->ptr), cap), d = 0;
-        while (s->slots[j].ptr != 0) {
-            if (++j == cap)
-                j = 0;
-            if (++d >= cap) {       /* cannot happen: cap > count */
-                ms_tfree(s);
-                return -1;
-            }
-        }
-        s->slots[j] = *r;
-        s->count++;
-    }
+    for (uint32_t i = 0; i < old->cap; i++)
+        if (old->slots[i].ptr != 0)
+            ms_tseg_put(s, &old->slots[i]);
     ms_table_write_begin(t);
-    if (old != NULL)
-        t->retired[t->nretired++] = old;
-    __atomic_store_n(&t->segs[k], s, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->seg, s, __ATOMIC_RELEASE);
     ms_table_write_end(t);
     t->bytes += seg_bytes(cap);
+    retire(t, old, seg_bytes(old->cap));
     return 0;
 }
 
 int
-ms_table_grow_seg(ms_table_t *t, uint64_t h)
+ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
 {
-    unsigned k = (unsigned)(h >> (64 - MS_TABLE_SEG_BITS));
-    ms_tseg_t *s = t->segs[k];
-    if (s == NULL)
-        return seg_resize(t, k, MS_TABLE_SEG_MIN);
-    if ((uint64_t)s->cap * 3 / 2 > UINT32_MAX)
+    uintptr_t region = ptr >> MS_REGION_BITS;
+    ms_tdirent_t *e = t->dir ? dir_find(t->dir, region) : NULL;
+    if (e != NULL) {
+        uint64_t cap = (uint64_t)e->seg->cap + e->seg->cap / 2 + 2;
+        return cap > UINT32_MAX ? -1 : seg_resize(t, e, (uint32_t)cap);
+    }
+    if (dir_room(t) != 0)
         return -1;
-    return seg_resize(t, k, s->cap + s->cap / 2);
+    ms_tseg_t *s = ms_tcalloc(seg_bytes(MS_TABLE_SEG_MIN));
+    if (s == NULL)
+        return -1;
+    s->cap = MS_TABLE_SEG_MIN;
+    e = dir_slot(t->dir, region);
+    ms_table_write_begin(t);
+    __atomic_store_n(&e->seg, s, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->region, region, __ATOMIC_RELEASE);
+    t->dir->count++;
+    ms_table_write_end(t);
+    t->bytes += seg_bytes(MS_TABLE_SEG_MIN);
+    return 0;
 }
 
 void
-ms_table_shrink_seg(ms_table_t *t, uint64_t h)
+ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr)
 {
-    unsigned k = (unsigned)(h >> (64 - MS_TABLE_SEG_BITS));
-    ms_tseg_t *s = t->segs[k];
-    uint32_t cap = s->count * 2;
-    seg_resize(t, k, cap > MS_TABLE_SEG_MIN ? cap : MS_TABLE_SEG_MIN);
+    ms_tdirent_t *e = dir_find(t->dir, ptr >> MS_REGION_BITS);
+    uint32_t cap = e->seg->count * 2;
+    seg_resize(t, e, cap > MS_TABLE_SEG_MIN ? cap : MS_TABLE_SEG_MIN);
     /* on failure the segment stays as it is */
 }
 
 int
 ms_table_insert(ms_table_t *t, const ms_rec_t *r)
 {
-    return ms_table_insert_h(t, r, ms_table_hash(r->ptr));
+    return ms_table_insert_h(t, r);
 }
 
 ms_rec_t *
 ms_table_find(ms_table_t *t, uintptr_t ptr)
 {
-    return ms_table_find_h(t, ptr, ms_table_hash(ptr));
+    return ms_table_find_h(t, ptr);
 }
 
 int
 ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
-    return ms_table_remove_h(t, ptr, ms_table_hash(ptr), out);
+    return ms_table_remove_h(t, ptr, out);
+}
+
+/* A reader's segment of ptr's region in directory d (any thread). */
+static ms_tseg_t *
+peek_seg(ms_tdir_t *d, uintptr_t ptr)
+{
+    uintptr_t region = ptr >> MS_REGION_BITS;
+    uint64_t mask = d->mask;
+    uint64_t i = ms_table_dir_home(region, mask);
+    for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+        uintptr_t r = __atomic_load_n(&d->e[i].region, __ATOMIC_ACQUIRE);
+        if (r == region)
+            return __atomic_load_n(&d->e[i].seg, __ATOMIC_ACQUIRE);
+        if (r == 0)
+            break;
+    }
+    return NULL;
 }
 
 int
 ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
-    __atomic_add_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    reader_in(t);
     uint64_t h = ms_table_hash(ptr);
-    unsigned k = (unsigned)(h >> (64 - MS_TABLE_SEG_BITS));
     int found;
     for (unsigned tries = 0;; tries++) {
         uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
@@ -137,7 +240,8 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
                 __builtin_ia32_pause();
             continue;
         }
-        ms_tseg_t *s = __atomic_load_n(&t->segs[k], __ATOMIC_ACQUIRE);
+        ms_tdir_t *d = __atomic_load_n(&t->dir, __ATOMIC_ACQUIRE);
+        ms_tseg_t *s = d ? peek_seg(d, ptr) : NULL;
         found = 0;
         if (s != NULL) {
             uint32_t cap = s->cap, i = ms_table_home(h, cap);
@@ -158,15 +262,35 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
         if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1)
             break;
     }
-    __atomic_sub_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    reader_out(t);
     return found && out->ptr == ptr ? 0 : -1;
+}
+
+/* Calls fn on each record of directory d until it returns nonzero (any
+ * thread, inside a reader's section); returns that value or 0. */
+static int
+each_in(ms_tdir_t *d, int (*fn)(void *, const ms_rec_t *), void *arg)
+{
+    for (uint64_t k = 0; d != NULL && k <= d->mask; k++) {
+        if (__atomic_load_n(&d->e[k].region, __ATOMIC_ACQUIRE) == 0)
+            continue;
+        ms_tseg_t *s = __atomic_load_n(&d->e[k].seg, __ATOMIC_ACQUIRE);
+        for (uint32_t i = 0; s != NULL && i < s->cap; i++) {
+            ms_rec_t r;
+            memcpy(&r, (const void *)&s->slots[i], sizeof(r));
+            int rc = r.ptr != 0 ? fn(arg, &r) : 0;
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
 }
 
 void
 ms_table_each(ms_table_t *t, void (*restart)(void *),
     int (*fn)(void *, const ms_rec_t *), void *arg)
 {
-    __atomic_add_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    reader_in(t);
     for (unsigned tries = 0;; tries++) {
         uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
         if ((s1 & 1) && tries < 1000) {
@@ -174,50 +298,40 @@ ms_table_each(ms_table_t *t, void (*restart)(void *),
             continue;
         }
         restart(arg);
-        int stop = 0;
-        for (unsigned k = 0; k < MS_TABLE_SEGS && !stop; k++) {
-            ms_tseg_t *s = __atomic_load_n(&t->segs[k], __ATOMIC_ACQUIRE);
-            for (uint32_t i = 0; s != NULL && i < s->cap && !stop; i++) {
-                ms_rec_t r;
-                memcpy(&r, (const void *)&s->slots[i], sizeof(r));
-                if (r.ptr != 0)
-                    stop = fn(arg, &r);
-            }
-        }
+        int stop = each_in(__atomic_load_n(&t->dir, __ATOMIC_ACQUIRE), fn, arg);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (stop || __atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1 ||
             tries >= 1000)
             break;
     }
-    __atomic_sub_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    reader_out(t);
+}
+
+/* Puts a record of the old table back, once (repair). */
+static int
+reinsert(void *arg, const ms_rec_t *r)
+{
+    ms_table_t *t = arg;
+    if (r->ptr > 1 && ms_table_find(t, r->ptr) == NULL)
+        ms_table_insert_h(t, r);
+    return 0;
 }
 
 void
 ms_table_repair(ms_table_t *t)
 {
+    /* A half-done change leaves at most a record twice or a run with a
+     * hole: every record goes into a fresh table. The old arrays, and the
+     * retired ones (no reader survives fork), are left: their memory is
+     * lost, not reused. */
+    ms_tdir_t *old = t->dir;
     t->seq &= ~(uint64_t)1;
-    t->nretired = 0;    /* no reader survives fork; their memory is lost */
-    for (unsigned k = 0; k < MS_TABLE_SEGS; k++) {
-        ms_tseg_t *old = t->segs[k];
-        if (old == NULL)
-            continue;
-        /* A half-done change leaves at most a copied record twice or a
-         * run with a hole: put every record back in a fresh segment. */
-        t->segs[k] = NULL;
-        for (uint32_t i = 0; i < old->cap; i++) {
-            uintptr_t p = old->slots[i].ptr;
-            if (p > 1 && ms_table_find(t, p) == NULL)
-                ms_table_insert_h(t, &old->slots[i], ms_table_hash(p));
-        }
-    }
-    uint64_t count = 0, bytes = 0;
-    for (unsigned k = 0; k < MS_TABLE_SEGS; k++)
-        if (t->segs[k] != NULL) {
-            count += t->segs[k]->count;
-            bytes += seg_bytes(t->segs[k]->cap);
-        }
-    t->count = count;
-    t->bytes = bytes;
+    t->nretired = 0;
+    t->readers = 0;
+    t->dir = NULL;
+    t->count = 0;
+    t->bytes = 0;
+    each_in(old, reinsert, t);
 }
 
 uint64_t
@@ -226,10 +340,28 @@ ms_table_bytes(const ms_table_t *t)
     return __atomic_load_n(&t->bytes, __ATOMIC_RELAXED);
 }
 
+/* find_containing's search: a record whose block holds ptr. */
+typedef struct {
+    uintptr_t ptr;
+    ms_rec_t *out;
+} contain_t;
+
+static int
+contains(void *arg, const ms_rec_t *r)
+{
+    contain_t *c = arg;
+    if (r->ptr < c->ptr && c->ptr - r->ptr < (r->size ? r->size : 1)) {
+        *c->out = *r;
+        return 1;
+    }
+    return 0;
+}
+
 int
 ms_table_find_containing(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
-    __atomic_add_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    reader_in(t);
+    contain_t c = { ptr, out };
     int found;
     for (;;) {
         uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
@@ -237,25 +369,11 @@ ms_table_find_containing(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
             sched_yield();
             continue;
         }
-        found = 0;
-        for (unsigned k = 0; k < MS_TABLE_SEGS && !found; k++) {
-            ms_tseg_t *s = __atomic_load_n(&t->segs[k], __ATOMIC_ACQUIRE);
-            for (uint32_t i = 0; s != NULL && i < s->cap && !found; i++) {
-                uintptr_t p = __atomic_load_n(&s->slots[i].ptr, __ATOMIC_RELAXED);
-                if (p != 0 && p < ptr) {
-                    ms_rec_t r;
-                    memcpy(&r, (const void *)&s->slots[i], sizeof(r));
-                    if (r.ptr == p && ptr - p < (r.size ? r.size : 1)) {
-                        *out = r;
-                        found = 1;
-                    }
-                }
-            }
-        }
+        found = each_in(__atomic_load_n(&t->dir, __ATOMIC_ACQUIRE), contains, &c);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1)
             break;
     }
-    __atomic_sub_fetch(&ms_table_readers, 1, __ATOMIC_ACQ_REL);
+    reader_out(t);
     return found ? 0 : -1;
 }

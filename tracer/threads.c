@@ -182,6 +182,7 @@ fork_child(void)
     ms_thread_t *me = ms_tls_self;
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
         t->inbox.lock.v = 0;
+        t->table.readers = 0;   /* no reader survives fork */
         t->pid = getpid();
         if (t != me) {
             /* fork copied no thread but this one: a table another thread

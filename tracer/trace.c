@@ -2,7 +2,7 @@
  * trace.c - the hooks the allocator calls (trace.h), exact mode, and the
  * exact counters.
  *
- * Exact mode (MEMSCOPE_SAMPLE=0): every block gets a 32-byte record in the
+ * Exact mode (MEMSCOPE_SAMPLE=0): every block gets a 24-byte record in the
  * allocating thread's side table (table.c), which only that thread writes:
  * the common path takes no lock and touches no shared cache line. Frees of
  * other threads' blocks go through remote.c; sampled mode's part of each
