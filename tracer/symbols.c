@@ -331,8 +331,13 @@ hex(const unsigned char *b, int n)
     char *s = ms_tmalloc((size_t)n * 2 + 1);
     if (s == NULL)
         return NULL;
-    for (int i = 0; i < n; i++)
-        snprintf(s + 2 * i, 3, "%02x", b[i]);
+    /* once per distinct address: no printf */
+    static const char digit[] = "0123456789abcdef";
+    for (int i = 0; i < n; i++) {
+        s[2 * i] = digit[b[i] >> 4];
+        s[2 * i + 1] = digit[b[i] & 15];
+    }
+    s[2 * n] = '\0';
     return s;
 }
 

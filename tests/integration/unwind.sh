@@ -19,6 +19,8 @@
 #  - a stripped library's frame reads libhidden.so+0xOFFSET, and
 #    `memscope report` names it from debug information found by the
 #    build ID the .bin keeps (MEMSCOPE_DEBUG_DIR);
+#  - a stripped program's own frames (main, and _start past it) read
+#    nest-stripped+0xOFFSET: never unnamed, [unknown] or invented;
 #  - no frame in the folded stacks, the markdown or the HTML data is a bare
 #    address, and two runs give the same folded stacks.
 set -euo pipefail
@@ -63,6 +65,46 @@ MEMSCOPE_DEBUG_DIR=$TMP/dbg "$MEMSCOPE_TOOL" report "$TMP/reports/hidden.bin" --
 grep -q ';lib_alloc;lib_hidden 444$' "$TMP/hidden.named.folded" ||
     ms_fail "memscope report did not name the frame from its build ID's debug file: $(grep lib_alloc "$TMP/hidden.named.folded")"
 echo "ok: a stripped library's frame reads libhidden.so+0x..., and memscope report names it lib_hidden from its build ID"
+
+# a stripped program: its own frames, main and _start (past main) among
+# them, have no name to give: each reads nest-stripped+0xOFFSET, never a
+# bare address, [unknown] or a name borrowed from a symbol nearby
+cp nest nest-stripped
+strip --strip-all nest-stripped
+MEMSCOPE_NAME=stripped ms_both stripped ./nest-stripped ./libfirst.so ./libsecond.so
+ms_compare stripped stderr
+PYTHONPATH=$REPO/tests/data python3 - "$TMP/reports" <<'EOF'
+import msjson, re, sys
+out = sys.argv[1]
+r = msjson.load(f"{out}/stripped.json")
+fails, past = [], 0
+for s in r["sites"]:
+    fr = s["frames"]
+    names = [(f or {}).get("function") for f in fr]
+    for f in fr:
+        mod = ((f or {}).get("module") or "").rsplit("/", 1)[-1]
+        if mod == "nest-stripped" and f["function"] is not None:
+            fails.append(f"a frame of the stripped program is named {f['function']}")
+        if f is None or (f["function"] is None and not (mod and f["offset"])):
+            fails.append(f"a frame with neither name nor module+offset: {f}")
+    if "__libc_start_call_main" in names:
+        after = fr[names.index("__libc_start_call_main") + 1:]
+        past += 1
+        for f in after:
+            if f["function"] is None and not f["module"].endswith("/nest-stripped"):
+                fails.append(f"past main: an unnamed frame outside the program: {f}")
+if past == 0:
+    fails.append("no stack of the stripped program reaches __libc_start_call_main")
+for line in open(f"{out}/stripped.folded"):
+    for label in line.rpartition(" ")[0].split(";"):
+        if label == "[unknown]" or re.match(r"0x[0-9a-f]+$", label) or (
+                label.startswith("nest-stripped") and not re.match(r"nest-stripped\+0x[0-9a-f]+$", label)):
+            fails.append(f"folded frame {label!r}")
+if fails:
+    print("FAIL:\n  " + "\n  ".join(sorted(set(fails))[:10]), file=sys.stderr)
+    sys.exit(1)
+print(f"ok: stripped program: {past} stacks past main, every frame named or module+offset, none invented")
+EOF
 
 MEMSCOPE_NAME=cxx ms_both cxx ./cxx
 ms_compare cxx stderr
