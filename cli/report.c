@@ -19,7 +19,7 @@ usage(FILE *to)
 {
     fprintf(to,
         "usage: memscope report FILE.bin [--format FORMAT] [--metric METRIC]\n"
-        "                       [-o OUT]\n"
+        "                       [--suppressions FILE] [-o OUT]\n"
         "\n"
         "Writes a report again from the binary report FILE.bin.\n"
         "\n"
@@ -31,6 +31,10 @@ usage(FILE *to)
         "                   the default), by bytes allocated (allocated) or\n"
         "                   by bytes lost: definitely, indirectly and\n"
         "                   possibly lost (lost)\n"
+        "  --suppressions FILE  leak:PATTERN lines (LeakSanitizer's and\n"
+        "                   heaptrack's format): sites with a frame whose\n"
+        "                   function, file or module matches are left out of\n"
+        "                   the leaks and counted as suppressed (not for bin)\n"
         "  -o OUT           write OUT (whole, or not at all) instead of\n"
         "                   standard output\n"
         "\n"
@@ -74,7 +78,7 @@ pick(const char *format, const char *metric, write_fn *fn)
 }
 
 typedef struct {
-    const char *file, *format, *metric, *out;
+    const char *file, *format, *metric, *out, *supp;
 } args_t;
 
 static int
@@ -89,6 +93,7 @@ parse(int argc, char **argv, args_t *a)
         }
         if ((r = cli_opt(cmd, argc, argv, &i, "--format", &a->format)) != 0 ||
             (r = cli_opt(cmd, argc, argv, &i, "--metric", &a->metric)) != 0 ||
+            (r = cli_opt(cmd, argc, argv, &i, "--suppressions", &a->supp)) != 0 ||
             (r = cli_opt(cmd, argc, argv, &i, "-o", &a->out)) != 0 ||
             (r = cli_opt(cmd, argc, argv, &i, "--output", &a->out)) != 0) {
             if (r < 0)
@@ -136,13 +141,25 @@ cmd_report(int argc, char **argv)
         cli_error(cmd, "will not write binary data to a terminal (use -o)");
         return CLI_USAGE;
     }
+    if (a.supp != NULL && fn == ms_bin_write) {
+        cli_error(cmd, "--suppressions does not apply to --format bin (a .bin "
+            "keeps every leak)");
+        return CLI_USAGE;
+    }
     cli_input_t in;
     if (cli_load(cmd, a.file, &in) != CLI_OK)
         return CLI_BAD;
     if (fn == ms_folded_write_lost && !in.r->leak_checked) {
         cli_error(cmd, "%s: leak classes not measured (%s)", a.file,
             strcmp(in.r->mode, "exact") != 0 ? "sampled mode" :
-            "not an exit report, or MEMSCOPE_LEAK_CHECK=0");
+            "a snapshot taken without --leaks, or MEMSCOPE_LEAK_CHECK=0");
+        cli_unload(&in);
+        return CLI_BAD;
+    }
+    char err[1024];
+    if (a.supp != NULL && ms_report_supp_load(in.r, a.supp, err,
+        sizeof(err)) != 0) {
+        cli_error(cmd, "%s", err);
         cli_unload(&in);
         return CLI_BAD;
     }
@@ -153,6 +170,8 @@ cmd_report(int argc, char **argv)
             cli_progress("naming frames", 0, 0);
             cli_name_frames(in.r);
         }
+        if (a.supp != NULL)
+            ms_report_suppress(in.r);   /* by the frames' names */
         if (o.to_stdout && isatty(STDOUT_FILENO))
             cli_progress_done();    /* the report shares the terminal */
         else

@@ -194,9 +194,30 @@ write_meta(ms_writer_t *w, const ms_report_t *r)
         (unsigned long long)r->tracer_overhead_bytes,
         (unsigned long long)r->table_bytes,
         (unsigned long long)r->tracked_blocks, (unsigned long long)r->stacks);
+    uint64_t lb[MS_LEAK_CLASSES], ly[MS_LEAK_CLASSES];
+    ms_report_leak_shown(r, lb, ly);
     key(w, "leak_classes");
-    ms_w_jclasses(w, r->leak_checked, r->leak_blocks, r->leak_bytes,
-        MS_LEAK_CLASSES, NULL);
+    ms_w_jclasses(w, r->leak_checked, lb, ly, MS_LEAK_CLASSES, NULL);
+    /* null, or [file, sites, blocks, bytes, [[pattern, sites, blocks,
+     * bytes]...]] */
+    key(w, "suppressed");
+    if (r->supp_file == NULL) {
+        ms_w_str(w, "null");
+    } else {
+        ms_w_str(w, "[");
+        ms_w_jstr(w, r->supp_file);
+        ms_w_fmt(w, ",%llu,%llu,%llu,[", (unsigned long long)r->supp_sites,
+            (unsigned long long)r->supp_blocks,
+            (unsigned long long)r->supp_bytes);
+        for (uint64_t k = 0; k < r->nsupps; k++) {
+            ms_w_str(w, k ? ",[" : "[");
+            ms_w_jstr(w, r->supps[k].pattern);
+            ms_w_fmt(w, ",%llu,%llu,%llu]", (unsigned long long)r->supps[k].sites,
+                (unsigned long long)r->supps[k].blocks,
+                (unsigned long long)r->supps[k].bytes);
+        }
+        ms_w_str(w, "]]");
+    }
     key(w, "rss"); num_or_null(w, r->rss);
     key(w, "peak_rss"); num_or_null(w, r->peak_rss);
     ms_w_str(w, "},\"je\":{\"allocated\":");
@@ -317,7 +338,7 @@ write_sites(ms_writer_t *w, const ms_report_t *r)
         ms_w_str(w, "],");
         ms_w_jclasses(w, r->leak_checked, s->leak_blocks, s->leak_bytes,
             MS_LEAK_CLASSES, NULL);
-        ms_w_str(w, "]");
+        ms_w_str(w, s->suppressed ? ",1]" : ",0]");
     }
     ms_w_str(w, "]");
 }

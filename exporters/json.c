@@ -109,6 +109,35 @@ write_site(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s,
     ms_w_str(w, "]}");
 }
 
+/* The suppressions applied and what each hid; null when none was. */
+static void
+write_suppressed(ms_writer_t *w, const ms_report_t *r)
+{
+    if (r->supp_file == NULL) {
+        ms_w_str(w, "null");
+        return;
+    }
+    int first = 1;
+    ms_w_str(w, "{");
+    KS("file", r->supp_file);
+    KU("sites", r->supp_sites);
+    KU("blocks", r->supp_blocks);
+    KU("bytes", r->supp_bytes);
+    key(w, "patterns", &first);
+    ms_w_str(w, "[");
+    for (uint64_t k = 0; k < r->nsupps; k++) {
+        const ms_rsupp_t *x = &r->supps[k];
+        int first = 1;
+        ms_w_str(w, k ? ",{" : "{");
+        KS("pattern", x->pattern);
+        KU("sites", x->sites);
+        KU("blocks", x->blocks);
+        KU("bytes", x->bytes);
+        ms_w_str(w, "}");
+    }
+    ms_w_str(w, "]}");
+}
+
 static void
 write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
 {
@@ -116,7 +145,7 @@ write_leaks(ms_writer_t *w, const ms_report_t *r, int sampled)
     ms_w_str(w, "[");
     for (uint64_t i = 0; i < r->nsites; i++) {
         const ms_rsite_t *s = &r->sites[i];
-        if (s->live_blocks == 0)
+        if (s->live_blocks == 0 || s->suppressed)
             continue;
         if (any++)
             ms_w_str(w, ",");
@@ -278,9 +307,13 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
         KI("live_blocks", r->live_blocks);
         KI("live_bytes", r->live_bytes);
         KI("peak_live_bytes", r->peak_live_bytes);
+        uint64_t lb[MS_LEAK_CLASSES], ly[MS_LEAK_CLASSES];
+        ms_report_leak_shown(r, lb, ly);
         key(w, "leak_classes", &first);
-        ms_w_jclasses(w, r->leak_checked, r->leak_blocks, r->leak_bytes,
-            MS_LEAK_CLASSES, ms_report_leak_class_name);
+        ms_w_jclasses(w, r->leak_checked, lb, ly, MS_LEAK_CLASSES,
+            ms_report_leak_class_name);
+        key(w, "suppressed", &first);
+        write_suppressed(w, r);
         KU("threads", r->nthreads);
         KU("tasks", r->ntasks);
         KU("variables", r->nvars);

@@ -361,6 +361,37 @@ leaked_vars(ms_md_out_t *o)
         ms_w_str(o->w, "\n");
 }
 
+/* What the suppressions hid, in all and by pattern. */
+static void
+suppressed(ms_md_out_t *o)
+{
+    const ms_report_t *r = o->r;
+    if (r->supp_file == NULL)
+        return;
+    ms_w_fmt(o->w, "Suppressed by %llu pattern%s of ",
+        (unsigned long long)r->nsupps, r->nsupps == 1 ? "" : "s");
+    ms_md_code(o, r->supp_file, "");
+    ms_w_fmt(o->w, ": %llu block%s, ", (unsigned long long)r->supp_blocks,
+        r->supp_blocks == 1 ? "" : "s");
+    ms_md_bytes(o, r->supp_bytes);
+    ms_w_fmt(o->w, ", in %llu site%s, left out of the list below (and of "
+        "the classes above).\n\n", (unsigned long long)r->supp_sites,
+        r->supp_sites == 1 ? "" : "s");
+    for (uint64_t k = 0; k < r->nsupps; k++) {
+        const ms_rsupp_t *x = &r->supps[k];
+        if (x->sites == 0)
+            continue;
+        ms_w_str(o->w, "- ");
+        ms_md_code(o, x->pattern, "");
+        ms_w_fmt(o->w, ": %llu block%s, ", (unsigned long long)x->blocks,
+            x->blocks == 1 ? "" : "s");
+        ms_md_bytes(o, x->bytes);
+        ms_w_fmt(o->w, ", %llu site%s\n", (unsigned long long)x->sites,
+            x->sites == 1 ? "" : "s");
+    }
+    ms_w_str(o->w, "\n");
+}
+
 static void
 leaks(ms_md_out_t *o)
 {
@@ -382,10 +413,12 @@ leaks(ms_md_out_t *o)
         ms_w_str(o->w, at_exit ? "By reachability at exit:\n\n" :
             "By reachability when this report was taken:\n\n");
         ms_w_str(o->w, "| class | blocks | bytes |\n|---|---:|---:|\n");
+        uint64_t lb[MS_LEAK_CLASSES], ly[MS_LEAK_CLASSES];
+        ms_report_leak_shown(r, lb, ly);
         for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
             ms_w_fmt(o->w, "| %s | %llu | ", ms_report_leak_class_name(c),
-                (unsigned long long)r->leak_blocks[c]);
-            ms_md_bytes(o, r->leak_bytes[c]);
+                (unsigned long long)lb[c]);
+            ms_md_bytes(o, ly[c]);
             ms_w_str(o->w, " |\n");
         }
         ms_w_str(o->w, "\n");
@@ -394,6 +427,7 @@ leaks(ms_md_out_t *o)
             "possibly lost, still reachable): not measured (%s).\n\n",
             ms_report_leak_unmeasured(r));
     }
+    suppressed(o);
     uint64_t idx[TOP_LEAKS];
     int n = ms_report_top_sites(r, MS_RANK_LEAK, idx, TOP_LEAKS);
     for (int i = 0; i < n; i++)

@@ -148,6 +148,8 @@ ms_report_site_class(const ms_report_t *r, const ms_rsite_t *s)
 uint64_t
 ms_report_site_lost_bytes(const ms_rsite_t *s)
 {
+    if (s->suppressed)
+        return 0;
     return s->leak_bytes[MS_LEAK_DEFINITE] + s->leak_bytes[MS_LEAK_INDIRECT] +
         s->leak_bytes[MS_LEAK_POSSIBLE];
 }
@@ -165,7 +167,10 @@ ms_report_site_rank(const ms_report_t *r, const ms_rsite_t *s, ms_rank_t by)
     case MS_RANK_CALLS:
         return sampled ? s->est_allocs : (double)s->allocs;
     case MS_RANK_LEAK: {
-        /* a class outweighs any byte count: 2^50 is beyond any heap */
+        /* a class outweighs any byte count: 2^50 is beyond any heap; a
+         * suppressed site is in no leak list */
+        if (s->suppressed)
+            return 0;
         unsigned c = ms_report_site_class(r, s);
         return live > 0 && c < MS_LEAK_CLASSES ?
             live + (double)(MS_LEAK_CLASSES - c) * 0x1p50 : live;
@@ -270,6 +275,31 @@ ms_report_sort(void *base, uint64_t n, size_t size,
 }
 
 void
+ms_report_supp_free(ms_report_t *r)
+{
+    for (uint64_t i = 0; r->supps != NULL && i < r->nsupps; i++) {
+        ms_xfree(r->supps[i].pattern);
+        ms_xfree(r->supps[i].glob);
+    }
+    ms_xfree(r->supps);
+    ms_xfree(r->supp_file);
+    r->supps = NULL;
+    r->nsupps = 0;
+    r->supp_file = NULL;
+}
+
+void
+ms_report_leak_shown(const ms_report_t *r, uint64_t *blocks, uint64_t *bytes)
+{
+    for (unsigned c = 0; c < MS_LEAK_CLASSES; c++) {
+        blocks[c] = r->leak_blocks[c] - (r->supp_leak_blocks[c] <
+            r->leak_blocks[c] ? r->supp_leak_blocks[c] : r->leak_blocks[c]);
+        bytes[c] = r->leak_bytes[c] - (r->supp_leak_bytes[c] <
+            r->leak_bytes[c] ? r->supp_leak_bytes[c] : r->leak_bytes[c]);
+    }
+}
+
+void
 ms_report_free(ms_report_t *r)
 {
     if (r == NULL)
@@ -314,5 +344,6 @@ ms_report_free(ms_report_t *r)
         ms_xfree(e->free_frames);
     }
     ms_xfree(r->heap_errors);
+    ms_report_supp_free(r);
     ms_xfree(r);
 }

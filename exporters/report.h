@@ -49,6 +49,7 @@ typedef struct {
     uint64_t life[MS_REPORT_LIFE_BUCKETS];
     /* live blocks and their bytes by leak class (when leak_checked) */
     uint64_t leak_blocks[MS_LEAK_CLASSES], leak_bytes[MS_LEAK_CLASSES];
+    uint64_t suppressed;    /* 1: a suppression matched a frame (suppress.c) */
 } ms_rsite_t;
 
 /* The part of a site's figures made by one thread in one task: a site's
@@ -112,6 +113,14 @@ typedef struct {
     uint64_t *alloc_frames, *free_frames;   /* indexes into frames */
 } ms_rherr_t;
 
+/* One leak suppression (LeakSanitizer's leak:PATTERN) and what it hid:
+ * the sites it was the first to match, their live blocks and bytes. */
+typedef struct {
+    char *pattern;          /* as written */
+    char *glob;             /* '*' for any run, anchored at both ends */
+    uint64_t sites, blocks, bytes;
+} ms_rsupp_t;
+
 typedef struct {
     uint64_t t_ns;
     int64_t heap_live, rss, cpu_ns, io_read, io_write;
@@ -163,6 +172,16 @@ typedef struct {
      * blocks and bytes of each class; 0 = not measured */
     uint64_t leak_checked;
     uint64_t leak_blocks[MS_LEAK_CLASSES], leak_bytes[MS_LEAK_CLASSES];
+
+    /* leak suppressions applied (suppress.c), nsupps 0 = none: the sites
+     * one matched are out of the leak lists, their live blocks counted
+     * here, and by class in supp_leak_*, which the summaries take out of
+     * leak_blocks/leak_bytes above (ms_report_leak_shown); the .bin keeps
+     * the classes whole and no suppression */
+    ms_rsupp_t *supps;      uint64_t nsupps;
+    char *supp_file;
+    uint64_t supp_sites, supp_blocks, supp_bytes;
+    uint64_t supp_leak_blocks[MS_LEAK_CLASSES], supp_leak_bytes[MS_LEAK_CLASSES];
 } ms_report_t;
 
 /* A frame's name for display in every format: its function (with
@@ -221,6 +240,29 @@ const char *ms_report_leak_class_name(unsigned c);
 unsigned ms_report_site_class(const ms_report_t *r, const ms_rsite_t *s);
 /* The lost bytes of a site: its definitely, indirectly and possibly lost. */
 uint64_t ms_report_site_lost_bytes(const ms_rsite_t *s);
+
+/* ---- leak suppressions (suppress.c) ----------------------------------------
+ * A file of LeakSanitizer's suppressions, which heaptrack also reads: one
+ * TYPE:PATTERN a line, '#' comments and blank lines skipped; lines of type
+ * "leak" are kept, other types (other sanitizers') ignored. A pattern
+ * matches a frame whose function, source file or module holds it: a
+ * substring, '*' standing for any run of characters, '^' at its start and
+ * '$' at its end anchoring it there. A site one matches in any frame of
+ * its stack is suppressed. */
+
+/* Reads path's suppressions into r (replacing any). Returns 0, or -1 with
+ * a one-line reason in err. Reads with open/read: no stdio. */
+int ms_report_supp_load(ms_report_t *r, const char *path, char *err,
+    size_t errlen);
+/* Marks the sites r's suppressions match and counts them in each
+ * suppression and in r's supp_* totals. After the leak classes are in. */
+void ms_report_suppress(ms_report_t *r);
+/* The summary's blocks and bytes by leak class, less the suppressed. */
+void ms_report_leak_shown(const ms_report_t *r, uint64_t *blocks,
+    uint64_t *bytes);
+/* Does glob (a suppression's) match s? */
+int ms_report_supp_match(const char *glob, const char *s);
+void ms_report_supp_free(ms_report_t *r);
 
 /* What sites are ranked by: live bytes; bytes allocated; allocation
  * calls; leaks (the most severe leak class first, then live bytes);

@@ -523,9 +523,18 @@ leaks(ms_text_t *t)
         para(t, 0, "Leak classes: not measured (%s).", why);
     } else {
         char line[512];
+        uint64_t lb[MS_LEAK_CLASSES], ly[MS_LEAK_CLASSES];
+        ms_report_leak_shown(r, lb, ly);
         para(t, 0, "By reachability: %s.", classes(line, sizeof(line),
-            r->leak_blocks, r->leak_bytes, 1));
+            lb, ly, 1));
     }
+    if (r->supp_file != NULL)
+        para(t, 0, "Suppressed by %llu pattern%s of %s: %llu blocks, %s, in "
+            "%llu sites, not listed.", (unsigned long long)r->nsupps,
+            r->nsupps == 1 ? "" : "s", r->supp_file,
+            (unsigned long long)r->supp_blocks,
+            mbytes(a, sizeof(a), r->supp_bytes),
+            (unsigned long long)r->supp_sites);
     site_section(t, MS_RANK_LEAK);
 }
 

@@ -73,6 +73,7 @@ typedef struct {
     int children;           /* MEMSCOPE_CHILDREN: MS_CHILDREN_* */
     char run_log[1024];     /* MEMSCOPE_RUN_LOG ("" = none) */
     char symbol_cache[1024]; /* MEMSCOPE_SYMBOL_CACHE ("" = none) */
+    char suppressions[1024]; /* MEMSCOPE_SUPPRESSIONS ("" = none) */
 } ms_options_t;
 
 /* MEMSCOPE_CHILDREN: which processes started from the one named are

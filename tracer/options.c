@@ -84,6 +84,9 @@ static const opt_desc_t opts[] = {
     { "MEMSCOPE_SYMBOL_CACHE", OPT_STRING, ms_opt.symbol_cache,
       sizeof(ms_opt.symbol_cache), 0, 0,
       "directory of function names by build ID, shared by processes" },
+    { "MEMSCOPE_SUPPRESSIONS", OPT_STRING, ms_opt.suppressions,
+      sizeof(ms_opt.suppressions), 0, 0,
+      "file of leak:PATTERN lines: matching leaks left out of the reports" },
 };
 
 static int

@@ -517,6 +517,17 @@ ms_report_build(const ms_export_req_t *req)
      * snapshot, in a copy of the process, whose threads run on */
     if (!ms_opt.sample && ((at_exit && ms_opt.leak_check) || req->leaks))
         ms_leaks_scan(r, !at_exit);
+    /* MEMSCOPE_SUPPRESSIONS: a file that cannot be used warns once, and
+     * the reports come without it */
+    static int warned_supp;
+    char err[1200];
+    if (ms_opt.suppressions[0] != '\0') {
+        if (ms_report_supp_load(r, ms_opt.suppressions, err, sizeof(err)) == 0)
+            ms_report_suppress(r);
+        else
+            ms_warn_once(&warned_supp, "MEMSCOPE_SUPPRESSIONS: %s; the "
+                "reports list every leak", err);
+    }
 
     size_t cap = 4096 + 1;
     ms_tl_point_t *pts = ms_xmalloc(cap * sizeof(*pts));

@@ -14,7 +14,7 @@ const PAGE = 100, FLAME_MAX = 3000, ROW_H = 18;
 const SVGNS = (() => { const d = document.createElement('div');
   d.innerHTML = '<svg></svg>'; return d.firstChild.namespaceURI; })();
 const S = { id: 0, allocs: 1, bytes: 2, frees: 3, freed: 4, lblocks: 5, lbytes: 6,
-  temps: 7, first: 8, frames: 9, life: 10, classes: 11 };
+  temps: 7, first: 8, frames: 9, life: 10, classes: 11, supp: 12 };
 const F = { func: 0, file: 1, line: 2, mod: 3, addr: 4 };
 const COLORS = { heap: '#2f6fde', rss: '#e07b24', res: '#2a9d6f' };
 let D, EST, tip, app, toc, sites, frameKeys;
@@ -70,7 +70,7 @@ function siteObj(a) {
   const fr = a[S.frames], m = Math.min(a[S.first], Math.max(fr.length - 1, 0));
   return { id: a[S.id], allocs: a[S.allocs], bytes: a[S.bytes], frees: a[S.frees],
     freed: a[S.freed], lblocks: a[S.lblocks], lbytes: a[S.lbytes], temps: a[S.temps],
-    frames: fr, life: a[S.life], classes: a[S.classes] || null, top: fr.length ? fr[m] : -1, key: null };
+    frames: fr, life: a[S.life], classes: a[S.classes] || null, supp: a[S.supp] === 1, top: fr.length ? fr[m] : -1, key: null };
 }
 const siteFn = s => s.top < 0 ? '(no frames)' : fname(s.top);
 const siteLoc = s => s.top < 0 ? '' : floc(s.top);
@@ -426,10 +426,18 @@ function leaksPanel() {
   const byVar = new Map();
   D.vars.forEach(v => { if (v[V.addr] != null && v[V.status] !== 'freed') {
     if (!byVar.has(v[V.site])) byVar.set(v[V.site], []); byVar.get(v[V.site]).push(v); } });
-  const rows = sites.filter(s => s.lblocks > 0);
+  const rows = sites.filter(s => s.lblocks > 0 && !s.supp);
   const total = rows.reduce((a, s) => a + s.lbytes, 0);
   add(sec, h('p', null, int(sm.live_blocks) + ' blocks, ' + human(sm.live_bytes) + ' (' + int(sm.live_bytes) +
-    ' bytes), in ' + int(rows.length) + ' sites' + (EST ? '; per-site figures are estimates summing to \u2248 ' + human(total) : '') + '.'));
+    ' bytes), in ' + int(rows.length + (sm.suppressed ? sm.suppressed[1] : 0)) + ' sites' +
+    (EST ? '; per-site figures are estimates summing to \u2248 ' + human(total) : '') + '.'));
+  /* [file, sites, blocks, bytes, [[pattern, sites, blocks, bytes]...]] */
+  const sp = sm.suppressed;
+  if (sp) add(sec, h('p', { id: 'leak-suppressed' }, 'Suppressed by ' + int(sp[4].length) + (sp[4].length === 1 ? ' pattern' : ' patterns') +
+    ' of ', h('span', { cls: 'fn' }, sp[0]), ': ' + int(sp[2]) + (sp[2] === 1 ? ' block, ' : ' blocks, ') + human(sp[3]) + ', in ' +
+    int(sp[1]) + (sp[1] === 1 ? ' site' : ' sites') + ', left out of this table and of the classes' +
+    (sp[1] ? ' (' : '.'), sp[4].filter(x => x[1] > 0).map((x, i) => [i ? ', ' : '', h('span', { cls: 'fn' }, x[0]), ' ' + int(x[2])]),
+    sp[1] ? ').' : ''));
   const on = leakChosen();
   let tools = null, tbl = null;
   if (lc) {
