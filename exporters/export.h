@@ -26,11 +26,11 @@ void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);
  * lost (--metric lost; nothing when the classes were not measured). */
 void ms_folded_write_lost(ms_writer_t *w, const ms_report_t *r);
 /* A gzipped pprof profile (profile.proto, docs/pprof.md): deflated with
- * zlib when it can be loaded, else in stored blocks; _stored never uses
- * zlib. ms_pprof_encode gives the profile unzipped, in a buffer from
+ * zlib when it can be loaded, else in stored blocks; ms_pprof_write_gz
+ * with stored set never uses zlib. ms_pprof_encode gives the profile unzipped, in a buffer from
  * ms_xmalloc: 0 or -ENOMEM. */
 void ms_pprof_write(ms_writer_t *w, const ms_report_t *r);
-void ms_pprof_write_stored(ms_writer_t *w, const ms_report_t *r);
+void ms_pprof_write_gz(ms_writer_t *w, const ms_report_t *r, int stored);
 int ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len);
 /* The report for a terminal (docs/text.md), no line wider than width
  * columns (40 to 1000); ms_text_write: 80 columns. */

@@ -899,8 +899,8 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     return *out != NULL ? 0 : -ENOMEM;
 }
 
-static void
-write_mode(ms_writer_t *w, const ms_report_t *r, ms_gzip_mode_t mode)
+void
+ms_pprof_write_gz(ms_writer_t *w, const ms_report_t *r, int stored)
 {
     unsigned char *buf;
     size_t len;
@@ -909,18 +909,13 @@ write_mode(ms_writer_t *w, const ms_report_t *r, ms_gzip_mode_t mode)
             w->err = ENOMEM;    /* no file rather than a partial one */
         return;
     }
-    ms_gzip_write(w, buf != NULL ? buf : (unsigned char *)"", len, mode);
+    ms_gzip_write(w, buf != NULL ? buf : (unsigned char *)"", len,
+        stored ? MS_GZIP_STORED : MS_GZIP_DEFLATE);
     ms_xfree(buf);
 }
 
 void
 ms_pprof_write(ms_writer_t *w, const ms_report_t *r)
 {
-    write_mode(w, r, MS_GZIP_DEFLATE);
-}
-
-void
-ms_pprof_write_stored(ms_writer_t *w, const ms_report_t *r)
-{
-    write_mode(w, r, MS_GZIP_STORED);
+    ms_pprof_write_gz(w, r, 0);
 }
