@@ -793,6 +793,9 @@ scan_copy(scan_t *s, ms_report_t *r)
     if (copy_receive(fds[0], r, deadline) != 0) {
         r->leak_checked = 0;
         kill((pid_t)pid, SIGKILL);
+        if (ms_opt.verbose)
+            ms_log("leak scan: the copy of the process sent no classes "
+                "(out of memory, or killed): not measured");
     }
     if (ms_opt.verbose)
         ms_log("leak scan: the copy of the process made in %.3f ms",
@@ -829,6 +832,9 @@ ms_leaks_scan(ms_report_t *r, int copy)
         goto out;
     uint64_t t0 = ms_now_precise_ns();
     int copied = copy && scan_copy(&s, r) == 0;
+    if (copy && !copied && ms_opt.verbose)
+        ms_log("leak scan: no copy of the process could be made (%s): "
+            "scanned in place", strerror(errno));
     if (!copied)
         scan_here(&s, r);
     if (ms_opt.verbose && r->leak_checked) {
