@@ -270,7 +270,9 @@ ms_life_bucket(uint64_t ms)
 }
 
 /* ---- threads (threads.c) ------------------------------------------------ */
-#define MS_SCACHE 256
+/* Entries of the per-thread stack cache: python3's JSON bench, 14k distinct
+ * stacks, misses 16k of 10^6 allocations at 1024 (68k at 256) */
+#define MS_SCACHE 1024
 
 typedef struct ms_thread {
     struct ms_thread *next;         /* registry, newest first */

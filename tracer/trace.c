@@ -110,7 +110,7 @@ site_slot(ms_thread_t *t, void *ra, void *fp, uint32_t task)
             XXH3_64bits_withSeed(frames, sizeof(key), epoch), frames, 1, task);
     }
     int n = ms_stack_walk(t, ra, fp, frames, &h);
-    unsigned c = (unsigned)((h >> 56) ^ task) & (MS_SCACHE - 1);
+    unsigned c = (unsigned)((h >> 40) ^ task) & (MS_SCACHE - 1);
     if (MS_LIKELY(t->scache_hash[c] == h)) {
         uint32_t slot = scache_hit(t->scache_slot[c], task);
         if (MS_LIKELY(slot != UINT32_MAX))
