@@ -49,6 +49,21 @@ typedef struct {
     int ok;                 /* 0: dladdr knew nothing of it */
 } dlmod_t;
 
+/* The address ranges of a compile unit's outermost inlined subroutines,
+ * sorted: an address in none of them has no inline chain, and needs no
+ * walk of the unit's DIEs (dwarf_getscopes walks the whole unit, for each
+ * address: quadratic in a unit of many functions). */
+typedef struct {
+    uint64_t lo, hi;
+} irange_t;
+
+struct cuinl {
+    Dwfl_Module *mod;
+    uint64_t off;           /* the unit's DIE offset */
+    irange_t *r;
+    size_t n;
+};
+
 struct ms_symtab {
     uintptr_t *keys;
     ms_sym_t *vals;
@@ -61,6 +76,8 @@ struct ms_symtab {
     dlmod_t *dl;
     int ndl, capdl;
     int dwfl_tried;         /* libdw is loaded at the first miss */
+    struct cuinl *cus;      /* per compile unit: where inlined code is */
+    int ncus, capcus, lastcu;
     ms_symcache_t cache;    /* MEMSCOPE_SYMBOL_CACHE (symcache.c) */
 };
 
@@ -86,6 +103,11 @@ static struct {
     Dwarf_Die *(*addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
     int (*getscopes)(Dwarf_Die *, Dwarf_Addr, Dwarf_Die **);
     int (*getscopes_die)(Dwarf_Die *, Dwarf_Die **);
+    int (*child)(Dwarf_Die *, Dwarf_Die *);
+    int (*siblingof)(Dwarf_Die *, Dwarf_Die *);
+    ptrdiff_t (*ranges)(Dwarf_Die *, ptrdiff_t, Dwarf_Addr *, Dwarf_Addr *,
+        Dwarf_Addr *);
+    Dwarf_Off (*dieoffset)(Dwarf_Die *);
     int (*tag)(Dwarf_Die *);
     const char *(*diename)(Dwarf_Die *);
     Dwarf_Attribute *(*attr_integrate)(Dwarf_Die *, unsigned int,
@@ -135,6 +157,10 @@ dw_load(void)
     SYM(addrdie, "dwfl_module_addrdie");
     SYM(getscopes, "dwarf_getscopes");
     SYM(getscopes_die, "dwarf_getscopes_die");
+    SYM(child, "dwarf_child");
+    SYM(siblingof, "dwarf_siblingof");
+    SYM(ranges, "dwarf_ranges");
+    SYM(dieoffset, "dwarf_dieoffset");
     SYM(tag, "dwarf_tag");
     SYM(diename, "dwarf_diename");
     SYM(attr_integrate, "dwarf_attr_integrate");
@@ -379,15 +405,141 @@ inl_call(Dwarf_Die *die, Dwarf_Die *cu, char **file, int *line)
     }
 }
 
+static int
+irange_cmp(const void *a, const void *b)
+{
+    const irange_t *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Adds die's address ranges to *r (n used, cap allocated); 0 or -1. */
+static int
+add_ranges(Dwarf_Die *die, irange_t **r, size_t *n, size_t *cap)
+{
+    Dwarf_Addr base, lo, hi;
+    for (ptrdiff_t o = 0; (o = dw.ranges(die, o, &base, &lo, &hi)) > 0; ) {
+        if (hi <= lo)
+            continue;
+        if (*n == *cap) {
+            size_t c = *cap ? *cap * 2 : 64;
+            irange_t *g = ms_trealloc(*r, c * sizeof(*g));
+            if (g == NULL)
+                return -1;
+            *r = g;
+            *cap = c;
+        }
+        (*r)[(*n)++] = (irange_t){ lo, hi };
+    }
+    return 0;
+}
+
+/* Walks the unit once (no recursion: a stack of DIEs) for the ranges of
+ * its outermost inlined subroutines; 0, or -1 when it could not (the
+ * caller then asks libdw for every address, as before). */
+static int
+cu_index(Dwarf_Die *cu, struct cuinl *c)
+{
+    enum { DEPTH = 128 };
+    Dwarf_Die stack[DEPTH];
+    size_t cap = 0;
+    int sp = 0;
+    c->r = NULL;
+    c->n = 0;
+    if (dw.child(cu, &stack[0]) != 0)
+        return 0;               /* an empty unit: no inlined code */
+    for (;;) {
+        Dwarf_Die *d = &stack[sp];
+        int tag = dw.tag(d);
+        if (tag == DW_TAG_inlined_subroutine) {
+            if (add_ranges(d, &c->r, &c->n, &cap) != 0)
+                goto fail;
+        } else if (tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block ||
+                   tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+                   tag == DW_TAG_structure_type || tag == DW_TAG_module) {
+            /* where inlined code can be found inside */
+            if (sp + 1 >= DEPTH)
+                goto fail;
+            if (dw.child(d, &stack[sp + 1]) == 0) {
+                sp++;
+                continue;
+            }
+        }
+        /* the next DIE: this one's sibling, or an ancestor's */
+        while (dw.siblingof(&stack[sp], &stack[sp]) != 0)
+            if (sp-- == 0)
+                goto done;
+    }
+done:
+    if (c->n > 1)
+        qsort(c->r, c->n, sizeof(*c->r), irange_cmp);
+    return 0;
+fail:
+    ms_tfree(c->r);
+    c->r = NULL;
+    c->n = 0;
+    return -1;
+}
+
+/* 1 when pc (relative to the module) may lie in inlined code of unit cu
+ * of m: in one of its inlined ranges, or not known. */
+static int
+maybe_inlined(ms_symtab_t *st, Dwfl_Module *m, Dwarf_Die *cu, uint64_t pc)
+{
+    uint64_t off = dw.dieoffset(cu);
+    struct cuinl *c = NULL;
+    if (st->lastcu < st->ncus && st->cus[st->lastcu].mod == m &&
+        st->cus[st->lastcu].off == off) {
+        c = &st->cus[st->lastcu];
+    } else {
+        for (int i = 0; i < st->ncus; i++)
+            if (st->cus[i].mod == m && st->cus[i].off == off) {
+                c = &st->cus[i];
+                st->lastcu = i;
+                break;
+            }
+    }
+    if (c == NULL) {
+        if (st->ncus == st->capcus) {
+            int cap = st->capcus ? st->capcus * 2 : 16;
+            struct cuinl *g = ms_trealloc(st->cus, (size_t)cap * sizeof(*g));
+            if (g == NULL)
+                return 1;
+            st->cus = g;
+            st->capcus = cap;
+        }
+        c = &st->cus[st->ncus];
+        c->mod = m;
+        c->off = off;
+        if (cu_index(cu, c) != 0)
+            return 1;
+        st->lastcu = st->ncus++;
+    }
+    /* the last range starting at or below pc; outermost ranges nest in
+     * none of the others of their unit, so one look suffices, and a few
+     * more where ranges of several functions overlap */
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->r[mid].lo <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0 && lo - i <= 8; )
+        if (pc < c->r[i].hi)
+            return 1;
+    return 0;
+}
+
 /* Functions inlined at pc, innermost first (libdw's scopes): each named,
  * at the line of the one inside it; the real function's line becomes
  * the call site of the outermost. */
 static void
-inline_chain(Dwfl_Module *m, uintptr_t pc, ms_sym_t *out)
+inline_chain(ms_symtab_t *st, Dwfl_Module *m, uintptr_t pc, ms_sym_t *out)
 {
     Dwarf_Addr bias;
     Dwarf_Die *cu = dw.addrdie(m, pc, &bias);
-    if (cu == NULL)
+    if (cu == NULL || !maybe_inlined(st, m, cu, pc - bias))
         return;
     Dwarf_Die *scopes = NULL;
     int n = dw.getscopes(cu, pc - bias, &scopes);
@@ -457,7 +609,7 @@ resolve_dwfl(ms_symtab_t *st, Dwfl_Module *m, uintptr_t pc, ms_sym_t *out)
     if (n > 0 && n <= 64)
         out->build_id = hex(bits, n);
     if (dw.inl_ok)
-        inline_chain(m, pc, out);
+        inline_chain(st, m, pc, out);
 }
 
 /* Sets the module and offset of pc in out as dladdr gives them (its file
@@ -634,6 +786,9 @@ ms_symtab_free(ms_symtab_t *st)
     for (int i = 0; i < st->ndl; i++)
         ms_tfree(st->dl[i].fname);
     ms_tfree(st->dl);
+    for (int i = 0; i < st->ncus; i++)
+        ms_tfree(st->cus[i].r);
+    ms_tfree(st->cus);
     ms_tfree(st->mods);
     if (st->dwfl != NULL)
         dw.end(st->dwfl);
