@@ -27,10 +27,12 @@ int cmd_info(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
 /* A running traced process, as `memscope snapshot` finds it (snapshot.c):
- * its snapshot signal, where it writes its reports (dir, through /proc
+ * its pid (the program's where the pid given was `memscope run`'s), its
+ * snapshot signal, where it writes its reports (dir, through /proc
  * when relative; shown: the same for people) and the report names it may
  * use (base[0..nbase-1]). */
 typedef struct {
+    int pid;
     int sig;
     char dir[4096 + 1100];
     char shown[4096 + 1100];

@@ -413,10 +413,39 @@ parse(int argc, char **argv, snap_t *s)
     return CLI_OK;
 }
 
+/*
+ * `memscope run`'s own pid (the $! of a run put in the background) stands
+ * for the program it runs: a process of this same tool with exactly one
+ * child is replaced by that child.
+ */
+static void
+follow_run(snap_t *s)
+{
+    char self[PATH_MAX], exe[PATH_MAX], path[64], kids[64];
+    ssize_t a = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)s->pid);
+    ssize_t b = readlink(path, exe, sizeof(exe) - 1);
+    if (a <= 0 || a != b || memcmp(self, exe, (size_t)a) != 0 ||
+        s->pid == getpid())
+        return;
+    snprintf(path, sizeof(path), "task/%d/children", (int)s->pid);
+    ssize_t n = read_proc(s->pid, path, kids, sizeof(kids) - 1);
+    if (n <= 0)
+        return;
+    kids[n] = '\0';
+    char *end;
+    long c = strtol(kids, &end, 10);
+    while (*end == ' ' || *end == '\n')
+        end++;
+    if (c > 0 && *end == '\0')     /* one child, no other */
+        s->pid = (pid_t)c;
+}
+
 /* The process exists, runs memscope and takes a snapshot signal. */
 static int
 check_process(snap_t *s)
 {
+    follow_run(s);
     if (kill(s->pid, 0) != 0) {
         cli_error(cmd, errno == ESRCH ? "no process with id %d" :
             "not allowed to signal process %d", (int)s->pid);
@@ -493,6 +522,7 @@ cli_traced_find(const char *caller, int pid, const char *dir_opt,
         rc = find_dir(s);
     if (rc == CLI_OK) {
         find_bases(s);
+        t->pid = (int)s->pid;
         t->sig = s->sig;
         snprintf(t->dir, sizeof(t->dir), "%s", s->dir);
         snprintf(t->shown, sizeof(t->shown), "%s", s->shown);

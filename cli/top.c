@@ -572,6 +572,8 @@ cmd_top(int argc, char **argv)
     int rc = parse(argc, argv, s);
     if (rc == CLI_OK)
         rc = cli_traced_find(cmd, s->pid, s->dir_opt, &s->t);
+    if (rc == CLI_OK)
+        s->pid = s->t.pid;      /* memscope run's pid: its program's */
     if (rc != CLI_OK) {
         free(s);
         return rc < 0 ? CLI_OK : rc;

@@ -123,6 +123,25 @@ wait "$pid" && prc=0 || prc=$?
 [ $prc = 3 ] || ms_fail "the program exited $prc after the views, not 3"
 grep -qx done "$TMP/once.out" || ms_fail "the program did not finish after the views"
 
+# `memscope run`'s own pid ($! of a run in the background) stands for the
+# program it runs, for top and for snapshot alike
+MEMSCOPE_LIB=$MEMSCOPE_LIB "$T" run -q -o "$TMP/rout" --formats bin,json -- "$P" 3000 \
+    >"$TMP/run.out" 2>"$TMP/run.err" &
+rpid=$!
+for _ in $(seq 500); do grep -qs started "$TMP/run.out" && break; sleep 0.01; done
+"$T" top --once "$rpid" >"$TMP/ronce.out" 2>"$TMP/ronce.err" ||
+    ms_fail "top --once on memscope run's pid failed: $(cat "$TMP/ronce.err")"
+child=$(grep -o '(pid [0-9]*)' "$TMP/ronce.out" | head -1 | tr -dc 0-9)
+[ -n "$child" ] && [ "$child" != "$rpid" ] ||
+    ms_fail "top on memscope run's pid did not view its program: $(head -2 "$TMP/ronce.out")"
+"$T" snapshot "$rpid" >"$TMP/rsnap.out" 2>"$TMP/rsnap.err" ||
+    ms_fail "snapshot of memscope run's pid failed: $(cat "$TMP/rsnap.err")"
+wait "$rpid" && rrc=0 || rrc=$?
+[ $rrc = 3 ] || ms_fail "memscope run exited $rrc, not 3"
+ls "$TMP/rout" | grep -q "^top_prog-$child\.snapshot-1\.json$" ||
+    ms_fail "no snapshot of the program: $(ls "$TMP/rout")"
+echo "ok: top and snapshot given memscope run's pid view and snapshot its program ($child)"
+
 # errors: one line, status 1
 one_line() {    # WHAT WANT_RC CMD...
     local what=$1 want=$2 rc
