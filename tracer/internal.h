@@ -216,18 +216,49 @@ void ms_table_repair(ms_table_t *t);
  * thread): allocations are counted by their thread, in a slot whose owner
  * is 0; a free of another thread's block is counted by the freeing thread,
  * in a slot that names the block's thread as owner, so that the report
- * can tell every block's figures by the thread that made it. */
+ * can tell every block's figures by the thread that made it.
+ *
+ * A slot holds what each allocation adds; what frees add (and sampled
+ * mode's estimates) lies in an ms_sitefree_t made on the slot's first free
+ * or sample, so that the many slots of a thread whose blocks live on cost
+ * 48 bytes each. A slot's frees are the sum of its lifetime histogram (one
+ * bucket per free). */
+typedef struct {
+    uint64_t freed_bytes, freed_usable_bytes, temporaries;
+    double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
+    uint64_t life[MS_LIFE_BUCKETS];
+} ms_sitefree_t;
+
 typedef struct {
     uint32_t stack;         /* global stack id */
     uint32_t task;          /* the blocks' task id, 0 = none */
     uint32_t owner;         /* the blocks' thread (ms_thread_t.id) when not
                                the table's own, else 0 */
     uint32_t pad;
-    uint64_t allocs, bytes, frees, freed_bytes, temporaries;
-    uint64_t usable_bytes, freed_usable_bytes;  /* size classes' bytes */
-    double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
-    uint64_t life[MS_LIFE_BUCKETS];
+    uint64_t allocs, bytes;
+    uint64_t usable_bytes;  /* size classes' bytes */
+    ms_sitefree_t *free;    /* NULL until the first free or sample;
+                               published with release, never freed */
 } ms_sitestat_t;
+
+/* The free side of slot st, made on first use (sites.c); NULL without
+ * memory. */
+ms_sitefree_t *ms_sites_free_make(ms_sitestat_t *st);
+static inline __attribute__((always_inline)) ms_sitefree_t *
+ms_sites_free(ms_sitestat_t *st)
+{
+    ms_sitefree_t *f = st->free;
+    return MS_LIKELY(f != NULL) ? f : ms_sites_free_make(st);
+}
+/* A slot's frees: the sum of its lifetime histogram. */
+static inline uint64_t
+ms_sitefree_frees(const ms_sitefree_t *f)
+{
+    uint64_t n = 0;
+    for (int b = 0; f != NULL && b < MS_LIFE_BUCKETS; b++)
+        n += f->life[b];
+    return n;
+}
 
 #define MS_SITE_CHUNK 256
 typedef struct ms_sitechunk {
@@ -313,10 +344,9 @@ typedef struct ms_thread {
     uintptr_t tcb;                  /* its thread pointer (leaks.c) */
 
     ms_table_t table;
-    /* the last block recorded and the allocation count then: a free of
-     * it with no allocation since is a temporary */
+    /* the last block recorded, 0 after an allocation that was not: a
+     * free of it is a temporary */
     uintptr_t last_ptr;
-    uint64_t last_allocs;
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
 

@@ -25,23 +25,32 @@ typedef struct {
     int used;
 } acc_t;
 
+/* A slot's free side, read once (NULL: no free yet). */
+static const ms_sitefree_t *
+slot_free(const ms_sitestat_t *st)
+{
+    return __atomic_load_n(&st->free, __ATOMIC_ACQUIRE);
+}
+
+static const ms_sitefree_t no_frees;
+
 static void
-add_site(acc_t *a, const ms_sitestat_t *st)
+add_site(acc_t *a, const ms_sitestat_t *st, const ms_sitefree_t *f)
 {
     a->used = 1;
     a->s.allocs += st->allocs;
     a->s.bytes += st->bytes;
-    a->s.frees += st->frees;
-    a->s.freed_bytes += st->freed_bytes;
-    a->s.temporaries += st->temporaries;
+    a->s.frees += ms_sitefree_frees(f);
+    a->s.freed_bytes += f->freed_bytes;
+    a->s.temporaries += f->temporaries;
     a->s.usable_bytes += st->usable_bytes;
-    a->s.live_usable_bytes += st->usable_bytes - st->freed_usable_bytes;
-    a->s.est_allocs += st->est_allocs;
-    a->s.est_bytes += st->est_bytes;
-    a->s.est_live_blocks += st->est_allocs - st->est_freed_allocs;
-    a->s.est_live_bytes += st->est_bytes - st->est_freed_bytes;
+    a->s.live_usable_bytes += st->usable_bytes - f->freed_usable_bytes;
+    a->s.est_allocs += f->est_allocs;
+    a->s.est_bytes += f->est_bytes;
+    a->s.est_live_blocks += f->est_allocs - f->est_freed_allocs;
+    a->s.est_live_bytes += f->est_bytes - f->est_freed_bytes;
     for (int b = 0; b < MS_LIFE_BUCKETS; b++)
-        a->s.life[b] += st->life[b];
+        a->s.life[b] += f->life[b];
 }
 
 /* Sets k[0] to what k[1..n) leave of total, trimming them to it. */
@@ -244,16 +253,16 @@ row_before(const void *x, const void *y, void *ctx)
 }
 
 static void
-add_row(ms_rrow_t *w, const ms_sitestat_t *st)
+add_row(ms_rrow_t *w, const ms_sitestat_t *st, const ms_sitefree_t *f)
 {
     w->allocs += st->allocs;
     w->bytes += st->bytes;
-    w->frees += st->frees;
-    w->freed_bytes += st->freed_bytes;
-    w->est_allocs += st->est_allocs;
-    w->est_bytes += st->est_bytes;
-    w->est_live_blocks += st->est_allocs - st->est_freed_allocs;
-    w->est_live_bytes += st->est_bytes - st->est_freed_bytes;
+    w->frees += ms_sitefree_frees(f);
+    w->freed_bytes += f->freed_bytes;
+    w->est_allocs += f->est_allocs;
+    w->est_bytes += f->est_bytes;
+    w->est_live_blocks += f->est_allocs - f->est_freed_allocs;
+    w->est_live_bytes += f->est_bytes - f->est_freed_bytes;
 }
 
 static void
@@ -276,11 +285,13 @@ build_sites(ms_report_t *r, frames_t *fp)
                 ms_sitestat_t st = c->s[i];
                 if (st.stack >= nst)
                     continue;
-                add_site(&acc[st.stack], &st);
+                const ms_sitefree_t *fp = slot_free(&c->s[i]);
+                ms_sitefree_t f = fp != NULL ? *fp : no_frees;
+                add_site(&acc[st.stack], &st, &f);
                 ms_rrow_t *w = rowmap_get(&m, st.stack,
                     st.owner ? st.owner : t->id, st.task);
                 if (w != NULL)
-                    add_row(w, &st);
+                    add_row(w, &st, &f);
             }
         }
     }

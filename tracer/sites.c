@@ -5,7 +5,8 @@
  * thread): see ms_sitestat_t. A record names its owner's slot, so a free on the
  * owning thread finds the statistics without a look-up. Chunks never move
  * and publish their fill count with a release store, so a report can walk
- * them while the owner adds more.
+ * them while the owner adds more; so do a slot's free-side figures
+ * (ms_sitefree_t), made on its first free and never freed.
  */
 #include <string.h>
 
@@ -114,4 +115,13 @@ ms_sites_task_of(ms_sites_t *s, uint32_t slot)
 {
     const ms_sitestat_t *st = slot_any(s, slot);
     return st ? st->task : 0;
+}
+
+ms_sitefree_t *
+ms_sites_free_make(ms_sitestat_t *st)
+{
+    ms_sitefree_t *f = ms_tcalloc(sizeof(*f));
+    if (f != NULL)
+        __atomic_store_n(&st->free, f, __ATOMIC_RELEASE);
+    return f;
 }

@@ -138,6 +138,20 @@ usable_size(uintptr_t p, size_t req, unsigned kind)
     return ms_je_sallocx((void *)p, 0);
 }
 
+/* Sampled mode's estimates of a sampled block's allocation. */
+static __attribute__((noinline)) void
+sampled_alloc_estimate(ms_sitestat_t *st, size_t req)
+{
+    ms_sitefree_t *f = ms_sites_free(st);
+    if (f == NULL) {
+        ms_dropped();
+        return;
+    }
+    double w = ms_sample_weight(req);
+    f->est_allocs += w;
+    f->est_bytes += w * (double)req;
+}
+
 /* The record and site statistics of a new block p: ms_record, inlined
  * into the allocation hook. */
 static inline __attribute__((always_inline)) void
@@ -148,6 +162,7 @@ record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     uint32_t slot = site_slot(t, ra, fp, task);
     if (MS_UNLIKELY(slot == UINT32_MAX ||
             (ms_max_events != 0 && t->table.count >= ms_max_events))) {
+        t->last_ptr = 0;
         ms_dropped();
         return;
     }
@@ -156,20 +171,17 @@ record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
         .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
         .time_ms = ms_clock_ms(), .site = slot };
     if (MS_UNLIKELY(ms_own_insert(t, &r) != 0)) {
+        t->last_ptr = 0;
         ms_dropped();
         return;
     }
     t->last_ptr = p;
-    t->last_allocs = t->allocs;
     ms_sitestat_t *st = ms_sites_at(&t->sites, slot);
     st->allocs++;
     st->bytes += req;
     st->usable_bytes += usable;
-    if (MS_UNLIKELY(flags & MS_REC_SAMPLED)) {
-        double w = ms_sample_weight(req);
-        st->est_allocs += w;
-        st->est_bytes += w * (double)req;
-    }
+    if (MS_UNLIKELY(flags & MS_REC_SAMPLED))
+        sampled_alloc_estimate(st, req);
     if (MS_UNLIKELY(task != 0))
         ms_task_account(task, (int64_t)req, 1);
 }
@@ -233,21 +245,32 @@ ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     return alloc_hook(p, req, kind, flags, ra, fp);
 }
 
-/* Per-site statistics of a free of record r; lifetime from the record. */
+/* Sampled mode's estimates of a sampled block's free. */
+static __attribute__((noinline)) void
+sampled_free_estimate(ms_sitefree_t *f, uint64_t size)
+{
+    double w = ms_sample_weight(size);
+    f->est_freed_allocs += w;
+    f->est_freed_bytes += w * (double)size;
+}
+
+/* Per-site statistics of a free of record r; lifetime from the record.
+ * The free is its lifetime bucket's (a slot's frees are their sum). */
 static inline __attribute__((always_inline)) void
 account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 {
-    uint32_t now = ms_clock_ms();
-    st->frees++;
-    st->freed_bytes += r->size;
-    st->freed_usable_bytes += ms_usable_of_code(r->usable);
-    st->temporaries += (uint64_t)temporary;
-    if (MS_UNLIKELY(r->flags & MS_REC_SAMPLED)) {
-        double w = ms_sample_weight(r->size);
-        st->est_freed_allocs += w;
-        st->est_freed_bytes += w * (double)r->size;
+    ms_sitefree_t *f = ms_sites_free(st);
+    if (MS_UNLIKELY(f == NULL)) {
+        ms_dropped();
+        return;
     }
-    st->life[ms_life_bucket(now > r->time_ms ? now - r->time_ms : 0)]++;
+    uint32_t now = ms_clock_ms();
+    f->freed_bytes += r->size;
+    f->freed_usable_bytes += ms_usable_of_code(r->usable);
+    f->temporaries += (uint64_t)temporary;
+    if (MS_UNLIKELY(r->flags & MS_REC_SAMPLED))
+        sampled_free_estimate(f, r->size);
+    f->life[ms_life_bucket(now > r->time_ms ? now - r->time_ms : 0)]++;
 }
 
 void
@@ -295,7 +318,7 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
         ms_live_add(t, -(int64_t)r.size);
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
         ms_recent_add(t, p, st->stack);
-        account_site_free(st, &r, p == t->last_ptr && t->allocs == t->last_allocs);
+        account_site_free(st, &r, p == t->last_ptr);
         if (MS_UNLIKELY(st->task != 0 || (r.flags & MS_REC_VARIABLE) ||
                 __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0))
             ms_account_free_extras(&r, st->task);
