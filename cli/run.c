@@ -9,9 +9,12 @@
  * becomes) and, as MEMSCOPE_CHILDREN says, none of its descendants
  * (default), the ones it forks without exec (--follow-fork) or all
  * (--follow-children). Each traced process appends the paths of the
- * reports it writes to MEMSCOPE_RUN_LOG, a temporary file of the tool's;
- * when PROG ends the tool prints a summary of its exit report on stderr
- * (not with -q) and exits with PROG's status.
+ * reports it writes to MEMSCOPE_RUN_LOG, a temporary file of the tool's.
+ * At exit a process writes only its .bin and leaves its other formats to
+ * the tool (a "render" line in the log, export.c says how the two agree):
+ * when PROG ends the tool writes them, from each .bin, next to it, then
+ * prints a summary of PROG's exit report on stderr (not with -q) and
+ * exits with PROG's status.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -247,10 +251,12 @@ start(char **argv, int *status)
 
 /* ---- the summary --------------------------------------------------------- */
 
-/* One report file of the run log. */
+/* One report file of the run log; render: the formats (MEMSCOPE_FORMAT_*
+ * bits) its process left to the tool to write from it, a .bin. */
 typedef struct {
     long pid;
     char *trigger, *path;
+    unsigned render;
 } logged_t;
 
 typedef struct {
@@ -258,13 +264,43 @@ typedef struct {
     size_t n;
 } run_log_t;
 
+/* Adds a line to the log; 0, or -1 without memory. */
+static int
+log_add(run_log_t *log, long pid, const char *trigger, const char *path,
+    unsigned render)
+{
+    logged_t *v = realloc(log->v, (log->n + 1) * sizeof(*v));
+    if (v == NULL)
+        return -1;
+    log->v = v;
+    v[log->n].pid = pid;
+    v[log->n].trigger = strdup(trigger);
+    v[log->n].path = strdup(path);
+    v[log->n].render = render;
+    if (v[log->n].trigger == NULL || v[log->n].path == NULL) {
+        free(v[log->n].trigger);
+        free(v[log->n].path);
+        return -1;
+    }
+    log->n++;
+    return 0;
+}
+
+/* Reads the log from fd: "PID TAB TRIGGER TAB PATH" lines, and "PID TAB
+ * render TAB FORMATS TAB BIN" (FORMATS in hex), read as the exit report's
+ * BIN with its formats to write. */
 static void
-log_read(const char *path, run_log_t *log)
+log_read(int fd, run_log_t *log)
 {
     memset(log, 0, sizeof(*log));
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
+    int dfd = fd >= 0 ? dup(fd) : -1;
+    FILE *f = dfd >= 0 ? fdopen(dfd, "r") : NULL;
+    if (f == NULL) {
+        if (dfd >= 0)
+            close(dfd);
         return;
+    }
+    rewind(f);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -275,19 +311,20 @@ log_read(const char *path, run_log_t *log)
         if (t2 == NULL)
             continue;
         *t1 = *t2 = '\0';
-        logged_t *v = realloc(log->v, (log->n + 1) * sizeof(*v));
-        if (v == NULL)
-            break;
-        log->v = v;
-        v[log->n].pid = strtol(line, NULL, 10);
-        v[log->n].trigger = strdup(t1 + 1);
-        v[log->n].path = strdup(t2 + 1);
-        if (v[log->n].trigger == NULL || v[log->n].path == NULL) {
-            free(v[log->n].trigger);
-            free(v[log->n].path);
-            break;
+        const char *trigger = t1 + 1, *path = t2 + 1;
+        unsigned render = 0;
+        if (strcmp(trigger, "render") == 0) {
+            char *end;
+            unsigned long bits = strtoul(path, &end, 16);
+            if (end == path || *end != '\t' || bits == 0 ||
+                (bits & ~(unsigned long)MEMSCOPE_FORMAT_ALL) != 0)
+                continue;
+            render = (unsigned)bits & ~MEMSCOPE_FORMAT_BIN;
+            trigger = "exit";
+            path = end + 1;
         }
-        log->n++;
+        if (log_add(log, strtol(line, NULL, 10), trigger, path, render) != 0)
+            break;
     }
     free(line);
     fclose(f);
@@ -456,6 +493,13 @@ say_paths(const run_log_t *log, long pid, const char *indent)
         fputs("}\n", stderr);
 }
 
+static int
+pid_cmp(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void
 summary(const run_log_t *log, pid_t root, int kept_bin, const char *prog,
     const char *how)
@@ -480,20 +524,29 @@ summary(const run_log_t *log, pid_t root, int kept_bin, const char *prog,
                 bin);
     }
     /* the other processes traced: one line each, the first ten */
-    long seen[11];
-    size_t nseen = 0, others = 0;
+    long seen[10];
+    size_t nseen = 0, others = 0, npids = 0;
+    long *pids = malloc((log->n ? log->n : 1) * sizeof(*pids));
     for (size_t i = 0; i < log->n; i++) {
         long pid = log->v[i].pid;
         if (pid == root || strcmp(log->v[i].trigger, "exit") != 0)
             continue;
+        if (pids != NULL)
+            pids[npids++] = pid;
         size_t k = 0;
         while (k < nseen && seen[k] != pid)
             k++;
-        if (k < nseen)
-            continue;
-        if (nseen < 10)
+        if (k == nseen && nseen < 10)
             seen[nseen++] = pid;
-        others++;
+    }
+    /* how many: the distinct pids (a process's lines need not be together) */
+    if (pids != NULL) {
+        qsort(pids, npids, sizeof(*pids), pid_cmp);
+        for (size_t i = 0; i < npids; i++)
+            others += i == 0 || pids[i] != pids[i - 1];
+        free(pids);
+    } else {
+        others = nseen;
     }
     if (others == 0)
         return;
@@ -504,11 +557,86 @@ summary(const run_log_t *log, pid_t root, int kept_bin, const char *prog,
         SAY("  and %zu more, in the same directory\n", others - nseen);
 }
 
+/* ---- the formats the processes left to the tool ------------------------- */
+
+/* Writes one format of r as path, with mode; 0 or a negative errno. */
+static int
+render_one(const char *path, const ms_report_t *r,
+    void (*fn)(ms_writer_t *, const ms_report_t *), int mode)
+{
+    ms_writer_t *w = malloc(sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    int rc = ms_writer_open(w, path, mode);
+    if (rc == 0) {
+        fn(w, r);
+        rc = ms_writer_close(w);
+    }
+    free(w);
+    return rc;
+}
+
+/*
+ * Each .bin whose process left formats to the tool: those formats written
+ * from it, next to it (BASE.bin -> BASE.EXT), with the .bin's mode (the
+ * process's MEMSCOPE_FILE_MODE), as the process would have written them
+ * (the same bytes: tests/integration/roundtrip.sh); the log gets their
+ * lines in the order the process would have written them. A .bin that
+ * cannot be read or a file not written: a one-line error, the others go
+ * on.
+ */
+static void
+render_all(run_log_t *log)
+{
+    run_log_t out = { NULL, 0 };
+    for (size_t i = 0; i < log->n; i++) {
+        logged_t *v = &log->v[i];
+        if (log_add(&out, v->pid, v->trigger, v->path, 0) != 0)
+            break;
+        if (v->render == 0)
+            continue;
+        size_t stem = strlen(v->path);
+        struct stat st;
+        cli_input_t in;
+        memset(&in, 0, sizeof(in));
+        if (!ends_with(v->path, ".bin") || stat(v->path, &st) != 0) {
+            SAY("cannot write the reports of %s: %s\n", v->path,
+                ends_with(v->path, ".bin") ? strerror(errno) : "not a .bin");
+            continue;
+        }
+        if (cli_load(cmd, v->path, &in) != CLI_OK) {   /* it says why */
+            continue;
+        }
+        stem -= 4;
+        for (size_t k = 0; k < ms_nformats; k++) {
+            const ms_format_t *f = &ms_formats[k];
+            if (!(v->render & f->bit))
+                continue;
+            char *path = malloc(stem + strlen(f->ext) + 2);
+            if (path == NULL)
+                continue;
+            memcpy(path, v->path, stem);
+            snprintf(path + stem, strlen(f->ext) + 2, ".%s", f->ext);
+            int rc = render_one(path, in.r, f->write, (int)(st.st_mode & 07777));
+            if (rc != 0) {
+                SAY("cannot write %s: %s\n", path, strerror(-rc));
+            } else if (log_add(&out, v->pid, "exit", path, 0) != 0) {
+                free(path);
+                break;
+            }
+            free(path);
+        }
+        cli_unload(&in);
+    }
+    log_free(log);
+    *log = out;
+}
+
 /* ---- the command ---------------------------------------------------------- */
 
-/* The reports keep a .bin for the summary; added to MEMSCOPE_FORMATS when
- * the user's list has none (and removed at the end). Returns whether the
- * user's formats have it. */
+/* The reports keep a .bin, for the summary and for the formats the tool
+ * writes from it; added to MEMSCOPE_FORMATS when the user's list has none
+ * (and removed at the end). Returns whether the user's formats have it. */
 static int
 want_bin(void)
 {
@@ -583,15 +711,14 @@ cmd_run(int argc, char **argv)
         setenv("MEMSCOPE_CHILDREN", "none", 0);     /* one set is kept */
 
     char logpath[PATH_MAX] = "";
-    int kept_bin = 1;
     absolute_out();
-    if (!a.quiet)
-        kept_bin = want_bin();
+    int kept_bin = want_bin();
     /* the run's own directory: the run log, and the symbol cache */
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || *tmp != '/' || strlen(tmp) > 900)
         tmp = "/tmp";
     char rundir[1024], cache[1100];
+    int logfd = -1;
     snprintf(rundir, sizeof(rundir), "%s/memscope-run.XXXXXX", tmp);
     if (mkdtemp(rundir) == NULL) {
         rundir[0] = '\0';
@@ -600,20 +727,21 @@ cmd_run(int argc, char **argv)
         if (getenv("MEMSCOPE_SYMBOL_CACHE") == NULL && mkdir(cache, 0700) == 0)
             setenv("MEMSCOPE_SYMBOL_CACHE", cache, 1);
         snprintf(logpath, sizeof(logpath), "%s/reports", rundir);
-        int fd = a.quiet ? -1 : open(logpath, O_WRONLY | O_CREAT | O_EXCL |
-            O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            close(fd);
+        logfd = open(logpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (logfd >= 0)
             setenv("MEMSCOPE_RUN_LOG", logpath, 1);
-        } else {
+        else
             logpath[0] = '\0';
-        }
     }
+    if (logfd < 0)
+        unsetenv("MEMSCOPE_RUN_LOG");   /* no log: each process writes all */
 
     forward_signals();
     int status = 0;
     pid_t pid = start(argv + i, &status);
     if (pid < 0) {
+        if (logfd >= 0)
+            close(logfd);
         remove_rundir(rundir);
         return status;
     }
@@ -623,9 +751,19 @@ cmd_run(int argc, char **argv)
         ;
     child = 0;
 
+    /* the log's lines are all there once it is unlinked (no process
+     * starts a hand-over then) and no process holds its lock (export.c);
+     * a process that ends later writes all its formats itself */
+    run_log_t log = { NULL, 0 };
+    if (logfd >= 0) {
+        unlink(logpath);
+        while (flock(logfd, LOCK_EX) != 0 && errno == EINTR)
+            ;
+        log_read(logfd, &log);
+        close(logfd);
+    }
+    render_all(&log);
     if (!a.quiet) {
-        run_log_t log;
-        log_read(logpath, &log);
         char how[96];
         if (WIFSIGNALED(ws))
             snprintf(how, sizeof(how), "was killed by signal %d (%s)",
@@ -635,12 +773,12 @@ cmd_run(int argc, char **argv)
                 WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
         hide_bin = !kept_bin;
         summary(&log, pid, kept_bin, argv[i], how);
-        if (!kept_bin)
-            for (size_t k = 0; k < log.n; k++)
-                if (ends_with(log.v[k].path, ".bin"))
-                    unlink(log.v[k].path);
-        log_free(&log);
     }
+    if (!kept_bin)
+        for (size_t k = 0; k < log.n; k++)
+            if (ends_with(log.v[k].path, ".bin"))
+                unlink(log.v[k].path);
+    log_free(&log);
     remove_rundir(rundir);
 
     if (WIFSIGNALED(ws)) {

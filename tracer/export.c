@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -55,25 +57,73 @@ write_one(const char *path, const ms_report_t *r,
  * MEMSCOPE_RUN_LOG for each report file written, so the tool finds every
  * process's reports for its summary. The file must exist (the tool made
  * it); one write per line, O_APPEND: the lines of processes exiting at
- * once never mix.
+ * once never mix. fd: the log already open, or -1. Returns 0, or -1 when
+ * the line was not written whole.
  */
+static int
+log_line(int fd, const char *trigger, unsigned formats, const char *path)
+{
+    char line[4200];
+    int n = formats == 0 ?
+        snprintf(line, sizeof(line), "%d\t%s\t%s\n", (int)getpid(), trigger,
+            path) :
+        snprintf(line, sizeof(line), "%d\t%s\t%x\t%s\n", (int)getpid(),
+            trigger, formats, path);
+    if (n <= 0 || (size_t)n >= sizeof(line) || strchr(path, '\n') != NULL)
+        return -1;
+    int own = fd < 0;
+    if (own && (fd = open(ms_opt.run_log, O_WRONLY | O_APPEND | O_CLOEXEC |
+        O_NOFOLLOW | O_NOCTTY)) < 0)
+        return -1;
+    ssize_t w = write(fd, line, (size_t)n);
+    if (own)
+        close(fd);
+    return w == n ? 0 : -1;
+}
+
 static void
 log_report(const ms_export_req_t *req, const char *path)
 {
-    if (ms_opt.run_log[0] == '\0')
-        return;
-    char line[4200];
-    int n = snprintf(line, sizeof(line), "%d\t%s\t%s\n", (int)getpid(),
-        ms_trigger_name(req->trigger), path);
-    if (n <= 0 || (size_t)n >= sizeof(line) || strchr(path, '\n') != NULL)
-        return;
+    if (ms_opt.run_log[0] != '\0')
+        log_line(-1, ms_trigger_name(req->trigger), 0, path);
+}
+
+/*
+ * The exit report under `memscope run`: the process writes its .bin and
+ * leaves the other formats to the tool, which writes them from that .bin
+ * when the program it ran has ended (a line "PID TAB render TAB FORMATS
+ * TAB BIN" in the run log, FORMATS in hex): a short process pays for its
+ * .bin alone. The hand-over: the process holds a shared flock on the log
+ * from before it checks that the log is still linked until its line is
+ * written; the tool unlinks the log, then takes the lock exclusively
+ * before it reads it. So a line is either written while the log is
+ * linked and read by the tool, or the process finds the log gone (the
+ * tool done, or not there) or not its owner's and writes every format
+ * itself, as it does when its .bin or its line cannot be written.
+ *
+ * Returns the log, open and locked, or -1: no hand-over.
+ */
+static int
+handover_open(const ms_export_req_t *req)
+{
+    if (ms_opt.run_log[0] == '\0' || req->trigger != MS_TRIGGER_EXIT ||
+        !(req->formats & MEMSCOPE_FORMAT_BIN) ||
+        (req->formats & ~MEMSCOPE_FORMAT_BIN) == 0 || req->dir[0] != '/')
+        return -1;
     int fd = open(ms_opt.run_log, O_WRONLY | O_APPEND | O_CLOEXEC |
         O_NOFOLLOW | O_NOCTTY);
     if (fd < 0)
-        return;
-    ssize_t w = write(fd, line, (size_t)n);
-    (void)w;
-    close(fd);
+        return -1;
+    int rc;
+    while ((rc = flock(fd, LOCK_SH)) != 0 && errno == EINTR)
+        ;
+    struct stat st;
+    if (rc != 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_nlink == 0 || st.st_uid != geteuid()) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* The files' base name for req into out; returns out. */
@@ -94,6 +144,59 @@ base_name(const ms_export_req_t *req, char *out, size_t len)
     else
         snprintf(out, len, "%s", name);
     return out;
+}
+
+/*
+ * Writes the formats of mask from r as dir/base.EXT. With later (formats
+ * handed over: *log_fd is the locked run log) the .bin's line in the log
+ * asks the tool for them; when the .bin or that line is not written,
+ * *log_fd is closed and set to -1, and the caller writes them. Returns 0
+ * or the first negative errno.
+ */
+static int
+write_formats(const ms_export_req_t *req, const ms_report_t *r,
+    const char *base, unsigned mask, int *log_fd, unsigned later)
+{
+    int quiet = req->trigger == MS_TRIGGER_API;
+    int first_err = 0, handed = 0;
+    for (size_t i = 0; i < ms_nformats; i++) {
+        const ms_format_t *f = &ms_formats[i];
+        if (!(mask & f->bit))
+            continue;
+        char path[4096];
+        int rc;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", req->dir, base,
+            f->ext) >= sizeof(path)) {
+            rc = -ENAMETOOLONG;
+        } else {
+            rc = write_one(path, r, f->write);
+        }
+        if (rc != 0) {
+            if (!quiet)
+                ms_warn_once(&warned_write, "cannot write report '%s': %s; "
+                    "the program runs on without it", path, strerror(-rc));
+            if (first_err == 0)
+                first_err = rc;
+            continue;
+        }
+        if (later != 0 && f->bit == MEMSCOPE_FORMAT_BIN &&
+            strchr(path, '\n') == NULL &&
+            log_line(*log_fd, "render", later, path) == 0) {
+            handed = 1;
+            if (ms_opt.verbose)
+                ms_log("report written: %s (its other formats: by memscope "
+                    "run at its end)", path);
+            continue;
+        }
+        log_report(req, path);
+        if (ms_opt.verbose)
+            ms_log("report written: %s", path);
+    }
+    if (later != 0 && !handed && *log_fd >= 0) {
+        close(*log_fd);
+        *log_fd = -1;
+    }
+    return first_err;
 }
 
 /* Builds and writes; the caller holds export_mu (or needs no lock). */
@@ -121,29 +224,18 @@ export_now(const ms_export_req_t *req)
     ms_report_t *r = ms_report_build(req);
     if (r == NULL)
         return -ENOMEM;
-    int first_err = 0;
-    for (size_t i = 0; i < ms_nformats; i++) {
-        const ms_format_t *f = &ms_formats[i];
-        if (!(req->formats & f->bit))
-            continue;
-        char path[4096];
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", req->dir, base,
-            f->ext) >= sizeof(path)) {
-            rc = -ENAMETOOLONG;
-        } else {
-            rc = write_one(path, r, f->write);
-        }
-        if (rc != 0) {
-            if (!quiet)
-                ms_warn_once(&warned_write, "cannot write report '%s': %s; "
-                    "the program runs on without it", path, strerror(-rc));
-            if (first_err == 0)
-                first_err = rc;
-        } else {
-            log_report(req, path);
-            if (ms_opt.verbose)
-                ms_log("report written: %s", path);
-        }
+    /* the exit report under `memscope run`: the .bin here, the rest by
+     * the tool, unless the hand-over fails: then all of it here */
+    int log_fd = handover_open(req);
+    unsigned later = log_fd >= 0 ? req->formats & ~MEMSCOPE_FORMAT_BIN : 0;
+    int first_err = write_formats(req, r, base, req->formats & ~later,
+        &log_fd, later);
+    if (log_fd >= 0) {
+        close(log_fd);          /* handed over: the tool may read now */
+    } else if (later != 0) {
+        int rc2 = write_formats(req, r, base, later, &log_fd, 0);
+        if (first_err == 0)
+            first_err = rc2;
     }
     ms_report_free(r);
     return first_err;
