@@ -331,11 +331,11 @@ static int
 mark_record(uintptr_t p, uint64_t *size, uint32_t *stack)
 {
     ms_thread_t *t = ms_tls_self;
-    ms_rec_t *r = t ? ms_table_find(&t->table, p) : NULL;
-    if (r != NULL) {
-        r->flags |= MS_REC_VARIABLE;
-        *size = r->size;
-        *stack = ms_sites_stack_of(&t->sites, r->site);
+    ms_rec_t r;
+    if (t != NULL && ms_table_get(&t->table, p, &r) == 0) {
+        ms_table_set_flags(&t->table, p, MS_REC_VARIABLE);
+        *size = r.size;
+        *stack = ms_sites_stack_of(&t->sites, r.site);
         return 0;
     }
     for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next) {

@@ -110,18 +110,18 @@ uint64_t ms_now_precise_ns(void);   /* monotonic, precise */
 uint64_t ms_clock_resolution_ns(void);
 
 /* ---- side table (table.c) ----------------------------------------------- */
-/* One record per live tracked block: 24 bytes. Its task is its site
+/* A record of a live tracked block, as the table's callers see it (the
+ * table keeps it packed in 16 bytes: ms_tslot_t). Its task is its site
  * slot's (slots are per stack and task); whether it was a temporary (freed
  * before the thread's next allocation) is told by ms_thread_t.last_ptr. */
 typedef struct {
-    uintptr_t ptr;          /* 0 = empty slot */
-    uint64_t size : 40;     /* requested bytes (up to 1 TiB) */
-    uint64_t usable : 8;    /* usable bytes, as ms_usable_code() */
-    uint64_t kind : 4;      /* ms_kind_t */
-    uint64_t flags : 4;     /* MS_REC_* */
-    uint64_t spare : 8;
+    uintptr_t ptr;
+    uint64_t size;          /* requested bytes (up to 1 TiB kept) */
     uint32_t time_ms;       /* allocation time, ms since start (tick) */
-    uint32_t site;          /* owner's site slot (sites.c) */
+    uint32_t site;          /* owner's site slot (sites.c), < 2^28 kept */
+    uint8_t usable;         /* usable bytes, as ms_usable_code() */
+    uint8_t kind;           /* ms_kind_t */
+    uint8_t flags;          /* MS_REC_* */
 } ms_rec_t;
 
 /* A jemalloc size class in 8 bits: classes are (4 + m) << (lg - 2), m < 4,
@@ -145,12 +145,26 @@ ms_usable_of_code(unsigned code)
 #define MS_REC_VARIABLE 1u  /* named by the program: see api.c */
 #define MS_REC_SAMPLED  2u  /* in sampled mode: a sampled block */
 
-/* A segment of a table: the records of one address region, its own
- * open-addressed array (table.h). */
+#define MS_REGION_BITS    14    /* 16 KiB of address space a segment */
+
+/* A record as a segment keeps it, 16 bytes: its block's offset in the
+ * region (the region is the segment's), the requested size (40 bits), the
+ * usable size's code (8), flags (2); the time (32), the site slot (28),
+ * the kind (4). See table.h. */
 typedef struct {
-    uint32_t cap;           /* slots */
+    uint64_t a;             /* off:14 size:40 usable:8 flags:2 */
+    uint64_t b;             /* time_ms:32 site:28 kind:4 */
+} ms_tslot_t;
+
+/* A segment of a table: the records of one address region, in groups of
+ * 16 slots, each slot with a control byte (table.h). */
+typedef struct {
+    uint32_t cap;           /* slots: 4, 8, or 16 a group */
+    uint32_t ngroups;       /* groups of 16 control bytes (1 below 16) */
     uint32_t count;         /* records */
-    ms_rec_t slots[];
+    uint32_t left;          /* inserts into empty slots before a rehash */
+    uint8_t ctrl[];         /* 16 * ngroups control bytes, then the cap
+                               slots (ms_tseg_slots) */
 } ms_tseg_t;
 
 /* The directory: address region -> its segment, open addressing. */
@@ -165,7 +179,6 @@ typedef struct {
     ms_tdirent_t e[];
 } ms_tdir_t;
 
-#define MS_REGION_BITS    14    /* 16 KiB of address space a segment */
 #define MS_TABLE_SEG_MIN  4u    /* a segment's least capacity */
 
 /*
@@ -187,14 +200,18 @@ typedef struct {
     int64_t readers __attribute__((aligned(64)));
 } ms_table_t;
 
-/* Owner only. Returns 0, or -1 without memory (r not kept). */
+/* Owner only. Returns 0, or -1 without memory or when r cannot be kept
+ * (its site slot past 2^28) (r not kept). */
 int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
 /* Owner only. Returns 0 and ptr's record in *out, or -1 when absent. */
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* A consistent copy of ptr's record, read by any thread; 0 when found. */
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
-/* Owner only: a pointer to ptr's record, valid until the next change. */
-ms_rec_t *ms_table_find(ms_table_t *t, uintptr_t ptr);
+/* Owner only: a copy of ptr's record in *out (may be NULL); 0 when
+ * found, -1 when absent. */
+int ms_table_get(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
+/* Owner only: adds MS_REC_* flags to ptr's record; 0, or -1 when absent. */
+int ms_table_set_flags(ms_table_t *t, uintptr_t ptr, unsigned flags);
 /* Returns the bytes of t's segments and directory (retired ones
  * included). */
 uint64_t ms_table_bytes(const ms_table_t *t);

@@ -1,12 +1,14 @@
 /*
  * table.c - the side table: one per thread, a directory of 16 KiB address
- * regions, each with a segment of open addressing (table.h), deletion by
- * backward shift (no tombstones, so it never fills up with dead slots). A
- * segment grows by half at 3/4 load and shrinks as it empties, so the
- * table stays near the size of its thread's live set, and a resize copies
- * one region's records only. The directory doubles at 1/2 load; regions
- * stay in it once seen (an empty one keeps a segment of MS_TABLE_SEG_MIN
- * slots).
+ * regions, each with a segment of its records in groups of 16 slots with
+ * control bytes (table.h): no probe chain to walk and no shift on delete.
+ * A segment is rehashed when no empty slot is left below 7/8 load: to a
+ * capacity where its records fill 3/4 of that (so it grows by a third,
+ * or stays as it is when deleted slots took the room), and shrinks as it
+ * empties, so the table stays near the size of its thread's live set, and
+ * a resize copies one region's records only. The directory doubles at 1/2
+ * load; regions stay in it once seen (an empty one keeps a segment of
+ * MS_TABLE_SEG_MIN slots).
  *
  * Only the owner writes. Each change is framed by seq (odd while
  * changing); another thread reads with ms_table_peek, which retries until
@@ -39,10 +41,55 @@ reader_out(ms_table_t *t)
     __atomic_sub_fetch(&t->readers, 1, __ATOMIC_ACQ_REL);
 }
 
+static uint32_t
+seg_groups(uint32_t cap)
+{
+    return cap < MS_TGROUP ? 1 : cap / MS_TGROUP;
+}
+
 static uint64_t
 seg_bytes(uint32_t cap)
 {
-    return sizeof(ms_tseg_t) + (uint64_t)cap * sizeof(ms_rec_t);
+    return sizeof(ms_tseg_t) + (uint64_t)seg_groups(cap) * MS_TGROUP +
+        (uint64_t)cap * sizeof(ms_tslot_t);
+}
+
+/* The records a segment of cap slots holds before a rehash: 7/8 of it. */
+static uint32_t
+seg_max(uint32_t cap)
+{
+    return cap < MS_TGROUP ? cap - 1 : cap - cap / 8;
+}
+
+/* The capacity where n records fill 3/4 of the most a segment holds:
+ * 4, 8, or a multiple of 16; 0 past the largest. */
+static uint32_t
+seg_cap_for(uint64_t n)
+{
+    uint64_t want = (n * 4 + 2) / 3;
+    if (want <= seg_max(4))
+        return 4;
+    if (want <= seg_max(8))
+        return 8;
+    uint64_t cap = (want * 8 + 6) / 7;
+    cap = (cap + MS_TGROUP - 1) / MS_TGROUP * MS_TGROUP;
+    return cap > (1u << 30) ? 0 : (uint32_t)cap;
+}
+
+/* A new empty segment of cap slots, or NULL without memory. */
+static ms_tseg_t *
+seg_new(uint32_t cap)
+{
+    ms_tseg_t *s = ms_tmalloc(seg_bytes(cap));
+    if (s == NULL)
+        return NULL;
+    s->cap = cap;
+    s->ngroups = seg_groups(cap);
+    s->count = 0;
+    s->left = seg_max(cap);
+    memset(s->ctrl, MS_CTRL_EMPTY, cap);
+    memset(s->ctrl + cap, MS_CTRL_SENTINEL, MS_TGROUP * s->ngroups - cap);
+    return s;
 }
 
 static uint64_t
@@ -141,13 +188,17 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
     ms_tseg_t *old = e->seg;
     if (retire_room(t) != 0)
         return -1;
-    ms_tseg_t *s = ms_tcalloc(seg_bytes(cap));
+    ms_tseg_t *s = seg_new(cap);
     if (s == NULL)
         return -1;
-    s->cap = cap;
+    uintptr_t base = e->region << MS_REGION_BITS;
+    const ms_tslot_t *sl = ms_tseg_slots(old);
     for (uint32_t i = 0; i < old->cap; i++)
-        if (old->slots[i].ptr != 0)
-            ms_tseg_put(s, &old->slots[i]);
+        if (old->ctrl[i] < MS_CTRL_EMPTY) {
+            ms_rec_t r;
+            ms_tslot_unpack(&sl[i], base, &r);
+            ms_tseg_put(s, &r);
+        }
     ms_table_write_begin(t);
     __atomic_store_n(&e->seg, s, __ATOMIC_RELEASE);
     ms_table_write_end(t);
@@ -162,15 +213,17 @@ ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
     uintptr_t region = ptr >> MS_REGION_BITS;
     ms_tdirent_t *e = t->dir ? dir_find(t->dir, region) : NULL;
     if (e != NULL) {
-        uint64_t cap = (uint64_t)e->seg->cap + e->seg->cap / 2 + 2;
-        return cap > UINT32_MAX ? -1 : seg_resize(t, e, (uint32_t)cap);
+        /* grown, or rehashed at its size when deleted slots took the room */
+        uint32_t cap = seg_cap_for((uint64_t)e->seg->count + 1);
+        if (cap < e->seg->cap)
+            cap = e->seg->cap;
+        return cap == 0 ? -1 : seg_resize(t, e, cap);
     }
     if (dir_room(t) != 0)
         return -1;
-    ms_tseg_t *s = ms_tcalloc(seg_bytes(MS_TABLE_SEG_MIN));
+    ms_tseg_t *s = seg_new(MS_TABLE_SEG_MIN);
     if (s == NULL)
         return -1;
-    s->cap = MS_TABLE_SEG_MIN;
     e = dir_slot(t->dir, region);
     ms_table_write_begin(t);
     __atomic_store_n(&e->seg, s, __ATOMIC_RELAXED);
@@ -185,8 +238,7 @@ void
 ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr)
 {
     ms_tdirent_t *e = dir_find(t->dir, ptr >> MS_REGION_BITS);
-    uint32_t cap = e->seg->count * 2;
-    seg_resize(t, e, cap > MS_TABLE_SEG_MIN ? cap : MS_TABLE_SEG_MIN);
+    seg_resize(t, e, seg_cap_for(e->seg->count));
     /* on failure the segment stays as it is */
 }
 
@@ -196,10 +248,32 @@ ms_table_insert(ms_table_t *t, const ms_rec_t *r)
     return ms_table_insert_h(t, r);
 }
 
-ms_rec_t *
-ms_table_find(ms_table_t *t, uintptr_t ptr)
+int
+ms_table_get(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
-    return ms_table_find_h(t, ptr);
+    ms_tseg_t *s = ms_table_seg_of(t, ptr);
+    __m128i c;
+    int i = s ? ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c) : -1;
+    if (i < 0)
+        return -1;
+    if (out != NULL)
+        ms_tslot_unpack(&ms_tseg_slots(s)[i],
+            ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
+    return 0;
+}
+
+int
+ms_table_set_flags(ms_table_t *t, uintptr_t ptr, unsigned flags)
+{
+    ms_tseg_t *s = ms_table_seg_of(t, ptr);
+    __m128i c;
+    int i = s ? ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c) : -1;
+    if (i < 0)
+        return -1;
+    ms_table_write_begin(t);
+    ms_tseg_slots(s)[i].a |= (uint64_t)(flags & 3u) << 62;
+    ms_table_write_end(t);
+    return 0;
 }
 
 int
@@ -229,7 +303,6 @@ int
 ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
     reader_in(t);
-    uint64_t h = ms_table_hash(ptr);
     int found;
     for (unsigned tries = 0;; tries++) {
         uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
@@ -244,18 +317,13 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
         ms_tseg_t *s = d ? peek_seg(d, ptr) : NULL;
         found = 0;
         if (s != NULL) {
-            uint32_t cap = s->cap, i = ms_table_home(h, cap);
-            for (uint32_t n = 0; n < cap; n++) {
-                uintptr_t p = __atomic_load_n(&s->slots[i].ptr, __ATOMIC_RELAXED);
-                if (p == 0)
-                    break;
-                if (p == ptr) {
-                    memcpy(out, (const void *)&s->slots[i], sizeof(*out));
-                    found = 1;
-                    break;
-                }
-                if (++i == cap)
-                    i = 0;
+            __m128i c;
+            int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
+            if (i >= 0) {
+                ms_tslot_t x;
+                memcpy(&x, (const void *)&ms_tseg_slots(s)[i], sizeof(x));
+                ms_tslot_unpack(&x, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
+                found = 1;
             }
         }
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -263,7 +331,7 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
             break;
     }
     reader_out(t);
-    return found && out->ptr == ptr ? 0 : -1;
+    return found ? 0 : -1;
 }
 
 /* Calls fn on each record of directory d until it returns nonzero (any
@@ -272,13 +340,19 @@ static int
 each_in(ms_tdir_t *d, int (*fn)(void *, const ms_rec_t *), void *arg)
 {
     for (uint64_t k = 0; d != NULL && k <= d->mask; k++) {
-        if (__atomic_load_n(&d->e[k].region, __ATOMIC_ACQUIRE) == 0)
+        uintptr_t region = __atomic_load_n(&d->e[k].region, __ATOMIC_ACQUIRE);
+        if (region == 0)
             continue;
         ms_tseg_t *s = __atomic_load_n(&d->e[k].seg, __ATOMIC_ACQUIRE);
+        const ms_tslot_t *sl = s ? ms_tseg_slots(s) : NULL;
         for (uint32_t i = 0; s != NULL && i < s->cap; i++) {
+            if (__atomic_load_n(&s->ctrl[i], __ATOMIC_RELAXED) >= MS_CTRL_EMPTY)
+                continue;
+            ms_tslot_t x;
             ms_rec_t r;
-            memcpy(&r, (const void *)&s->slots[i], sizeof(r));
-            int rc = r.ptr != 0 ? fn(arg, &r) : 0;
+            memcpy(&x, (const void *)&sl[i], sizeof(x));
+            ms_tslot_unpack(&x, region << MS_REGION_BITS, &r);
+            int rc = fn(arg, &r);
             if (rc != 0)
                 return rc;
         }
@@ -312,7 +386,7 @@ static int
 reinsert(void *arg, const ms_rec_t *r)
 {
     ms_table_t *t = arg;
-    if (r->ptr > 1 && ms_table_find(t, r->ptr) == NULL)
+    if (ms_table_get(t, r->ptr, NULL) != 0)
         ms_table_insert_h(t, r);
     return 0;
 }

@@ -3,34 +3,58 @@
  *
  * A thread's table is a directory of address regions (16 KiB each: the
  * blocks jemalloc placed together, in one slab or a few), each with a
- * segment of its own: an open-addressed array of the region's records,
- * linear probing, its home slot taken from a multiplicative hash of the
- * pointer by a multiply (any capacity, not only powers of two). So a
- * program working on neighbouring blocks touches a few small segments,
- * not a random slot of one large array, and a resize copies one region's
- * records. A segment grows by half at 3/4 load; a delete shifts the rest
- * of its run back (no tombstones), finding each record's home again from
- * its pointer. Only the owner calls these; see table.c for readers.
+ * segment of its own holding the region's records, 16 bytes each (the
+ * block's offset in the region stands for its pointer). A segment is a
+ * small hash table in groups of 16 slots, each slot with a control byte:
+ * empty, deleted, or full with 7 bits of its offset's hash (the idea of
+ * Abseil's SwissTable). A look-up hashes the offset to a home group (by a
+ * multiply: any number of groups), compares the group's 16 control bytes
+ * with the hash's 7 bits in one SSE2 compare and reads only the slots
+ * that match; it goes on to the next group only when the home group has
+ * no empty slot. A delete marks its slot empty, or deleted when its group
+ * has no empty slot (a look-up may have gone past it); deleted slots are
+ * reused by inserts and dropped by the next rehash. A segment is rehashed
+ * (grown, or cleaned of deleted slots) when no empty slot is left below
+ * 7/8 load, and shrinks as it empties. Only the owner calls these; see
+ * table.c for readers.
  */
 #ifndef MS_TABLE_H
 #define MS_TABLE_H
+
+#include <emmintrin.h>
 
 #include "internal.h"
 
 #define MS_TABLE_K        0x9E3779B97F4A7C15ull
 
-/* Fibonacci hashing: the product's top bits mix all the pointer's bits. */
+/* Control bytes: a full slot's is 7 bits of its hash (0..0x7f). */
+#define MS_CTRL_EMPTY     0x80
+#define MS_CTRL_DELETED   0xfe
+#define MS_CTRL_SENTINEL  0xff  /* past cap, in a segment under 16 slots */
+#define MS_TGROUP         16
+
+#define MS_TSLOT_OFF_MASK ((uint64_t)(1u << MS_REGION_BITS) - 1)
+#define MS_TSLOT_SITE_MAX ((1u << 28) - 1)
+
+/* Fibonacci hashing: the product's top bits mix all the offset's bits. */
 static inline uint64_t
-ms_table_hash(uintptr_t ptr)
+ms_table_hash(uintptr_t off)
 {
-    return (uint64_t)ptr * MS_TABLE_K;
+    return (uint64_t)off * MS_TABLE_K;
 }
 
-/* The home slot in a segment of cap slots. */
+/* The home group among n groups. */
 static inline uint32_t
-ms_table_home(uint64_t h, uint32_t cap)
+ms_table_home(uint64_t h, uint32_t n)
 {
-    return (uint32_t)(((h >> 32) * cap) >> 32);
+    return (uint32_t)(((h >> 32) * n) >> 32);
+}
+
+/* The control byte of a full slot: 7 other bits of the hash. */
+static inline unsigned
+ms_table_tag(uint64_t h)
+{
+    return (unsigned)(h >> 25) & 0x7f;
 }
 
 /* The directory slot where a region is or would go. */
@@ -38,6 +62,53 @@ static inline uint64_t
 ms_table_dir_home(uintptr_t region, uint64_t mask)
 {
     return ((uint64_t)region * MS_TABLE_K >> 32) & mask;
+}
+
+static inline ms_tslot_t *
+ms_tseg_slots(const ms_tseg_t *s)
+{
+    return (ms_tslot_t *)(s->ctrl + MS_TGROUP * s->ngroups);
+}
+
+static inline ms_tslot_t
+ms_tslot_pack(const ms_rec_t *r)
+{
+    ms_tslot_t x;
+    x.a = ((uint64_t)r->ptr & MS_TSLOT_OFF_MASK) |
+        (r->size & ((1ull << 40) - 1)) << MS_REGION_BITS |
+        (uint64_t)r->usable << (MS_REGION_BITS + 40) |
+        (uint64_t)(r->flags & 3u) << 62;
+    x.b = (uint64_t)r->time_ms | (uint64_t)r->site << 32 |
+        (uint64_t)(r->kind & 15u) << 60;
+    return x;
+}
+
+/* The record of slot x of the region whose first address is base. */
+static inline void
+ms_tslot_unpack(const ms_tslot_t *x, uintptr_t base, ms_rec_t *r)
+{
+    uint64_t a = x->a, b = x->b;
+    r->ptr = base | (uintptr_t)(a & MS_TSLOT_OFF_MASK);
+    r->size = (a >> MS_REGION_BITS) & ((1ull << 40) - 1);
+    r->time_ms = (uint32_t)b;
+    r->site = (uint32_t)(b >> 32) & MS_TSLOT_SITE_MAX;
+    r->usable = (uint8_t)(a >> (MS_REGION_BITS + 40));
+    r->kind = (uint8_t)(b >> 60);
+    r->flags = (uint8_t)(a >> 62);
+}
+
+static inline unsigned
+ms_ctrl_match(__m128i c, unsigned byte)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c,
+        _mm_set1_epi8((char)byte)));
+}
+
+/* Empty or deleted: signed -128 or -2, less than the sentinel's -1. */
+static inline unsigned
+ms_ctrl_free(__m128i c)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8(-1), c));
 }
 
 /* The segment of ptr's region, or NULL (owner only). */
@@ -70,51 +141,68 @@ ms_table_write_end(ms_table_t *t)
     __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
 }
 
-/* ptr's slot in segment s, or NULL. */
-static inline __attribute__((always_inline)) ms_rec_t *
-ms_tseg_find(ms_tseg_t *s, uintptr_t ptr)
+/* The slot of offset off in segment s, or -1; *grp: its group's control
+ * bytes. Bounded by the segment's groups, so a reader racing the owner
+ * (table.c, under the seqlock) cannot loop or leave the segment. */
+static inline __attribute__((always_inline)) int
+ms_tseg_lookup(const ms_tseg_t *s, uint32_t off, __m128i *grp)
 {
-    uint32_t cap = s->cap;
-    for (uint32_t i = ms_table_home(ms_table_hash(ptr), cap);;) {
-        uintptr_t k = s->slots[i].ptr;
-        if (k == ptr)
-            return &s->slots[i];
-        if (k == 0)
-            return NULL;
-        if (++i == cap)
-            i = 0;
+    uint64_t h = ms_table_hash(off);
+    uint32_t ng = s->ngroups, g = ms_table_home(h, ng);
+    unsigned tag = ms_table_tag(h);
+    const ms_tslot_t *sl = ms_tseg_slots(s);
+    for (uint32_t n = ng;;) {
+        __m128i c = _mm_loadu_si128((const __m128i *)(s->ctrl + MS_TGROUP * g));
+        for (unsigned m = ms_ctrl_match(c, tag); m != 0; m &= m - 1) {
+            unsigned i = g * MS_TGROUP + (unsigned)__builtin_ctz(m);
+            if (MS_LIKELY((sl[i].a & MS_TSLOT_OFF_MASK) == off)) {
+                *grp = c;
+                return (int)i;
+            }
+        }
+        if (MS_LIKELY(ms_ctrl_match(c, MS_CTRL_EMPTY) != 0) || --n == 0)
+            return -1;
+        if (++g == ng)
+            g = 0;
     }
 }
 
-static inline __attribute__((always_inline)) ms_rec_t *
-ms_table_find_h(ms_table_t *t, uintptr_t ptr)
-{
-    ms_tseg_t *s = ms_table_seg_of(t, ptr);
-    return MS_LIKELY(s != NULL) ? ms_tseg_find(s, ptr) : NULL;
-}
-
-/* Slow part of an insert: ptr's segment grows (or is made). */
-int ms_table_grow_seg(ms_table_t *t, uintptr_t ptr);
-
-/* Puts r into segment s, which has an empty slot. */
+/* Puts r into segment s, which has an empty slot (left > 0), where a
+ * look-up of it will find it. */
 static inline __attribute__((always_inline)) void
 ms_tseg_put(ms_tseg_t *s, const ms_rec_t *r)
 {
-    uint32_t cap = s->cap, i = ms_table_home(ms_table_hash(r->ptr), cap);
-    while (s->slots[i].ptr != 0)
-        if (++i == cap)
-            i = 0;
-    s->slots[i] = *r;
-    s->count++;
+    uint32_t off = (uint32_t)(r->ptr & MS_TSLOT_OFF_MASK);
+    uint64_t h = ms_table_hash(off);
+    uint32_t ng = s->ngroups, g = ms_table_home(h, ng);
+    for (;;) {
+        __m128i c = _mm_loadu_si128((const __m128i *)(s->ctrl + MS_TGROUP * g));
+        unsigned m = ms_ctrl_free(c);
+        if (MS_LIKELY(m != 0)) {
+            unsigned i = g * MS_TGROUP + (unsigned)__builtin_ctz(m);
+            s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
+            ms_tseg_slots(s)[i] = ms_tslot_pack(r);
+            s->ctrl[i] = (uint8_t)ms_table_tag(h);
+            s->count++;
+            return;
+        }
+        if (++g == ng)
+            g = 0;
+    }
 }
+
+/* Slow part of an insert: ptr's segment is rehashed, grown or made. */
+int ms_table_grow_seg(ms_table_t *t, uintptr_t ptr);
 
 /* Inserts a record for a pointer the table does not hold; 0 or -1. */
 static inline __attribute__((always_inline)) int
 ms_table_insert_h(ms_table_t *t, const ms_rec_t *r)
 {
+    if (MS_UNLIKELY(r->site > MS_TSLOT_SITE_MAX))
+        return -1;
     for (;;) {
         ms_tseg_t *s = ms_table_seg_of(t, r->ptr);
-        if (MS_LIKELY(s != NULL && (s->count + 1) * 4 <= s->cap * 3)) {
+        if (MS_LIKELY(s != NULL && s->left != 0)) {
             ms_table_write_begin(t);
             ms_tseg_put(s, r);
             t->count++;
@@ -136,34 +224,25 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     ms_tseg_t *s = ms_table_seg_of(t, ptr);
     if (MS_UNLIKELY(s == NULL))
         return -1;
-    ms_rec_t *r = ms_tseg_find(s, ptr);
-    if (r == NULL)
+    __m128i c;
+    int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
+    if (i < 0)
         return -1;
-    *out = *r;
-    ms_rec_t *slots = s->slots;
-    uint32_t cap = s->cap, hole = (uint32_t)(r - slots), i = hole;
+    ms_tslot_unpack(&ms_tseg_slots(s)[i], ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK,
+        out);
     ms_table_write_begin(t);
-    /* Move back each later member of the run whose home is not between
-     * the hole and its slot (cyclically). */
-    for (;;) {
-        if (++i == cap)
-            i = 0;
-        uintptr_t k = slots[i].ptr;
-        if (k == 0)
-            break;
-        uint32_t home = ms_table_home(ms_table_hash(k), cap);
-        uint32_t dist = i >= home ? i - home : i + cap - home;
-        uint32_t gap = i >= hole ? i - hole : i + cap - hole;
-        if (dist >= gap) {
-            slots[hole] = slots[i];
-            hole = i;
-        }
+    /* Empty when no look-up can have gone past this group: it has another
+     * empty slot, or it is the segment's only group. */
+    if (MS_LIKELY(ms_ctrl_match(c, MS_CTRL_EMPTY) != 0 || s->ngroups == 1)) {
+        s->ctrl[i] = MS_CTRL_EMPTY;
+        s->left++;
+    } else {
+        s->ctrl[i] = MS_CTRL_DELETED;
     }
-    slots[hole].ptr = 0;
     s->count--;
     t->count--;
     ms_table_write_end(t);
-    if (MS_UNLIKELY(s->count * 8 < cap && cap > MS_TABLE_SEG_MIN * 4))
+    if (MS_UNLIKELY(s->count * 32 < s->cap * 7 && s->cap > MS_TGROUP * 2))
         ms_table_shrink_seg(t, ptr);
     return 0;
 }

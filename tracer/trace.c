@@ -426,9 +426,7 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
     q = resize_record(q, req, z, ra, fp);
     if (own == 0 && (r->flags & MS_REC_VARIABLE)) {
         /* keep the name on the new block's record */
-        ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
-        if (nr != NULL)
-            nr->flags |= MS_REC_VARIABLE;
+        ms_table_set_flags(&t->table, (uintptr_t)q, MS_REC_VARIABLE);
     }
     return q;
 }
@@ -501,9 +499,7 @@ resize_hook(void *old, size_t req, const resize_t *z, void *ra, void *fp)
     ms_hook_leave();
     q = resize_record(q, req, z, ra, fp);
     if (named && (peek.flags & MS_REC_VARIABLE)) {
-        ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)q);
-        if (nr != NULL)
-            nr->flags |= MS_REC_VARIABLE;
+        ms_table_set_flags(&t->table, (uintptr_t)q, MS_REC_VARIABLE);
     }
     return q;
 }
@@ -588,9 +584,7 @@ ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
         ms_record(t, (uintptr_t)p, req, MS_KIND_XALLOCX | MS_KIND_OVERALIGNED,
             r.flags & MS_REC_SAMPLED, ra, fp);
         if (r.flags & MS_REC_VARIABLE) {
-            ms_rec_t *nr = ms_table_find(&t->table, (uintptr_t)p);
-            if (nr != NULL)
-                nr->flags |= MS_REC_VARIABLE;
+            ms_table_set_flags(&t->table, (uintptr_t)p, MS_REC_VARIABLE);
         }
     }
     ms_hook_leave();
