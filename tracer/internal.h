@@ -251,7 +251,7 @@ typedef struct {
     uint32_t task;          /* the blocks' task id, 0 = none */
     uint32_t owner;         /* the blocks' thread (ms_thread_t.id) when not
                                the table's own, else 0 */
-    uint32_t pad;
+    uint32_t slot;          /* its own slot number */
     uint64_t allocs, bytes;
     uint64_t usable_bytes;  /* size classes' bytes */
     ms_sitefree_t *free;    /* NULL until the first free or sample;
@@ -372,10 +372,10 @@ typedef struct ms_thread {
     uint32_t recent_stack[64];      /* their allocation stacks */
     uint32_t nrecent;
 
-    /* per-thread cache: hash of a call stack and the task -> the site slot
-     * of this thread's blocks: task << 32 | (slot + 1) (trace.c) */
-    uint64_t scache_hash[MS_SCACHE];
-    uint64_t scache_slot[MS_SCACHE];
+    /* per-thread cache: hash of a call stack (never 0) -> a site slot of
+     * this thread's blocks, the one of the current task when its task
+     * matches (trace.c) */
+    struct ms_scache { uint64_t key; ms_sitestat_t *st; } scache[MS_SCACHE];
 
     /* Frees of this thread's blocks by other threads wait here, their
      * memory not yet given back, until the owner takes their records out.
@@ -391,12 +391,21 @@ typedef struct ms_thread {
 
 /* The calling thread's state, created on first use; NULL while unusable. */
 ms_thread_t *ms_thread_self(void);
-extern __thread ms_thread_t *ms_tls_self MS_TLS;
-extern __thread int ms_tls_busy MS_TLS;   /* re-entry guard */
-extern __thread uint32_t ms_tls_task MS_TLS;
-/* Set on the snapshot writer and while exporting: what the tracer then
- * allocates through malloc (libc, libdw) is its own business. */
-extern __thread int ms_tls_quiet MS_TLS;
+/* The calling thread's tracer state, in one thread-local struct so that a
+ * hook finds all of it from one address. */
+typedef struct {
+    ms_thread_t *self;
+    int busy;               /* re-entry guard */
+    /* Set on the snapshot writer and while exporting: what the tracer
+     * then allocates through malloc (libc, libdw) is its own business. */
+    int quiet;
+    uint32_t task;          /* the current task (api.c), 0 = none */
+} ms_tls_t;
+extern __thread ms_tls_t ms_tls MS_TLS;
+#define ms_tls_self  (ms_tls.self)
+#define ms_tls_busy  (ms_tls.busy)
+#define ms_tls_quiet (ms_tls.quiet)
+#define ms_tls_task  (ms_tls.task)
 /* The head of the registry; the list is only prepended to. */
 ms_thread_t *ms_threads_head(void);
 /* Names t (memscope_thread_name); kept over the kernel's name. */

@@ -84,6 +84,7 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
     c->s[slot % MS_SITE_CHUNK].stack = stack;
     c->s[slot % MS_SITE_CHUNK].task = task;
     c->s[slot % MS_SITE_CHUNK].owner = owner;
+    c->s[slot % MS_SITE_CHUNK].slot = slot;
     __atomic_store_n(&c->n, slot % MS_SITE_CHUNK + 1, __ATOMIC_RELEASE);
     uint64_t i = h & s->index_mask;
     while (s->index[i] != 0)

@@ -18,10 +18,7 @@
 #include "fork.h"
 #include "../engine/engine.h"
 
-__thread ms_thread_t *ms_tls_self MS_TLS;
-__thread int ms_tls_busy MS_TLS;
-__thread uint32_t ms_tls_task MS_TLS;
-__thread int ms_tls_quiet MS_TLS;
+__thread ms_tls_t ms_tls MS_TLS;
 
 static ms_thread_t *head;
 static uint32_t next_id = 1;

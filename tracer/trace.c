@@ -66,57 +66,48 @@ ms_live_flush(ms_thread_t *t)
         ;
 }
 
-static __attribute__((noinline)) uint32_t
-site_slot_miss(ms_thread_t *t, unsigned c, uint64_t key, uint64_t h,
+static __attribute__((noinline)) ms_sitestat_t *
+site_slot_miss(ms_thread_t *t, struct ms_scache *e, uint64_t key, uint64_t h,
     const uintptr_t *frames, int n, uint32_t task)
 {
     uint32_t id = ms_stack_intern(h, frames, n);
     uint32_t slot = ms_sites_slot(&t->sites, id, task, 0);
-    if (slot != UINT32_MAX) {
-        t->scache_hash[c] = key;
-        t->scache_slot[c] = (uint64_t)task << 32 | (slot + 1);
-    }
-    return slot;
+    if (slot == UINT32_MAX)
+        return NULL;
+    e->st = ms_sites_at(&t->sites, slot);
+    e->key = key;
+    return e->st;
 }
 
-/* A cache entry's slot when it is for task, else UINT32_MAX. */
-static inline uint32_t
-scache_hit(uint64_t v, uint32_t task)
-{
-    return (v >> 32) == task && (uint32_t)v != 0 ? (uint32_t)v - 1 : UINT32_MAX;
-}
-
-/* The calling thread's site slot for the current call stack and task.
- * With one frame the return address itself is the cache key: no walk, no
- * hash. The task picks the entry too, so that tasks taking turns on a
- * thread do not evict each other. */
-static inline __attribute__((always_inline)) uint32_t
+/* The calling thread's site slot for the current call stack and task
+ * (NULL without memory). With one frame the return address itself is the
+ * cache key: no walk, no hash. The task picks the entry too, so that
+ * tasks taking turns on a thread do not evict each other; an entry is
+ * for the task of its slot. A key is never 0, an empty entry's. */
+static inline __attribute__((always_inline)) ms_sitestat_t *
 site_slot(ms_thread_t *t, void *ra, void *fp, uint32_t task)
 {
     uintptr_t frames[MS_MAX_FRAMES];
     uint64_t h;
+    struct ms_scache *e;
     if (ms_opt.stack_depth == 1) {
         uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
-        uintptr_t key = (uintptr_t)ra ^ (uintptr_t)epoch << 48;
-        unsigned c = (unsigned)((key ^ (key >> 8) ^ (key >> 16) ^ task) &
-            (MS_SCACHE - 1));
-        if (MS_LIKELY(t->scache_hash[c] == key)) {
-            uint32_t slot = scache_hit(t->scache_slot[c], task);
-            if (MS_LIKELY(slot != UINT32_MAX))
-                return slot;
-        }
+        /* ra is below 2^47 and not 0: so is never the key */
+        uint64_t key = (uintptr_t)ra ^ (uint64_t)epoch << 48;
+        e = &t->scache[(key ^ (key >> 8) ^ (key >> 16) ^ task) &
+            (MS_SCACHE - 1)];
+        if (MS_LIKELY(e->key == key && e->st->task == task))
+            return e->st;
         frames[0] = (uintptr_t)ra;
-        return site_slot_miss(t, c, key,
+        return site_slot_miss(t, e, key,
             XXH3_64bits_withSeed(frames, sizeof(key), epoch), frames, 1, task);
     }
     int n = ms_stack_walk(t, ra, fp, frames, &h);
-    unsigned c = (unsigned)((h >> 40) ^ task) & (MS_SCACHE - 1);
-    if (MS_LIKELY(t->scache_hash[c] == h)) {
-        uint32_t slot = scache_hit(t->scache_slot[c], task);
-        if (MS_LIKELY(slot != UINT32_MAX))
-            return slot;
-    }
-    return site_slot_miss(t, c, h, h, frames, n, task);
+    uint64_t key = h | (h == 0);
+    e = &t->scache[((h >> 40) ^ task) & (MS_SCACHE - 1)];
+    if (MS_LIKELY(e->key == key && e->st->task == task))
+        return e->st;
+    return site_slot_miss(t, e, key, h, frames, n, task);
 }
 
 void
@@ -159,8 +150,8 @@ record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     unsigned flags, void *ra, void *fp)
 {
     uint32_t task = ms_tls_task;
-    uint32_t slot = site_slot(t, ra, fp, task);
-    if (MS_UNLIKELY(slot == UINT32_MAX ||
+    ms_sitestat_t *st = site_slot(t, ra, fp, task);
+    if (MS_UNLIKELY(st == NULL ||
             (ms_max_events != 0 && t->table.count >= ms_max_events))) {
         t->last_ptr = 0;
         ms_dropped();
@@ -169,14 +160,13 @@ record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     uint64_t usable = usable_size(p, req, kind);
     ms_rec_t r = { .ptr = p, .size = req, .usable = ms_usable_code(usable),
         .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
-        .time_ms = ms_clock_ms(), .site = slot };
+        .time_ms = ms_clock_ms(), .site = st->slot };
     if (MS_UNLIKELY(ms_own_insert(t, &r) != 0)) {
         t->last_ptr = 0;
         ms_dropped();
         return;
     }
     t->last_ptr = p;
-    ms_sitestat_t *st = ms_sites_at(&t->sites, slot);
     st->allocs++;
     st->bytes += req;
     st->usable_bytes += usable;
@@ -193,15 +183,51 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     record(t, p, req, kind, flags, ra, fp);
 }
 
-/* flags: how the engine made p (mallocx flags), kept when a sampled block
- * is moved. */
-static inline void *
-alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
+/*
+ * A hook's common case: the tracer started, not re-entered, the thread's
+ * state made and no frees waiting in its inbox. Returns the thread's state
+ * with the re-entry guard set, or NULL: the hook's slow path then does
+ * what ms_hook_enter does. One thread-local address for all of it.
+ */
+static inline __attribute__((always_inline)) ms_thread_t *
+hook_enter_fast(void)
+{
+    ms_tls_t *tl = &ms_tls;
+    ms_thread_t *t = tl->self;
+    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY || tl->busy || t == NULL ||
+            __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED)))
+        return NULL;
+    tl->busy = 1;
+    return t;
+}
+
+/* An allocation hook's work once entered: counters, then the record
+ * (exact) or the sample decision. */
+static inline __attribute__((always_inline)) void *
+alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
+    unsigned pre, void *ra, void *fp)
+{
+    ms_tick(t, 1);
+    t->allocs++;
+    t->kind_allocs[kind & (MS_KIND_OVERALIGNED - 1)]++;
+    t->size_hist[ms_fast_size_bucket(req)]++;
+    if (ms_opt.sample == 0) {
+        t->bytes_alloc += req;
+        ms_live_add(t, (int64_t)req);
+        record(t, (uintptr_t)p, req, kind, 0, ra, fp);
+        return p;
+    }
+    return ms_sample_alloc(t, p, req, kind, flags, pre, ra, fp);
+}
+
+/* An allocation hook, not in its common case (see alloc_hook). */
+static __attribute__((noinline)) void *
+alloc_hook_slow(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
 {
     unsigned pre = (unsigned)kind & MS_KIND_PRE;
     kind = (ms_kind_t)((unsigned)kind & ~MS_KIND_PRE);
-    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY ||
-            (ms_tls_busy && !ms_tls_quiet))) {
+    if (ms_trace_on == MS_TRACE_EARLY || (ms_tls_busy && !ms_tls_quiet)) {
         /* before start-up, or made by libc for the tracer: remembered so
          * that its free is not taken for a heap error */
         ms_early_add((uintptr_t)p);
@@ -212,20 +238,23 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
     ms_thread_t *t = ms_hook_enter();
     if (t == NULL)
         return p;
-    ms_tick(t, 1);
-    if (MS_UNLIKELY(fresh) && t->je_allocp != NULL)
+    if (fresh && t->je_allocp != NULL)
         t->je_base_alloc -= ms_je_sallocx(p, 0);  /* counted before t */
-    t->allocs++;
-    t->kind_allocs[kind & (MS_KIND_OVERALIGNED - 1)]++;
-    t->size_hist[ms_fast_size_bucket(req)]++;
-    if (ms_opt.sample == 0) {
-        t->bytes_alloc += req;
-        ms_live_add(t, (int64_t)req);
-        record(t, (uintptr_t)p, req, kind, 0, ra, fp);
-        ms_hook_leave();
-        return p;
-    }
-    p = ms_sample_alloc(t, p, req, kind, flags, pre, ra, fp);
+    p = alloc_traced(t, p, req, kind, flags, pre, ra, fp);
+    ms_hook_leave();
+    return p;
+}
+
+/* flags: how the engine made p (mallocx flags), kept when a sampled block
+ * is moved. */
+static inline __attribute__((always_inline)) void *
+alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
+{
+    ms_thread_t *t = hook_enter_fast();
+    if (MS_UNLIKELY(t == NULL))
+        return alloc_hook_slow(p, req, kind, flags, ra, fp);
+    p = alloc_traced(t, p, req, (ms_kind_t)((unsigned)kind & ~MS_KIND_PRE),
+        flags, (unsigned)kind & MS_KIND_PRE, ra, fp);
     ms_hook_leave();
     return p;
 }
@@ -301,7 +330,7 @@ kinds_match(unsigned k, ms_free_kind_t how)
 }
 
 /* A free in exact mode; see ms_trace_free. */
-static int
+static inline __attribute__((always_inline)) int
 free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
     void *fp)
 {
@@ -330,10 +359,11 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
     return ms_unknown_free(t, p, how, ra, fp);
 }
 
-int
-ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
+/* A free hook, not in its common case (see ms_trace_free). */
+static __attribute__((noinline)) int
+free_hook_slow(void *p, ms_free_kind_t kind, void *ra, void *fp)
 {
-    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY)) {
+    if (ms_trace_on == MS_TRACE_EARLY) {
         ms_early_take((uintptr_t)p);
         return 0;
     }
@@ -343,13 +373,21 @@ ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
         return 0;
     }
     ms_tick(t, 0);
-    int rc = 0;
-    if (ms_opt.sample == 0) {
-        rc = free_exact(t, (uintptr_t)p, kind, ra, fp);
-        ms_hook_leave();
-        return rc;
-    }
-    rc = ms_sample_free(t, p, kind, ra, fp);
+    int rc = ms_opt.sample == 0 ? free_exact(t, (uintptr_t)p, kind, ra, fp) :
+        ms_sample_free(t, p, kind, ra, fp);
+    ms_hook_leave();
+    return rc;
+}
+
+int
+ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
+{
+    ms_thread_t *t = hook_enter_fast();
+    if (MS_UNLIKELY(t == NULL))
+        return free_hook_slow(p, kind, ra, fp);
+    ms_tick(t, 0);
+    int rc = ms_opt.sample == 0 ? free_exact(t, (uintptr_t)p, kind, ra, fp) :
+        ms_sample_free(t, p, kind, ra, fp);
     ms_hook_leave();
     return rc;
 }
