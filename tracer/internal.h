@@ -378,7 +378,10 @@ typedef struct ms_thread {
     struct ms_scache { uint64_t key; ms_sitestat_t *st; } scache[MS_SCACHE];
 
     /* Frees of this thread's blocks by other threads wait here, their
-     * memory not yet given back, until the owner takes their records out.
+     * memory not yet given back, until the owner takes their records out:
+     * a set of pointers (open addressing, cap a power of two, at most half
+     * full), so that a second free of a waiting block is seen in one probe.
+     * The owner drains by taking the whole set and leaving the spare one.
      * Once the thread has exited (orphan), the lock guards the table. */
     struct {
         ms_spin_t lock;
@@ -386,6 +389,8 @@ typedef struct ms_thread {
         int orphan;
         uint32_t n, cap;
         uintptr_t *ptrs;
+        uintptr_t *spare;           /* an empty set of spare_cap slots */
+        uint32_t spare_cap;
     } inbox __attribute__((aligned(64)));
 } ms_thread_t;
 

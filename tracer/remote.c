@@ -35,6 +35,57 @@ ms_find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
     return NULL;
 }
 
+/* The inbox set's first slot for p in a set of cap slots (a power of
+ * two): Fibonacci hashing, the product's top bits. */
+static inline uint32_t
+inbox_home(uintptr_t p, uint32_t cap)
+{
+    return (uint32_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >>
+        (64 - __builtin_ctz(cap)));
+}
+
+/* Puts p into a set of cap slots that has room; 0, or 1 when p is in it
+ * already. */
+static int
+inbox_put(uintptr_t *slots, uint32_t cap, uintptr_t p)
+{
+    for (uint32_t i = inbox_home(p, cap);; i = (i + 1) & (cap - 1)) {
+        if (slots[i] == p)
+            return 1;
+        if (slots[i] == 0) {
+            slots[i] = p;
+            return 0;
+        }
+    }
+}
+
+/* Makes room in o's inbox for one more pointer (lock held): a set that
+ * would be more than half full moves into one twice its size. -1 without
+ * memory. */
+static int
+inbox_room(ms_thread_t *o)
+{
+    if (MS_LIKELY((o->inbox.n + 1) * 2 <= o->inbox.cap))
+        return 0;
+    uint32_t nc = o->inbox.cap ? o->inbox.cap * 2 : 64;
+    uintptr_t *n = NULL;
+    if (o->inbox.cap == 0 && o->inbox.spare != NULL) {
+        n = o->inbox.spare;         /* the drained set, empty */
+        nc = o->inbox.spare_cap;
+        o->inbox.spare = NULL;
+    } else if ((n = ms_tcalloc((size_t)nc * sizeof(*n))) == NULL) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < o->inbox.cap; i++)
+        if (o->inbox.ptrs[i] != 0)
+            inbox_put(n, nc, o->inbox.ptrs[i]);
+    if (o->inbox.ptrs != NULL)
+        ms_tfree(o->inbox.ptrs);
+    o->inbox.ptrs = n;
+    o->inbox.cap = nc;
+    return 0;
+}
+
 /*
  * A free of p, which t's own table does not hold. Returns 1 when the
  * engine must not release p now (it waits in its owner's inbox, or it was
@@ -56,25 +107,16 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
     if (o->inbox.orphan) {
         /* The owner has exited: its table is ours to change, locked. */
         deferred = ms_table_remove(&o->table, p, r) == 0 ? 0 : 2;
-    } else {
-        for (uint32_t i = 0; i < o->inbox.n; i++)
-            if (o->inbox.ptrs[i] == p)
-                deferred = 2;       /* freed twice */
-        if (deferred == 1 && o->inbox.n == o->inbox.cap) {
-            uint32_t nc = o->inbox.cap ? o->inbox.cap * 2 : 64;
-            uintptr_t *n = ms_trealloc(o->inbox.ptrs, nc * sizeof(*n));
-            if (n != NULL) {
-                o->inbox.ptrs = n;
-                o->inbox.cap = nc;
-            }
-        }
-        if (deferred == 1 && o->inbox.n < o->inbox.cap) {
-            o->inbox.ptrs[o->inbox.n++] = p;
+    } else if (inbox_room(o) == 0) {
+        if (inbox_put(o->inbox.ptrs, o->inbox.cap, p) != 0) {
+            deferred = 2;           /* freed twice */
+        } else {
+            o->inbox.n++;
             __atomic_store_n(&o->inbox.pending, 1, __ATOMIC_RELEASE);
-        } else if (deferred == 1) {
-            deferred = 0;   /* no memory to defer: free now, record stays */
-            ms_dropped();
         }
+    } else {
+        deferred = 0;   /* no memory to defer: free now, record stays */
+        ms_dropped();
     }
     ms_spin_unlock(&o->inbox.lock);
     if (deferred == 2) {    /* a double free: never passed on */
@@ -98,25 +140,54 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
     return deferred;
 }
 
+/* Takes every waiting free at once: the owner swaps in the spare (empty)
+ * set under the lock and works through the full one outside it, so the
+ * freeing threads wait on the lock for a swap, never for the records. */
 void
 ms_inbox_drain(ms_thread_t *t)
 {
-    uintptr_t local[64];
     for (;;) {
         ms_spin_lock(&t->inbox.lock);
-        uint32_t n = t->inbox.n < 64 ? t->inbox.n : 64;
-        t->inbox.n -= n;
-        memcpy(local, t->inbox.ptrs + t->inbox.n, n * sizeof(*local));
-        if (t->inbox.n == 0)
+        uintptr_t *slots = t->inbox.ptrs;
+        uint32_t cap = t->inbox.cap, taken = t->inbox.n;
+        if (taken == 0) {
             __atomic_store_n(&t->inbox.pending, 0, __ATOMIC_RELAXED);
-        ms_spin_unlock(&t->inbox.lock);
-        if (n == 0)
+            ms_spin_unlock(&t->inbox.lock);
             return;
-        for (uint32_t i = 0; i < n; i++) {
-            ms_rec_t r;
-            if (ms_own_remove(t, local[i], &r) == 0)
-                ms_je_free((void *)local[i]);
         }
+        t->inbox.ptrs = t->inbox.spare;
+        t->inbox.cap = t->inbox.spare != NULL ? t->inbox.spare_cap : 0;
+        t->inbox.spare = NULL;
+        t->inbox.n = 0;
+        __atomic_store_n(&t->inbox.pending, 0, __ATOMIC_RELAXED);
+        ms_spin_unlock(&t->inbox.lock);
+        for (uint32_t i = 0; i < cap; i++) {
+            uintptr_t p = slots[i];
+            if (p == 0)
+                continue;
+            slots[i] = 0;
+            ms_rec_t r;
+            if (ms_own_remove(t, p, &r) == 0)
+                ms_je_free((void *)p);
+        }
+        /* a set grown by a burst is not kept: each drain walks it whole */
+        if (cap > 64 && taken * 8 < cap) {
+            ms_tfree(slots);
+            continue;
+        }
+        ms_spin_lock(&t->inbox.lock);
+        if (t->inbox.spare == NULL && t->inbox.ptrs != NULL) {
+            t->inbox.spare = slots;         /* empty again: kept */
+            t->inbox.spare_cap = cap;
+            slots = NULL;
+        } else if (t->inbox.ptrs == NULL) {
+            t->inbox.ptrs = slots;          /* nothing came meanwhile */
+            t->inbox.cap = cap;
+            slots = NULL;
+        }
+        ms_spin_unlock(&t->inbox.lock);
+        if (slots != NULL)
+            ms_tfree(slots);
     }
 }
 
