@@ -159,10 +159,13 @@ typedef struct {
 /* A segment of a table: the records of one address region, in groups of
  * 16 slots, each slot with a control byte (table.h). */
 typedef struct {
-    uint32_t cap;           /* slots: 4, 8, or 16 a group */
-    uint32_t ngroups;       /* groups of 16 control bytes (1 below 16) */
-    uint32_t count;         /* records */
-    uint32_t left;          /* inserts into empty slots before a rehash */
+    /* a region holds at most 2^14 records: 16 bits suffice */
+    uint16_t cap;           /* slots: 4, 8, or 16 a group */
+    uint16_t ngroups;       /* groups of 16 control bytes (1 below 16) */
+    uint16_t count;         /* records */
+    uint16_t left;          /* inserts into empty slots before a rehash */
+    uint16_t low;           /* shrinks when count falls below */
+    uint16_t pad[3];
     uint8_t ctrl[];         /* 16 * ngroups control bytes, then the cap
                                slots (ms_tseg_slots) */
 } ms_tseg_t;

@@ -73,7 +73,7 @@ seg_cap_for(uint64_t n)
         return 8;
     uint64_t cap = (want * 8 + 6) / 7;
     cap = (cap + MS_TGROUP - 1) / MS_TGROUP * MS_TGROUP;
-    return cap > (1u << 30) ? 0 : (uint32_t)cap;
+    return cap > UINT16_MAX ? 0 : (uint32_t)cap;
 }
 
 /* A new empty segment of cap slots, or NULL without memory. */
@@ -83,10 +83,12 @@ seg_new(uint32_t cap)
     ms_tseg_t *s = ms_tmalloc(seg_bytes(cap));
     if (s == NULL)
         return NULL;
-    s->cap = cap;
-    s->ngroups = seg_groups(cap);
+    s->cap = (uint16_t)cap;
+    s->ngroups = (uint16_t)seg_groups(cap);
     s->count = 0;
-    s->left = seg_max(cap);
+    s->left = (uint16_t)seg_max(cap);
+    /* shrinks below a quarter of its most (none at 32 slots or less) */
+    s->low = (uint16_t)(cap > MS_TGROUP * 2 ? cap * 7 / 32 : 0);
     memset(s->ctrl, MS_CTRL_EMPTY, cap);
     memset(s->ctrl + cap, MS_CTRL_SENTINEL, MS_TGROUP * s->ngroups - cap);
     return s;

@@ -100,8 +100,8 @@ ms_tslot_unpack(const ms_tslot_t *x, uintptr_t base, ms_rec_t *r)
 static inline unsigned
 ms_ctrl_match(__m128i c, unsigned byte)
 {
-    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c,
-        _mm_set1_epi8((char)byte)));
+    __m128i b = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(byte * 0x01010101u)), 0);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, b));
 }
 
 /* Empty or deleted: signed -128 or -2, less than the sentinel's -1. */
@@ -242,7 +242,7 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     s->count--;
     t->count--;
     ms_table_write_end(t);
-    if (MS_UNLIKELY(s->count * 32 < s->cap * 7 && s->cap > MS_TGROUP * 2))
+    if (MS_UNLIKELY(s->count < s->low))
         ms_table_shrink_seg(t, ptr);
     return 0;
 }
