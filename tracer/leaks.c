@@ -291,31 +291,35 @@ copy_table(scan_t *s, ms_thread_t *t, uint64_t *cap, const uint32_t *site_of,
     ms_table_each(&t->table, copy_restart, copy_one, &c);
 }
 
-/* Sorts s->b by start: least significant digit first, 16 bits a pass. */
+/* Sorts s->b by start: least significant digit first, 16 bits a pass,
+ * or 8 for fewer blocks (a short process's few hundred: 512 KiB of
+ * counters cleared four times cost more than its whole scan). */
 static int
 sort_blocks(scan_t *s)
 {
+    int bits = s->n < 65536 ? 8 : 16;
+    uint64_t digits = 1ull << bits, dmask = digits - 1;
     blk_t *tmp = mem_alloc((s->n ? s->n : 1) * sizeof(*tmp));
-    uint64_t *cnt = mem_alloc(65536 * sizeof(*cnt));
+    uint64_t *cnt = mem_alloc(digits * sizeof(*cnt));
     if (tmp == NULL || cnt == NULL) {
         mem_free(tmp);
         mem_free(cnt);
         return -1;
     }
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(cnt, 0, 65536 * sizeof(*cnt));
+    for (int shift = 0; shift < 64; shift += bits) {
+        memset(cnt, 0, digits * sizeof(*cnt));
         for (uint64_t i = 0; i < s->n; i++)
-            cnt[(s->b[i].start >> shift) & 0xffff]++;
-        if (s->n == 0 || cnt[(s->b[0].start >> shift) & 0xffff] == s->n)
+            cnt[(s->b[i].start >> shift) & dmask]++;
+        if (s->n == 0 || cnt[(s->b[0].start >> shift) & dmask] == s->n)
             continue;           /* one digit for all: nothing moves */
         uint64_t sum = 0;
-        for (int d = 0; d < 65536; d++) {
+        for (uint64_t d = 0; d < digits; d++) {
             uint64_t c = cnt[d];
             cnt[d] = sum;
             sum += c;
         }
         for (uint64_t i = 0; i < s->n; i++)
-            tmp[cnt[(s->b[i].start >> shift) & 0xffff]++] = s->b[i];
+            tmp[cnt[(s->b[i].start >> shift) & dmask]++] = s->b[i];
         blk_t *x = s->b;
         s->b = tmp;
         tmp = x;

@@ -92,6 +92,37 @@ typedef struct {
 /* The index of the frame at addr (dead: of that unloaded module, -1
  * none); k = 0 is the function itself, k > 0 the (k-1)th function inlined
  * there, innermost first. */
+#define FRAME_HASH(key) ((key) * 0x9E3779B97F4A7C15ull >> 17)
+
+/* Doubles the key table; 0, or -1 without memory (the table as it was). */
+static int
+frames_grow(frames_t *f)
+{
+    uint64_t mask = f->mask * 2 + 1;
+    uint64_t *keys = ms_xcalloc((mask + 1) * sizeof(uint64_t));
+    uint64_t *idx = ms_xmalloc((mask + 1) * sizeof(uint64_t));
+    if (keys == NULL || idx == NULL) {
+        ms_xfree(keys);
+        ms_xfree(idx);
+        return -1;
+    }
+    for (uint64_t j = 0; j <= f->mask; j++) {
+        if (f->keys[j] == 0)
+            continue;
+        uint64_t i = FRAME_HASH(f->keys[j]) & mask;
+        while (keys[i] != 0)
+            i = (i + 1) & mask;
+        keys[i] = f->keys[j];
+        idx[i] = f->idx[j];
+    }
+    ms_xfree(f->keys);
+    ms_xfree(f->idx);
+    f->keys = keys;
+    f->idx = idx;
+    f->mask = mask;
+    return 0;
+}
+
 static uint64_t
 frame_index(frames_t *f, uint64_t addr, int dead, int k)
 {
@@ -99,15 +130,20 @@ frame_index(frames_t *f, uint64_t addr, int dead, int k)
      * inline depth tag them apart above */
     uint64_t key = addr | (uint64_t)(dead >= 0 ? (dead + 1) & 0x3ff : 0) << 48 |
         (uint64_t)k << 58;
-    uint64_t i = (key * 0x9E3779B97F4A7C15ull >> 17) & f->mask;
+    uint64_t i = FRAME_HASH(key) & f->mask;
     while (f->keys[i] != 0) {
         if (f->keys[i] == key)
             return f->idx[i];
         i = (i + 1) & f->mask;
     }
     ms_report_t *r = f->r;
-    if ((r->nframes + 1) * 2 > f->mask)     /* the key table is full */
-        return UINT64_MAX;
+    if ((r->nframes + 1) * 2 > f->mask) {   /* half full: grown */
+        if (frames_grow(f) != 0)
+            return UINT64_MAX;
+        i = FRAME_HASH(key) & f->mask;
+        while (f->keys[i] != 0)
+            i = (i + 1) & f->mask;
+    }
     if (r->nframes == f->cap_frames) {
         uint64_t nc = f->cap_frames ? f->cap_frames * 2 : 256;
         ms_rframe_t *n = ms_xrealloc(r->frames, nc * sizeof(*n));
@@ -299,14 +335,17 @@ build_sites(ms_report_t *r, frames_t *fp)
     for (uint32_t id = 1; id < nst; id++)
         used += acc[id].used;
     r->sites = ms_xcalloc((used ? used : 1) * sizeof(*r->sites));
-    frames_t f = { .r = r, .syms = ms_symtab_new() };
-    f.mask = 1;
-    while (f.mask + 1 < (used + 2048) * MS_MAX_DEPTH * 2)
-        f.mask = f.mask * 2 + 1;
-    f.keys = ms_xcalloc((f.mask + 1) * sizeof(uint64_t));
-    f.idx = ms_xcalloc((f.mask + 1) * sizeof(uint64_t));
-    *fp = f;
-    if (r->sites == NULL || f.keys == NULL || f.idx == NULL)
+    /* the caller's: the heap errors add their frames to it after (a copy
+     * made here would miss the growth of the arrays) */
+    frames_t *f = fp;
+    *f = (frames_t){ .r = r, .syms = ms_symtab_new() };
+    /* grown as frames come (frames_grow): sized for the stacks' frames
+     * at once, a short process's report touched megabytes of zeroes, a
+     * page fault for nearly every frame */
+    f->mask = 4095;
+    f->keys = ms_xcalloc((f->mask + 1) * sizeof(uint64_t));
+    f->idx = ms_xcalloc((f->mask + 1) * sizeof(uint64_t));
+    if (r->sites == NULL || f->keys == NULL || f->idx == NULL)
         goto out;
     for (uint32_t id = 1; id < nst; id++) {
         if (!acc[id].used)
@@ -317,7 +356,7 @@ build_sites(ms_report_t *r, frames_t *fp)
         s->id = id;
         s->live_blocks = s->allocs - s->frees;
         s->live_bytes = s->bytes - s->freed_bytes;
-        s->depth = stack_frames(&f, id, &s->frames);
+        s->depth = stack_frames(f, id, &s->frames);
     }
     /* rows only when every site has all of its own: a report never holds
      * rows that do not sum to their sites */
