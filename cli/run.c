@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,6 +590,10 @@ static void
 render_all(run_log_t *log)
 {
     run_log_t out = { NULL, 0 };
+    /* one report after another of the same size: the heap kept between
+     * them, not given back and faulted in again for each */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     for (size_t i = 0; i < log->n; i++) {
         logged_t *v = &log->v[i];
         if (log_add(&out, v->pid, v->trigger, v->path, 0) != 0)

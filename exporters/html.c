@@ -17,6 +17,7 @@
  * that it never touches the program's heap. Without it the summary shows
  * as preformatted text.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,11 +129,22 @@ key(ms_writer_t *w, const char *k)
     ms_w_jkey(w, k, NULL);
 }
 
+/* The script's hash, the same for every page: made once per process (the
+ * tool writes the pages of all the processes of a run). */
+static char js_hash[45];
+static pthread_once_t js_hash_once = PTHREAD_ONCE_INIT;
+
+static void
+js_hash_make(void)
+{
+    sha256_b64(ms_html_js, sizeof(ms_html_js) - 1, js_hash);
+}
+
 static void
 write_head(ms_writer_t *w, const ms_report_t *r)
 {
-    char hash[45];
-    sha256_b64(ms_html_js, sizeof(ms_html_js) - 1, hash);
+    pthread_once(&js_hash_once, js_hash_make);
+    const char *hash = js_hash;
     ms_w_str(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
         "<meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\""
