@@ -478,6 +478,9 @@ void ms_fast_update(void);           /* after a change of mode or of the above *
 extern uint64_t ms_vars_foreign;      /* named blocks of other threads */
 extern uint64_t ms_start_ns;
 void ms_tracer_start(void);
+/* Reads jemalloc's size classes for the hooks (at start-up, before
+ * tracing). */
+void ms_trace_tables_init(void);
 void ms_trace_stop(void);
 
 /* ---- timeline (timeline.c) ---------------------------------------------- */

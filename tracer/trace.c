@@ -118,15 +118,43 @@ ms_dropped(void)
         "out of memory for the tracer's tables; some blocks are not traced");
 }
 
-/* The usable size of a new block: jemalloc's size class, from its own
- * tables for small requests, asked of jemalloc for the rest. */
-static inline uint64_t
-usable_size(uintptr_t p, size_t req, unsigned kind)
+/* Requests up to this many bytes take their size class from a table. */
+#define SMALL_MAX 4096
+/* A small request's usable bytes and their ms_usable_code, by (req + 7)
+ * / 8: jemalloc's size classes, read once from its own tables at start
+ * (ms_trace_tables_init); a code's usable bytes. */
+static uint32_t small_usable[SMALL_MAX / 8 + 1];
+static uint8_t small_code[SMALL_MAX / 8 + 1];
+static uint64_t code_usable[256];
+
+void
+ms_trace_tables_init(void)
 {
-    if (MS_LIKELY(req <= 4096 && kind != MS_KIND_ALIGNED &&
-            !(kind & MS_KIND_OVERALIGNED)))
-        return je_sz_index2size_tab[je_sz_size2index_tab[(req + 7) >> 3]];
-    return ms_je_sallocx((void *)p, 0);
+    for (unsigned g = 0; g <= SMALL_MAX / 8; g++) {
+        small_usable[g] = (uint32_t)je_sz_index2size_tab[je_sz_size2index_tab[g]];
+        small_code[g] = (uint8_t)ms_usable_code(small_usable[g]);
+    }
+    for (unsigned c = 0; c < 256; c++)
+        code_usable[c] = ms_usable_of_code(c);
+}
+
+/* Kinds whose blocks may be aligned beyond their size class: bit k for
+ * kind k (MS_KIND_ALIGNED, and every kind with MS_KIND_OVERALIGNED). */
+#define ALIGNED_KINDS (1u << MS_KIND_ALIGNED | 0xffffu << MS_KIND_OVERALIGNED)
+
+/* The usable size of a new block and its code: jemalloc's size class,
+ * from the tables above for small requests, asked of jemalloc for the
+ * rest. */
+static inline __attribute__((always_inline)) uint64_t
+usable_size(uintptr_t p, size_t req, unsigned kind, unsigned *code)
+{
+    if (MS_LIKELY(req <= SMALL_MAX && !((ALIGNED_KINDS >> kind) & 1))) {
+        *code = small_code[(req + 7) >> 3];
+        return small_usable[(req + 7) >> 3];
+    }
+    uint64_t u = ms_je_sallocx((void *)p, 0);
+    *code = ms_usable_code(u);
+    return u;
 }
 
 /* Sampled mode's estimates of a sampled block's allocation. */
@@ -157,8 +185,9 @@ record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
         ms_dropped();
         return;
     }
-    uint64_t usable = usable_size(p, req, kind);
-    ms_rec_t r = { .ptr = p, .size = req, .usable = ms_usable_code(usable),
+    unsigned code;
+    uint64_t usable = usable_size(p, req, kind, &code);
+    ms_rec_t r = { .ptr = p, .size = req, .usable = (uint8_t)code,
         .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
         .time_ms = ms_clock_ms(), .site = st->slot };
     if (MS_UNLIKELY(ms_own_insert(t, &r) != 0)) {
@@ -194,7 +223,11 @@ hook_enter_fast(void)
 {
     ms_tls_t *tl = &ms_tls;
     ms_thread_t *t = tl->self;
-    if (MS_UNLIKELY(ms_trace_on == MS_TRACE_EARLY || tl->busy || t == NULL ||
+    /* A thread's state is made only once tracing has begun (ms_thread_self
+     * is called past the start-up test, or where ms_trace_on is
+     * MS_TRACE_ON), and ms_trace_on never goes back to MS_TRACE_EARLY: so
+     * a thread with a state is past start-up. */
+    if (MS_UNLIKELY(t == NULL || tl->busy ||
             __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED)))
         return NULL;
     tl->busy = 1;
@@ -286,7 +319,8 @@ sampled_free_estimate(ms_sitefree_t *f, uint64_t size)
 /* Per-site statistics of a free of record r; lifetime from the record.
  * The free is its lifetime bucket's (a slot's frees are their sum). */
 static inline __attribute__((always_inline)) void
-account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
+account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary,
+    int may_be_sampled)
 {
     ms_sitefree_t *f = ms_sites_free(st);
     if (MS_UNLIKELY(f == NULL)) {
@@ -295,9 +329,9 @@ account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
     }
     uint32_t now = ms_clock_ms();
     f->freed_bytes += r->size;
-    f->freed_usable_bytes += ms_usable_of_code(r->usable);
+    f->freed_usable_bytes += code_usable[r->usable];
     f->temporaries += (uint64_t)temporary;
-    if (MS_UNLIKELY(r->flags & MS_REC_SAMPLED))
+    if (may_be_sampled && MS_UNLIKELY(r->flags & MS_REC_SAMPLED))
         sampled_free_estimate(f, r->size);
     f->life[ms_life_bucket(now > r->time_ms ? now - r->time_ms : 0)]++;
 }
@@ -305,7 +339,7 @@ account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 void
 ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 {
-    account_site_free(st, r, temporary);
+    account_site_free(st, r, temporary, 1);
 }
 
 void
@@ -318,15 +352,29 @@ ms_account_free_extras(const ms_rec_t *r, uint32_t task)
         ms_variable_on_free(r->ptr);
 }
 
+/* Kinds of blocks and of releases that are C++'s, by bit. */
+#define NEW_KINDS    (1u << MS_KIND_NEW | 1u << MS_KIND_NEW_ARRAY)
+#define DELETE_FREES (1u << MS_FREE_DELETE | 1u << MS_FREE_DELETE_ARRAY)
+
 /* Whether a release of kind how may end a block of kind k: the common
- * case inline, the rest in heaperr.c. */
+ * case (neither is C++'s) inline, the rest in heaperr.c. */
 static inline int
 kinds_match(unsigned k, ms_free_kind_t how)
 {
-    if (MS_LIKELY(k != MS_KIND_NEW && k != MS_KIND_NEW_ARRAY &&
-            how != MS_FREE_DELETE && how != MS_FREE_DELETE_ARRAY))
+    if (MS_LIKELY((((NEW_KINDS >> k) | (DELETE_FREES >> how)) & 1) == 0))
         return 1;
     return ms_kinds_match(k, how);
+}
+
+/* A free's site statistics when the record has flags, the slot a task, or
+ * named blocks of other threads exist (see free_exact). */
+static __attribute__((noinline)) void
+free_exact_rare(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
+{
+    account_site_free(st, r, temporary, 1);
+    if (st->task != 0 || (r->flags & MS_REC_VARIABLE) ||
+        __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
+        ms_account_free_extras(r, st->task);
 }
 
 /* A free in exact mode; see ms_trace_free. */
@@ -347,10 +395,13 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
         ms_live_add(t, -(int64_t)r.size);
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
         ms_recent_add(t, p, st->stack);
-        account_site_free(st, &r, p == t->last_ptr);
-        if (MS_UNLIKELY(st->task != 0 || (r.flags & MS_REC_VARIABLE) ||
-                __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0))
-            ms_account_free_extras(&r, st->task);
+        /* one test for all that is rare: flags, a task, other threads'
+         * named blocks */
+        if (MS_UNLIKELY((r.flags | st->task |
+                __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED)) != 0))
+            free_exact_rare(st, &r, p == t->last_ptr);
+        else
+            account_site_free(st, &r, p == t->last_ptr, 0);
         return 0;
     }
     int rc = ms_foreign_free(t, p, &r, how, ra, fp);
@@ -454,7 +505,7 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
             ms_live_add(t, -(int64_t)r->size);
         }
         ms_sitestat_t *st = ms_sites_at(&t->sites, r->site);
-        account_site_free(st, r, 0);
+        account_site_free(st, r, 0, 1);
         if (st->task != 0)
             ms_task_account(st->task, -(int64_t)r->size, 0);
         if (r->flags & MS_REC_VARIABLE)
@@ -614,7 +665,7 @@ ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
             ms_live_add(t, (int64_t)req - (int64_t)r.size);
         }
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
-        account_site_free(st, &r, 0);
+        account_site_free(st, &r, 0, 1);
         if (st->task != 0)
             ms_task_account(st->task, -(int64_t)r.size, 0);
         if (r.flags & MS_REC_VARIABLE)

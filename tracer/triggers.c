@@ -545,6 +545,7 @@ ms_tracer_start(void)
         return;
     }
     ms_arena_init();
+    ms_trace_tables_init();
     ms_threads_init();
     ms_pid_first = getpid();
     ms_start_ns = ms_now_precise_ns();
