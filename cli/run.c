@@ -12,9 +12,9 @@
  * reports it writes to MEMSCOPE_RUN_LOG, a temporary file of the tool's.
  * At exit a process writes only its .bin and leaves its other formats to
  * the tool (a "render" line in the log, export.c says how the two agree):
- * when PROG ends the tool writes them, from each .bin, next to it, then
- * prints a summary of PROG's exit report on stderr (not with -q) and
- * exits with PROG's status.
+ * the tool writes them from each .bin, next to it, while PROG runs and
+ * when it has ended; then it prints a summary of PROG's exit report on
+ * stderr (not with -q) and exits with PROG's status.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -252,12 +254,10 @@ start(char **argv, int *status)
 
 /* ---- the summary --------------------------------------------------------- */
 
-/* One report file of the run log; render: the formats (MEMSCOPE_FORMAT_*
- * bits) its process left to the tool to write from it, a .bin. */
+/* One report file of the run log. */
 typedef struct {
     long pid;
     char *trigger, *path;
-    unsigned render;
 } logged_t;
 
 typedef struct {
@@ -267,8 +267,7 @@ typedef struct {
 
 /* Adds a line to the log; 0, or -1 without memory. */
 static int
-log_add(run_log_t *log, long pid, const char *trigger, const char *path,
-    unsigned render)
+log_add(run_log_t *log, long pid, const char *trigger, const char *path)
 {
     logged_t *v = realloc(log->v, (log->n + 1) * sizeof(*v));
     if (v == NULL)
@@ -277,7 +276,6 @@ log_add(run_log_t *log, long pid, const char *trigger, const char *path,
     v[log->n].pid = pid;
     v[log->n].trigger = strdup(trigger);
     v[log->n].path = strdup(path);
-    v[log->n].render = render;
     if (v[log->n].trigger == NULL || v[log->n].path == NULL) {
         free(v[log->n].trigger);
         free(v[log->n].path);
@@ -285,50 +283,6 @@ log_add(run_log_t *log, long pid, const char *trigger, const char *path,
     }
     log->n++;
     return 0;
-}
-
-/* Reads the log from fd: "PID TAB TRIGGER TAB PATH" lines, and "PID TAB
- * render TAB FORMATS TAB BIN" (FORMATS in hex), read as the exit report's
- * BIN with its formats to write. */
-static void
-log_read(int fd, run_log_t *log)
-{
-    memset(log, 0, sizeof(*log));
-    int dfd = fd >= 0 ? dup(fd) : -1;
-    FILE *f = dfd >= 0 ? fdopen(dfd, "r") : NULL;
-    if (f == NULL) {
-        if (dfd >= 0)
-            close(dfd);
-        return;
-    }
-    rewind(f);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        if (line[len - 1] == '\n')
-            line[--len] = '\0';
-        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        if (t2 == NULL)
-            continue;
-        *t1 = *t2 = '\0';
-        const char *trigger = t1 + 1, *path = t2 + 1;
-        unsigned render = 0;
-        if (strcmp(trigger, "render") == 0) {
-            char *end;
-            unsigned long bits = strtoul(path, &end, 16);
-            if (end == path || *end != '\t' || bits == 0 ||
-                (bits & ~(unsigned long)MEMSCOPE_FORMAT_ALL) != 0)
-                continue;
-            render = (unsigned)bits & ~MEMSCOPE_FORMAT_BIN;
-            trigger = "exit";
-            path = end + 1;
-        }
-        if (log_add(log, strtol(line, NULL, 10), trigger, path, render) != 0)
-            break;
-    }
-    free(line);
-    fclose(f);
 }
 
 static void
@@ -578,63 +532,150 @@ render_one(const char *path, const ms_report_t *r,
 }
 
 /*
- * Each .bin whose process left formats to the tool: those formats written
- * from it, next to it (BASE.bin -> BASE.EXT), with the .bin's mode (the
- * process's MEMSCOPE_FILE_MODE), as the process would have written them
- * (the same bytes: tests/integration/roundtrip.sh); the log gets their
- * lines in the order the process would have written them. A .bin that
- * cannot be read or a file not written: a one-line error, the others go
- * on.
+ * A .bin whose process left formats to the tool: logged, and those
+ * formats written from it, next to it (BASE.bin -> BASE.EXT), with the
+ * .bin's mode (the process's MEMSCOPE_FILE_MODE), as the process would
+ * have written them (the same bytes: tests/integration/roundtrip.sh); the
+ * log gets their lines in the order the process would have written them.
+ * A .bin that cannot be read or a file not written: a one-line error, the
+ * others go on.
  */
 static void
-render_all(run_log_t *log)
+render_set(run_log_t *log, long pid, const char *bin, unsigned formats)
 {
-    run_log_t out = { NULL, 0 };
-    /* one report after another of the same size: the heap kept between
-     * them, not given back and faulted in again for each */
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    for (size_t i = 0; i < log->n; i++) {
-        logged_t *v = &log->v[i];
-        if (log_add(&out, v->pid, v->trigger, v->path, 0) != 0)
-            break;
-        if (v->render == 0)
-            continue;
-        size_t stem = strlen(v->path);
-        struct stat st;
-        cli_input_t in;
-        memset(&in, 0, sizeof(in));
-        if (!ends_with(v->path, ".bin") || stat(v->path, &st) != 0) {
-            SAY("cannot write the reports of %s: %s\n", v->path,
-                ends_with(v->path, ".bin") ? strerror(errno) : "not a .bin");
-            continue;
-        }
-        if (cli_load(cmd, v->path, &in) != CLI_OK) {   /* it says why */
-            continue;
-        }
-        stem -= 4;
-        for (size_t k = 0; k < ms_nformats; k++) {
-            const ms_format_t *f = &ms_formats[k];
-            if (!(v->render & f->bit))
-                continue;
-            char *path = malloc(stem + strlen(f->ext) + 2);
-            if (path == NULL)
-                continue;
-            memcpy(path, v->path, stem);
-            snprintf(path + stem, strlen(f->ext) + 2, ".%s", f->ext);
-            int rc = render_one(path, in.r, f->write, (int)(st.st_mode & 07777));
-            if (rc != 0) {
-                SAY("cannot write %s: %s\n", path, strerror(-rc));
-            } else if (log_add(&out, v->pid, "exit", path, 0) != 0) {
-                free(path);
-                break;
-            }
-            free(path);
-        }
-        cli_unload(&in);
+    if (log_add(log, pid, "exit", bin) != 0)
+        return;
+    struct stat st;
+    if (!ends_with(bin, ".bin") || stat(bin, &st) != 0) {
+        SAY("cannot write the reports of %s: %s\n", bin,
+            ends_with(bin, ".bin") ? strerror(errno) : "not a .bin");
+        return;
     }
-    log_free(log);
-    *log = out;
+    cli_input_t in;
+    memset(&in, 0, sizeof(in));
+    if (cli_load(cmd, bin, &in) != CLI_OK)     /* it says why */
+        return;
+    size_t stem = strlen(bin) - 4;
+    for (size_t k = 0; k < ms_nformats; k++) {
+        const ms_format_t *f = &ms_formats[k];
+        if (!(formats & f->bit) || f->bit == MEMSCOPE_FORMAT_BIN)
+            continue;
+        char *path = malloc(stem + strlen(f->ext) + 2);
+        if (path == NULL)
+            continue;
+        memcpy(path, bin, stem);
+        snprintf(path + stem, strlen(f->ext) + 2, ".%s", f->ext);
+        int rc = render_one(path, in.r, f->write, (int)(st.st_mode & 07777));
+        if (rc != 0)
+            SAY("cannot write %s: %s\n", path, strerror(-rc));
+        else
+            log_add(log, pid, "exit", path);
+        free(path);
+    }
+    cli_unload(&in);
+}
+
+/*
+ * The log's complete lines from *pos on, into log, *pos moved past them
+ * (a line being written is read the next time): "PID TAB TRIGGER TAB
+ * PATH", and "PID TAB render TAB FORMATS TAB BIN" (FORMATS in hex), whose
+ * formats are written then (render_set).
+ */
+static void
+log_take(int fd, off_t *pos, run_log_t *log)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    while (buf != NULL) {
+        ssize_t n = pread(fd, buf + len, cap - len, *pos + (off_t)len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == cap) {
+            char *more = realloc(buf, 2 * cap + 1);
+            if (more == NULL)
+                break;
+            buf = more;
+            cap *= 2;
+        }
+    }
+    if (buf == NULL)
+        return;
+    buf[len] = '\0';
+    char *line = buf, *nl;
+    while ((nl = memchr(line, '\n', len - (size_t)(line - buf))) != NULL) {
+        *nl = '\0';
+        char *next = nl + 1;
+        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (t2 != NULL) {
+            *t1 = *t2 = '\0';
+            long pid = strtol(line, NULL, 10);
+            const char *trigger = t1 + 1, *path = t2 + 1;
+            if (strcmp(trigger, "render") != 0) {
+                log_add(log, pid, trigger, path);
+            } else {
+                char *end;
+                unsigned long bits = strtoul(path, &end, 16);
+                if (end != path && *end == '\t' && bits != 0 &&
+                    (bits & ~(unsigned long)MEMSCOPE_FORMAT_ALL) == 0)
+                    render_set(log, pid, end + 1, (unsigned)bits);
+            }
+        }
+        line = next;
+    }
+    *pos += (off_t)(line - buf);
+    free(buf);
+}
+
+/* SIGCHLD, for the wait that writes reports meanwhile: a byte in a pipe. */
+static int chld_pipe[2] = { -1, -1 };
+
+static void
+on_chld(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    char c = 0;
+    ssize_t w = write(chld_pipe[1], &c, 1);
+    (void)w;
+    errno = saved;
+}
+
+/*
+ * Waits for PROG (its wait status into *ws) while writing, as they come,
+ * the formats the processes that ended meanwhile left to the tool: a
+ * script of many short processes has most of its reports when it ends,
+ * written on another core while it ran. The log's growth (inotify) and
+ * SIGCHLD wake it; without inotify it looks every 50 ms.
+ */
+static void
+wait_rendering(pid_t pid, int *ws, int logfd, const char *logpath,
+    off_t *pos, run_log_t *log)
+{
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (in >= 0 && inotify_add_watch(in, logpath, IN_MODIFY) < 0) {
+        close(in);
+        in = -1;
+    }
+    for (;;) {
+        pid_t w = waitpid(pid, ws, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        log_take(logfd, pos, log);
+        struct pollfd p[2] = { { in, POLLIN, 0 }, { chld_pipe[0], POLLIN, 0 } };
+        if (poll(p, 2, in >= 0 ? 1000 : 50) > 0) {
+            char drain[4096];
+            if (in >= 0)
+                while (read(in, drain, sizeof(drain)) > 0)
+                    ;
+            while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
+                ;
+        }
+    }
+    if (in >= 0)
+        close(in);
 }
 
 /* ---- the command ---------------------------------------------------------- */
@@ -742,6 +783,18 @@ cmd_run(int argc, char **argv)
         unsetenv("MEMSCOPE_RUN_LOG");   /* no log: each process writes all */
 
     forward_signals();
+    /* the reports written while PROG runs: the heap kept between them,
+     * not given back and faulted in again for each */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    if (logfd >= 0 && pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_chld;
+        sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGCHLD, &sa, NULL);
+    }
     int status = 0;
     pid_t pid = start(argv + i, &status);
     if (pid < 0) {
@@ -752,22 +805,25 @@ cmd_run(int argc, char **argv)
     }
     child = pid;
     int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
+    run_log_t log = { NULL, 0 };
+    off_t pos = 0;
+    if (chld_pipe[0] >= 0)
+        wait_rendering(pid, &ws, logfd, logpath, &pos, &log);
+    else
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
     child = 0;
 
     /* the log's lines are all there once it is unlinked (no process
      * starts a hand-over then) and no process holds its lock (export.c);
      * a process that ends later writes all its formats itself */
-    run_log_t log = { NULL, 0 };
     if (logfd >= 0) {
         unlink(logpath);
         while (flock(logfd, LOCK_EX) != 0 && errno == EINTR)
             ;
-        log_read(logfd, &log);
+        log_take(logfd, &pos, &log);
         close(logfd);
     }
-    render_all(&log);
     if (!a.quiet) {
         char how[96];
         if (WIFSIGNALED(ws))
