@@ -118,7 +118,75 @@ static struct {
     const char *(*filesrc)(Dwarf_Files *, size_t, Dwarf_Word *, Dwarf_Word *);
     int inl_ok;
     Dwfl_Callbacks cb, offline_cb;
+    int (*std_find_debuginfo)(Dwfl_Module *, void **, const char *,
+        Dwarf_Addr, const char *, const char *, GElf_Word, char **);
 } dw;
+
+/* Is there a file at dir/name (dir may be "")? */
+static int
+file_at(const char *a, const char *b, const char *c)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", a, b, c) >= sizeof(path))
+        return 1;           /* cannot tell: let libdw look */
+    return access(path, F_OK) == 0;
+}
+
+/*
+ * libdw's search for a module's debug file (by build ID under
+ * /usr/lib/debug/.build-id, then its .gnu_debuglink name, or FILE.debug,
+ * next to it, in .debug/ and under /usr/lib/debug), run only when such a
+ * file is there or DEBUGINFOD_URLS names a server. After a search that
+ * finds nothing, libdw opens libdebuginfod (and with it libcurl and
+ * OpenSSL, whose exit handlers then free their thousands of blocks)
+ * for a client that, with no server named, looks nowhere: a stripped
+ * program without its debug file cost its first process 50 M
+ * instructions for nothing. The search's result is libdw's either way.
+ */
+static int
+find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+    Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+    GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    int look = urls != NULL && urls[0] != '\0';
+    const unsigned char *bid;
+    GElf_Addr vaddr;
+    int n = look ? 0 : dw.build_id(mod, &bid, &vaddr);
+    if (n > 1 && n <= 64) {
+        char hex[130], *o = hex;
+        static const char digits[] = "0123456789abcdef";
+        for (int i = 0; i < n; i++) {
+            *o++ = digits[bid[i] >> 4];
+            *o++ = digits[bid[i] & 15];
+            if (i == 0)
+                *o++ = '/';
+        }
+        *o = '\0';
+        look = file_at("/usr/lib/debug/.build-id/", hex, ".debug");
+    }
+    if (!look && file_name != NULL) {
+        char dir[4096], name[1024];
+        const char *slash = strrchr(file_name, '/');
+        size_t dl = slash ? (size_t)(slash - file_name) + 1 : 0;
+        if (dl < sizeof(dir) && file_name[0] == '/') {
+            memcpy(dir, file_name, dl);
+            dir[dl] = '\0';
+            if (debuglink_file != NULL)
+                snprintf(name, sizeof(name), "%s", debuglink_file);
+            else
+                snprintf(name, sizeof(name), "%s.debug", file_name + dl);
+            look = file_at(dir, "", name) || file_at(dir, ".debug/", name) ||
+                file_at("/usr/lib/debug", dir, name);
+        } else {
+            look = 1;       /* a relative name: libdw's rules */
+        }
+    }
+    if (!look)
+        return -1;
+    return dw.std_find_debuginfo(mod, userdata, modname, base, file_name,
+        debuglink_file, debuglink_crc, debuginfo_file_name);
+}
 
 /* The C++ runtime's demangler, when the program has one. */
 extern char *__cxa_demangle(const char *, char *, size_t *, int *)
@@ -147,7 +215,8 @@ dw_load(void)
     SYM(getsymtab, "dwfl_module_getsymtab");
     SYM(getsym_info, "dwfl_module_getsym_info");
     SYM(cb.find_elf, "dwfl_linux_proc_find_elf");
-    SYM(cb.find_debuginfo, "dwfl_standard_find_debuginfo");
+    SYM(std_find_debuginfo, "dwfl_standard_find_debuginfo");
+    dw.cb.find_debuginfo = find_debuginfo;
     SYM(report_elf, "dwfl_report_elf");
     SYM(build_id, "dwfl_module_build_id");
     SYM(offline_cb.section_address, "dwfl_offline_section_address");
