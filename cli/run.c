@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../exporters/md.h"
+#include "../exporters/xalloc.h"
 
 static const char *cmd = "run";
 
@@ -531,6 +533,24 @@ render_one(const char *path, const ms_report_t *r,
     return rc;
 }
 
+/* The markdown of the report being written, made once for its .md and
+ * the HTML page that embeds it. */
+static const char *md_text;
+static size_t md_len;
+
+static void
+md_from_text(ms_writer_t *w, const ms_report_t *r)
+{
+    (void)r;
+    ms_w_bytes(w, md_text, md_len);
+}
+
+static void
+html_from_text(ms_writer_t *w, const ms_report_t *r)
+{
+    ms_html_write_md(w, r, md_text, md_len);
+}
+
 /*
  * A .bin whose process left formats to the tool: logged, and those
  * formats written from it, next to it (BASE.bin -> BASE.EXT), with the
@@ -556,22 +576,32 @@ render_set(run_log_t *log, long pid, const char *bin, unsigned formats)
     if (cli_load(cmd, bin, &in) != CLI_OK)     /* it says why */
         return;
     size_t stem = strlen(bin) - 4;
+    const unsigned both = MEMSCOPE_FORMAT_MD | MEMSCOPE_FORMAT_HTML;
+    char *md = (formats & both) == both ? ms_md_render(in.r, &md_len) : NULL;
+    md_text = md;
     for (size_t k = 0; k < ms_nformats; k++) {
         const ms_format_t *f = &ms_formats[k];
         if (!(formats & f->bit) || f->bit == MEMSCOPE_FORMAT_BIN)
             continue;
+        void (*fn)(ms_writer_t *, const ms_report_t *) = f->write;
+        if (md != NULL && f->bit == MEMSCOPE_FORMAT_MD)
+            fn = md_from_text;
+        else if (md != NULL && f->bit == MEMSCOPE_FORMAT_HTML)
+            fn = html_from_text;
         char *path = malloc(stem + strlen(f->ext) + 2);
         if (path == NULL)
             continue;
         memcpy(path, bin, stem);
         snprintf(path + stem, strlen(f->ext) + 2, ".%s", f->ext);
-        int rc = render_one(path, in.r, f->write, (int)(st.st_mode & 07777));
+        int rc = render_one(path, in.r, fn, (int)(st.st_mode & 07777));
         if (rc != 0)
             SAY("cannot write %s: %s\n", path, strerror(-rc));
         else
             log_add(log, pid, "exit", path);
         free(path);
     }
+    ms_xfree(md);
+    md_text = NULL;
     cli_unload(&in);
 }
 

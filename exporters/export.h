@@ -19,6 +19,10 @@ void ms_json_write(ms_writer_t *w, const ms_report_t *r);
 void ms_bin_write(ms_writer_t *w, const ms_report_t *r);
 void ms_md_write(ms_writer_t *w, const ms_report_t *r);
 void ms_html_write(ms_writer_t *w, const ms_report_t *r);
+/* The same page from r's markdown text md[0..len) (ms_md_render; NULL:
+ * none, out of memory), for a writer of both that renders it once. */
+void ms_html_write_md(ms_writer_t *w, const ms_report_t *r, const char *md,
+    size_t len);
 void ms_folded_write(ms_writer_t *w, const ms_report_t *r);
 /* Folded stacks weighted by allocated bytes (the tool's --metric). */
 void ms_folded_write_allocated(ms_writer_t *w, const ms_report_t *r);

@@ -602,10 +602,8 @@ md_to_html(const char *md, size_t len)
 }
 
 static void
-write_summary(ms_writer_t *w, const ms_report_t *r)
+write_summary(ms_writer_t *w, const char *md, size_t len)
 {
-    size_t len = 0;
-    char *md = ms_md_render(r, &len);
     char *html = md != NULL ? md_to_html(md, len) : NULL;
     ms_w_str(w, "<section class=\"panel\" id=\"summary\"><h2>Summary</h2>"
         "<p class=\"note\">The markdown report, rendered: the same text "
@@ -620,15 +618,24 @@ write_summary(ms_writer_t *w, const ms_report_t *r)
         ms_w_str(w, "<p>Not available: out of memory.</p>");
     }
     ms_xfree(html);
-    ms_xfree(md);
     ms_w_str(w, "</div></section>\n");
 }
 
 void
 ms_html_write(ms_writer_t *w, const ms_report_t *r)
 {
+    size_t len = 0;
+    char *md = ms_md_render(r, &len);
+    ms_html_write_md(w, r, md, len);
+    ms_xfree(md);
+}
+
+void
+ms_html_write_md(ms_writer_t *w, const ms_report_t *r, const char *md,
+    size_t len)
+{
     write_head(w, r);
-    write_summary(w, r);
+    write_summary(w, md, len);
     ms_w_str(w, "</main>\n<footer>Written by memscope from what it recorded "
         "and nothing else; a figure it did not record says \"not "
         "measured\".</footer>\n<script type=\"application/json\" "
