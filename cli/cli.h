@@ -10,6 +10,7 @@
 #define MS_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "../exporters/export.h"
@@ -52,12 +53,38 @@ int cli_traced_find(const char *caller, int pid, const char *dir_opt,
 void cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Option parsing: is argv[*i] the option name (as "NAME VALUE" or
- * "NAME=VALUE")? Then *value is set, *i moves past it and 1 is returned;
- * 0 when it is another argument; -1 (and a usage error printed) when the
- * value is missing. */
-int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
-    const char **value);
+/* One option of a command (a table ends with a NULL name): NAME, or its
+ * other spelling ALSO (NULL: none), takes a value into *value, as "NAME
+ * VALUE" or, for a long name, "NAME=VALUE"; with value NULL it is a flag
+ * that sets *flag to 1. The last of repeated options wins. */
+typedef struct {
+    const char *name, *also;
+    const char **value;
+    int *flag;
+} cli_opt_t;
+
+/* A command's arguments: the options of opts, and at most nargs others
+ * into args[0..nargs-1] in order. "-" is such an argument where dash_arg
+ * is set (standard input or output), else a usage error. With prog set
+ * (memscope run), the first argument that is not an option, or what
+ * follows "--", starts the program's command line. */
+typedef struct {
+    const char *cmd;
+    const cli_opt_t *opts;
+    void (*usage)(FILE *to);
+    const char **args;
+    int nargs;
+    int dash_arg;
+    int prog;
+} cli_args_t;
+
+#define CLI_HELP    (-1)
+
+/* Parses argv[1..argc-1] as s says; *next (when not NULL) gets the index
+ * past what was parsed. Returns CLI_OK; CLI_HELP after printing the usage
+ * on stdout (-h, --help); CLI_USAGE after a one-line error (an unknown
+ * option, a missing value, an argument too many). */
+int cli_parse(const cli_args_t *s, int argc, char **argv, int *next);
 /* Is argv[i] -h or --help? */
 int cli_is_help(const char *arg);
 /* The usage error for an unknown option or a stray argument. */

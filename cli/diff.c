@@ -617,26 +617,21 @@ usage(FILE *to)
 static int
 parse(int argc, char **argv, args_t *a)
 {
-    const char *top = NULL;
+    const char *top = NULL, *files[2] = { NULL, NULL };
     memset(a, 0, sizeof(*a));
     a->format = "md";
-    for (int i = 1; i < argc; ) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return -1;
-        }
-        if ((r = cli_opt(cmd, argc, argv, &i, "--format", &a->format)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--top", &top)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "-o", &a->out)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            continue;
-        }
-        if (a->fb != NULL || (argv[i][0] == '-' && argv[i][1] != '\0'))
-            return cli_bad_arg(cmd, argv[i]);
-        *(a->fa == NULL ? &a->fa : &a->fb) = argv[i++];
-    }
+    const cli_opt_t opts[] = {
+        { "--format", NULL, &a->format, NULL },
+        { "--top", NULL, &top, NULL },
+        { "-o", NULL, &a->out, NULL },
+        { NULL, NULL, NULL, NULL },
+    };
+    const cli_args_t spec = { cmd, opts, usage, files, 2, 1, 0 };
+    int rc = cli_parse(&spec, argc, argv, NULL);
+    if (rc != CLI_OK)
+        return rc;
+    a->fa = files[0];
+    a->fb = files[1];
     if (a->fb == NULL) {
         cli_error(cmd, "two input files needed (memscope diff A.bin B.bin)");
         return CLI_USAGE;

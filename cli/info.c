@@ -115,15 +115,11 @@ int
 cmd_info(int argc, char **argv)
 {
     const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return CLI_OK;
-        }
-        if (file != NULL || (argv[i][0] == '-' && argv[i][1] != '\0'))
-            return cli_bad_arg(cmd, argv[i]);
-        file = argv[i];
-    }
+    const cli_opt_t opts[] = { { NULL, NULL, NULL, NULL } };
+    const cli_args_t spec = { cmd, opts, usage, &file, 1, 1, 0 };
+    int rc = cli_parse(&spec, argc, argv, NULL);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP ? CLI_OK : rc;
     if (file == NULL) {
         cli_error(cmd, "no input file (memscope info FILE.bin)");
         return CLI_USAGE;

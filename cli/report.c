@@ -85,25 +85,17 @@ static int
 parse(int argc, char **argv, args_t *a)
 {
     memset(a, 0, sizeof(*a));
-    for (int i = 1; i < argc; ) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return -1;
-        }
-        if ((r = cli_opt(cmd, argc, argv, &i, "--format", &a->format)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--metric", &a->metric)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--suppressions", &a->supp)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "-o", &a->out)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--output", &a->out)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            continue;
-        }
-        if (a->file != NULL || (argv[i][0] == '-' && argv[i][1] != '\0'))
-            return cli_bad_arg(cmd, argv[i]);
-        a->file = argv[i++];
-    }
+    const cli_opt_t opts[] = {
+        { "--format", NULL, &a->format, NULL },
+        { "--metric", NULL, &a->metric, NULL },
+        { "--suppressions", NULL, &a->supp, NULL },
+        { "-o", "--output", &a->out, NULL },
+        { NULL, NULL, NULL, NULL },
+    };
+    const cli_args_t spec = { cmd, opts, usage, &a->file, 1, 1, 0 };
+    int rc = cli_parse(&spec, argc, argv, NULL);
+    if (rc != CLI_OK)
+        return rc;
     if (a->file == NULL) {
         cli_error(cmd, "no input file (memscope report FILE.bin)");
         return CLI_USAGE;

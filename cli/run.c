@@ -94,49 +94,31 @@ typedef struct {
 static int
 parse(int argc, char **argv, run_args_t *a)
 {
-    static const struct { const char *flag, *var; } map[] = {
-        { "-o", "MEMSCOPE_OUT" }, { "-n", "MEMSCOPE_NAME" },
-        { "--sample", "MEMSCOPE_SAMPLE" }, { "--depth", "MEMSCOPE_STACK_DEPTH" },
-        { "--formats", "MEMSCOPE_FORMATS" },
+    static const char *const var[] = { "MEMSCOPE_OUT", "MEMSCOPE_NAME",
+        "MEMSCOPE_SAMPLE", "MEMSCOPE_STACK_DEPTH", "MEMSCOPE_FORMATS" };
+    const char *val[5] = { NULL, NULL, NULL, NULL, NULL };
+    int fork_only = 0, all = 0;
+    const cli_opt_t opts[] = {
+        { "-o", NULL, &val[0], NULL }, { "-n", NULL, &val[1], NULL },
+        { "--sample", NULL, &val[2], NULL }, { "--depth", NULL, &val[3], NULL },
+        { "--formats", NULL, &val[4], NULL },
+        { "-q", "--quiet", NULL, &a->quiet },
+        { "--follow-fork", NULL, NULL, &fork_only },
+        { "--follow-children", NULL, NULL, &all },
+        { NULL, NULL, NULL, NULL },
     };
-    int i = 1;
-    for (; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return i + 1;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return -1;
-        }
-        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
-            a->quiet = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--follow-fork") == 0 ||
-            strcmp(argv[i], "--follow-children") == 0) {
-            const char *c = argv[i][9] == 'f' ? "fork" : "all";
-            if (a->children != NULL && strcmp(a->children, c) != 0) {
-                cli_error(cmd, "--follow-fork and --follow-children: choose one");
-                return -2;
-            }
-            a->children = c;
-            continue;
-        }
-        size_t k;
-        for (k = 0; k < sizeof(map) / sizeof(map[0]); k++)
-            if (strcmp(argv[i], map[k].flag) == 0)
-                break;
-        if (k == sizeof(map) / sizeof(map[0])) {
-            if (argv[i][0] != '-')
-                return i;       /* the program, without a "--" before it */
-            cli_error(cmd, "unknown option '%s'", argv[i]);
-            return -2;
-        }
-        if (i + 1 >= argc) {
-            cli_error(cmd, "option '%s' needs a value", argv[i]);
-            return -2;
-        }
-        setenv(map[k].var, argv[++i], 1);
+    const cli_args_t spec = { cmd, opts, usage, NULL, 0, 0, 1 };
+    int i, rc = cli_parse(&spec, argc, argv, &i);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP ? -1 : -2;
+    if (fork_only && all) {
+        cli_error(cmd, "--follow-fork and --follow-children: choose one");
+        return -2;
     }
+    a->children = fork_only ? "fork" : all ? "all" : NULL;
+    for (size_t k = 0; k < sizeof(var) / sizeof(var[0]); k++)
+        if (val[k] != NULL)
+            setenv(var[k], val[k], 1);
     return i;
 }
 

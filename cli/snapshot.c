@@ -372,28 +372,17 @@ static int
 parse(int argc, char **argv, snap_t *s)
 {
     const char *pid = NULL, *sig = NULL, *timeout = NULL;
-    for (int i = 1; i < argc; ) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return -1;
-        }
-        if (strcmp(argv[i], "--leaks") == 0) {
-            s->leaks = 1;
-            i++;
-            continue;
-        }
-        if ((r = cli_opt(cmd, argc, argv, &i, "--signal", &sig)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--timeout", &timeout)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "-o", &s->dir_opt)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            continue;
-        }
-        if (pid != NULL || argv[i][0] == '-')
-            return cli_bad_arg(cmd, argv[i]);
-        pid = argv[i++];
-    }
+    const cli_opt_t opts[] = {
+        { "--leaks", NULL, NULL, &s->leaks },
+        { "--signal", NULL, &sig, NULL },
+        { "--timeout", NULL, &timeout, NULL },
+        { "-o", NULL, &s->dir_opt, NULL },
+        { NULL, NULL, NULL, NULL },
+    };
+    const cli_args_t spec = { cmd, opts, usage, &pid, 1, 0, 0 };
+    int rc = cli_parse(&spec, argc, argv, NULL);
+    if (rc != CLI_OK)
+        return rc;
     char *end = NULL;
     int p;
     if (cli_pid_arg(cmd, pid, &p) != CLI_OK)

@@ -94,29 +94,18 @@ static int
 parse(int argc, char **argv, top_t *s)
 {
     const char *pid = NULL, *n = NULL, *rows = NULL;
-    for (int i = 1; i < argc; ) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return -1;
-        }
-        if (strcmp(argv[i], "--once") == 0 || strcmp(argv[i], "--batch") == 0) {
-            *(argv[i][2] == 'o' ? &s->once : &s->batch) = 1;
-            i++;
-            continue;
-        }
-        if ((r = cli_opt(cmd, argc, argv, &i, "-n", &n)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--interval", &n)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "--top", &rows)) != 0 ||
-            (r = cli_opt(cmd, argc, argv, &i, "-o", &s->dir_opt)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            continue;
-        }
-        if (pid != NULL || argv[i][0] == '-')
-            return cli_bad_arg(cmd, argv[i]);
-        pid = argv[i++];
-    }
+    const cli_opt_t opts[] = {
+        { "--once", NULL, NULL, &s->once },
+        { "--batch", NULL, NULL, &s->batch },
+        { "-n", "--interval", &n, NULL },
+        { "--top", NULL, &rows, NULL },
+        { "-o", NULL, &s->dir_opt, NULL },
+        { NULL, NULL, NULL, NULL },
+    };
+    const cli_args_t spec = { cmd, opts, usage, &pid, 1, 0, 0 };
+    int rc = cli_parse(&spec, argc, argv, NULL);
+    if (rc != CLI_OK)
+        return rc;
     char *end = NULL;
     if (cli_pid_arg(cmd, pid, &s->pid) != CLI_OK)
         return CLI_USAGE;

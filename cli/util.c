@@ -53,28 +53,65 @@ cli_bad_arg(const char *cmd, const char *arg)
     return CLI_USAGE;
 }
 
-int
-cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
-    const char **value)
+/* Does argument a name option o (NAME alone, or NAME=VALUE for a long
+ * option that takes a value)? *v gets the value after '=', else NULL. */
+static int
+opt_is(const cli_opt_t *o, const char *name, const char *a, const char **v)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || strncmp(a, name, n) != 0)
         return 0;
-    if (a[n] == '=' && name[1] == '-') {
-        *value = a + n + 1;
-        *i += 1;
+    *v = NULL;
+    if (a[n] == '\0')
+        return 1;
+    if (a[n] == '=' && name[1] == '-' && o->value != NULL) {
+        *v = a + n + 1;
         return 1;
     }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error(cmd, "option '%s' needs a value", name);
-        return -1;
+    return 0;
+}
+
+int
+cli_parse(const cli_args_t *s, int argc, char **argv, int *next)
+{
+    int nargs = 0, i = 1;
+    while (i < argc) {
+        const char *a = argv[i], *v = NULL;
+        if (s->prog && strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (cli_is_help(a)) {
+            s->usage(stdout);
+            return CLI_HELP;
+        }
+        const cli_opt_t *o = s->opts;
+        while (o->name != NULL && !opt_is(o, o->name, a, &v) &&
+               !opt_is(o, o->also, a, &v))
+            o++;
+        if (o->name != NULL && o->value == NULL) {
+            *o->flag = 1;
+            i++;
+        } else if (o->name != NULL) {
+            if (v == NULL && i + 1 >= argc) {
+                cli_error(s->cmd, "option '%s' needs a value", a);
+                return CLI_USAGE;
+            }
+            *o->value = v != NULL ? v : argv[i + 1];
+            i += v != NULL ? 1 : 2;
+        } else {
+            int option = a[0] == '-' && (a[1] != '\0' || !s->dash_arg);
+            if (s->prog && !option)
+                break;          /* the program: what follows is its own */
+            if (option || nargs == s->nargs)
+                return cli_bad_arg(s->cmd, a);
+            s->args[nargs++] = a;
+            i++;
+        }
     }
-    *value = argv[*i + 1];
-    *i += 2;
-    return 1;
+    if (next != NULL)
+        *next = i;
+    return CLI_OK;
 }
 
 /* ---- the progress line ---------------------------------------------------- */
