@@ -109,6 +109,26 @@ write_site(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s,
     ms_w_str(w, "]}");
 }
 
+static void
+supp_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    const ms_rsupp_t *x = &((const ms_report_t *)r)->supps[i];
+    int first = 1;
+    ms_w_str(w, "{");
+    KS("pattern", x->pattern);
+    KU("sites", x->sites);
+    KU("blocks", x->blocks);
+    KU("bytes", x->bytes);
+    ms_w_str(w, "}");
+}
+
+static void
+site_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    const ms_report_t *rep = r;
+    write_site(w, rep, &rep->sites[i], rep->sample_interval != 0);
+}
+
 /* The suppressions applied and what each hid; null when none was. */
 static void
 write_suppressed(ms_writer_t *w, const ms_report_t *r)
@@ -124,18 +144,8 @@ write_suppressed(ms_writer_t *w, const ms_report_t *r)
     KU("blocks", r->supp_blocks);
     KU("bytes", r->supp_bytes);
     key(w, "patterns", &first);
-    ms_w_str(w, "[");
-    for (uint64_t k = 0; k < r->nsupps; k++) {
-        const ms_rsupp_t *x = &r->supps[k];
-        int first = 1;
-        ms_w_str(w, k ? ",{" : "{");
-        KS("pattern", x->pattern);
-        KU("sites", x->sites);
-        KU("blocks", x->blocks);
-        KU("bytes", x->bytes);
-        ms_w_str(w, "}");
-    }
-    ms_w_str(w, "]}");
+    ms_w_jarray(w, r->nsupps, supp_item, r);
+    ms_w_str(w, "}");
 }
 
 static void
@@ -212,6 +222,81 @@ write_heap_error(ms_writer_t *w, const ms_report_t *r, const ms_rherr_t *e)
     key(w, "free_frames", &first);
     write_frame_list(w, r, e->free_frames, e->nfree_frames);
     ms_w_str(w, "}");
+}
+
+static void
+herr_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    write_heap_error(w, r, &((const ms_report_t *)r)->heap_errors[i]);
+}
+
+static void
+thread_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    const ms_rthread_t *t = &((const ms_report_t *)r)->threads[i];
+    int first = 1;
+    ms_w_str(w, "{");
+    KU("id", t->id);
+    KI("tid", t->tid);
+    KS("name", t->name);
+    KB("exited", t->exited);
+    KU("allocs", t->allocs);
+    KU("frees", t->frees);
+    KU("reallocs", t->reallocs);
+    KU("bytes_allocated", t->bytes_allocated);
+    KU("bytes_freed", t->bytes_freed);
+    KI("live_bytes", t->live_bytes);
+    ms_w_str(w, "}");
+}
+
+static void
+task_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    const ms_rtask_t *t = &((const ms_report_t *)r)->tasks[i];
+    int first = 1;
+    ms_w_str(w, "{");
+    KU("id", t->id);
+    key(w, "parent", &first);
+    if (t->parent)
+        ms_w_u64(w, t->parent);
+    else
+        ms_w_str(w, "null");
+    KS("name", t->name);
+    KS("state", t->ended ? "ended" : "running");
+    KU("threads_entered", t->threads_seen);
+    KU("begin_ns", t->begin_ns);
+    key(w, "end_ns", &first);
+    if (t->ended)
+        ms_w_u64(w, t->end_ns);
+    else
+        ms_w_str(w, "null");
+    KU("allocs", t->allocs);
+    KU("frees", t->frees);
+    KU("bytes_allocated", t->bytes);
+    KU("bytes_freed", t->freed_bytes);
+    KI("live_bytes", t->live_bytes);
+    KI("peak_live_bytes", t->peak_live_bytes);
+    ms_w_str(w, "}");
+}
+
+/* One timeline point: t_ns, then the columns (null: not measured). */
+static void
+point_item(ms_writer_t *w, uint64_t i, const void *r)
+{
+    const ms_rpoint_t *p = &((const ms_report_t *)r)->timeline[i];
+    int64_t v[] = { p->heap_live, p->rss, p->cpu_ns, p->io_read,
+        p->io_write, p->je_allocated, p->je_active, p->je_resident,
+        p->je_mapped, p->je_retained };
+    ms_w_str(w, "[");
+    ms_w_u64(w, p->t_ns);
+    for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+        ms_w_str(w, ",");
+        if (v[k] < 0 && k != 0)
+            ms_w_str(w, "null");
+        else
+            ms_w_i64(w, v[k]);
+    }
+    ms_w_str(w, "]");
 }
 
 static void
@@ -354,55 +439,10 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
     }
 
     key(w, "threads", &first);
-    ms_w_str(w, "[");
-    for (uint64_t i = 0; i < r->nthreads; i++) {
-        const ms_rthread_t *t = &r->threads[i];
-        int first = 1;
-        ms_w_str(w, i ? ",{" : "{");
-        KU("id", t->id);
-        KI("tid", t->tid);
-        KS("name", t->name);
-        KB("exited", t->exited);
-        KU("allocs", t->allocs);
-        KU("frees", t->frees);
-        KU("reallocs", t->reallocs);
-        KU("bytes_allocated", t->bytes_allocated);
-        KU("bytes_freed", t->bytes_freed);
-        KI("live_bytes", t->live_bytes);
-        ms_w_str(w, "}");
-    }
-    ms_w_str(w, "]");
+    ms_w_jarray(w, r->nthreads, thread_item, r);
 
     key(w, "tasks", &first);
-    ms_w_str(w, "[");
-    for (uint64_t i = 0; i < r->ntasks; i++) {
-        const ms_rtask_t *t = &r->tasks[i];
-        int first = 1;
-        ms_w_str(w, i ? ",{" : "{");
-        KU("id", t->id);
-        key(w, "parent", &first);
-        if (t->parent)
-            ms_w_u64(w, t->parent);
-        else
-            ms_w_str(w, "null");
-        KS("name", t->name);
-        KS("state", t->ended ? "ended" : "running");
-        KU("threads_entered", t->threads_seen);
-        KU("begin_ns", t->begin_ns);
-        key(w, "end_ns", &first);
-        if (t->ended)
-            ms_w_u64(w, t->end_ns);
-        else
-            ms_w_str(w, "null");
-        KU("allocs", t->allocs);
-        KU("frees", t->frees);
-        KU("bytes_allocated", t->bytes);
-        KU("bytes_freed", t->freed_bytes);
-        KI("live_bytes", t->live_bytes);
-        KI("peak_live_bytes", t->peak_live_bytes);
-        ms_w_str(w, "}");
-    }
-    ms_w_str(w, "]");
+    ms_w_jarray(w, r->ntasks, task_item, r);
 
     key(w, "variables", &first);
     ms_w_jarray(w, r->nvars, var_item, r);
@@ -411,25 +451,13 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
     ms_w_jarray(w, r->nframes, frame_item, r);
 
     key(w, "sites", &first);
-    ms_w_str(w, "[");
-    for (uint64_t i = 0; i < r->nsites; i++) {
-        if (i)
-            ms_w_str(w, ",");
-        write_site(w, r, &r->sites[i], sampled);
-    }
-    ms_w_str(w, "]");
+    ms_w_jarray(w, r->nsites, site_item, r);
 
     key(w, "leaks", &first);
     write_leaks(w, r, sampled);
 
     key(w, "heap_errors", &first);
-    ms_w_str(w, "[");
-    for (uint64_t i = 0; i < r->nheap_errors; i++) {
-        if (i)
-            ms_w_str(w, ",");
-        write_heap_error(w, r, &r->heap_errors[i]);
-    }
-    ms_w_str(w, "]");
+    ms_w_jarray(w, r->nheap_errors, herr_item, r);
 
     key(w, "timeline", &first);
     {
@@ -441,24 +469,8 @@ ms_json_write(ms_writer_t *w, const ms_report_t *r)
             "\"io_write\",\"je_allocated\",\"je_active\",\"je_resident\","
             "\"je_mapped\",\"je_retained\"]");
         key(w, "points", &first);
-        ms_w_str(w, "[");
-        for (uint64_t i = 0; i < r->ntimeline; i++) {
-            const ms_rpoint_t *p = &r->timeline[i];
-            int64_t v[] = { p->heap_live, p->rss, p->cpu_ns, p->io_read,
-                p->io_write, p->je_allocated, p->je_active, p->je_resident,
-                p->je_mapped, p->je_retained };
-            ms_w_str(w, i ? ",[" : "[");
-            ms_w_u64(w, p->t_ns);
-            for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
-                ms_w_str(w, ",");
-                if (v[k] < 0 && k != 0)
-                    ms_w_str(w, "null");
-                else
-                    ms_w_i64(w, v[k]);
-            }
-            ms_w_str(w, "]");
-        }
-        ms_w_str(w, "]}");
+        ms_w_jarray(w, r->ntimeline, point_item, r);
+        ms_w_str(w, "}");
     }
 
     key(w, "size_histogram", &first);
