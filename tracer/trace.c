@@ -238,7 +238,7 @@ hook_enter_fast(void)
  * (exact) or the sample decision. */
 static inline __attribute__((always_inline)) void *
 alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
-    unsigned pre, void *ra, void *fp)
+    int plain, unsigned pre, void *ra, void *fp)
 {
     ms_tick(t, 1);
     t->allocs++;
@@ -250,6 +250,8 @@ alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
         record(t, (uintptr_t)p, req, kind, 0, ra, fp);
         return p;
     }
+    if (plain)          /* malloc's or calloc's (ms_trace_alloc) */
+        flags = kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0;
     return ms_sample_alloc(t, p, req, kind, flags, pre, ra, fp);
 }
 
@@ -273,21 +275,27 @@ alloc_hook_slow(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
         return p;
     if (fresh && t->je_allocp != NULL)
         t->je_base_alloc -= ms_je_sallocx(p, 0);  /* counted before t */
-    p = alloc_traced(t, p, req, kind, flags, pre, ra, fp);
+    p = alloc_traced(t, p, req, kind, flags, 0, pre, ra, fp);
     ms_hook_leave();
     return p;
 }
 
 /* flags: how the engine made p (mallocx flags), kept when a sampled block
- * is moved. */
+ * is moved; plain: made by malloc or calloc, flags then told by the kind
+ * (and worked out only where needed). */
 static inline __attribute__((always_inline)) void *
-alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
+alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, int plain,
+    void *ra, void *fp)
 {
     ms_thread_t *t = hook_enter_fast();
-    if (MS_UNLIKELY(t == NULL))
+    if (MS_UNLIKELY(t == NULL)) {
+        if (plain)
+            flags = ((unsigned)kind & ~MS_KIND_PRE) == MS_KIND_CALLOC ?
+                MS_JE_ZERO : 0;
         return alloc_hook_slow(p, req, kind, flags, ra, fp);
+    }
     p = alloc_traced(t, p, req, (ms_kind_t)((unsigned)kind & ~MS_KIND_PRE),
-        flags, (unsigned)kind & MS_KIND_PRE, ra, fp);
+        flags, plain, (unsigned)kind & MS_KIND_PRE, ra, fp);
     ms_hook_leave();
     return p;
 }
@@ -295,16 +303,14 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, void *ra, void *fp)
 void *
 ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
 {
-    unsigned k = (unsigned)kind & ~MS_KIND_PRE;
-    return alloc_hook(p, req, kind, k == MS_KIND_CALLOC ? MS_JE_ZERO : 0,
-        ra, fp);
+    return alloc_hook(p, req, kind, 0, 1, ra, fp);
 }
 
 void *
 ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     void *fp)
 {
-    return alloc_hook(p, req, kind, flags, ra, fp);
+    return alloc_hook(p, req, kind, flags, 0, ra, fp);
 }
 
 /* Sampled mode's estimates of a sampled block's free. */
@@ -352,16 +358,17 @@ ms_account_free_extras(const ms_rec_t *r, uint32_t task)
         ms_variable_on_free(r->ptr);
 }
 
-/* Kinds of blocks and of releases that are C++'s, by bit. */
-#define NEW_KINDS    (1u << MS_KIND_NEW | 1u << MS_KIND_NEW_ARRAY)
-#define DELETE_FREES (1u << MS_FREE_DELETE | 1u << MS_FREE_DELETE_ARRAY)
+/* C++'s kinds of blocks and of releases are two neighbours each. */
+_Static_assert(MS_KIND_NEW_ARRAY == MS_KIND_NEW + 1, "new kinds");
+_Static_assert(MS_FREE_DELETE_ARRAY == MS_FREE_DELETE + 1, "delete kinds");
 
 /* Whether a release of kind how may end a block of kind k: the common
  * case (neither is C++'s) inline, the rest in heaperr.c. */
 static inline int
 kinds_match(unsigned k, ms_free_kind_t how)
 {
-    if (MS_LIKELY((((NEW_KINDS >> k) | (DELETE_FREES >> how)) & 1) == 0))
+    if (MS_LIKELY(k - MS_KIND_NEW > 1u &&
+            (unsigned)how - MS_FREE_DELETE > 1u))
         return 1;
     return ms_kinds_match(k, how);
 }

@@ -16,7 +16,7 @@
  *   async-signal-safe, and is safe there only because that thread holds
  *   none of the locks it takes (jemalloc's, glibc's stack cache);
  * - otherwise the thread was busy, and the next allocation hook of any
- *   thread starts it (the tick, at most 16 hooks later): the hooks run
+ *   thread starts it (the tick, at most 64 hooks later): the hooks run
  *   where no allocator lock is held. Frees do not start it: glibc frees a
  *   thread's TLS while holding the stack-cache lock pthread_create needs;
  * - and the handler arms a one-shot timer (made at start-up, no thread)
