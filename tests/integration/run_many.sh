@@ -13,7 +13,8 @@
 #    end; the summary counts 50 processes (one each, not one per file) and
 #    lists the first ten sets with the formats written;
 #  - a process that ends after `memscope run` has ended (nobody left to
-#    write its formats) writes them all itself.
+#    write its formats) writes them all itself;
+#  - the tool writes a process's formats while the program it ran goes on.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -128,3 +129,13 @@ esac
 /usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$OUT3"/tracer_simple-*.json ||
     ms_fail "run 3: its JSON is not complete"
 echo "ok: a process ending after memscope run writes its formats itself"
+
+# 4. the tool writes a process's formats while the program it ran goes on:
+# the shell waits (20 s at most) for its child's json before it ends
+OUT4=$TMP/four
+rc=0
+"$MEMSCOPE_TOOL" run -q --follow-children --formats json,md -o "$OUT4" -- /bin/sh -c \
+    "$P >/dev/null; i=0; while [ \$i -lt 400 ] && ! ls '$OUT4'/tracer_simple-*.json >/dev/null 2>&1; do sleep 0.05; i=\$((i+1)); done; [ \$i -lt 400 ]" \
+    >"$TMP/four.out" 2>"$TMP/four.err" </dev/null || rc=$?
+[ "$rc" = 0 ] || ms_fail "run 4: the child's json did not appear while the shell ran (exit status $rc)"
+echo "ok: a process's formats are written while the program goes on"
