@@ -17,10 +17,13 @@ APP=$REPO/tests/data/link_app.c
 # Install what is built, without rebuilding anything: `make check` built
 # it already, and a rebuild here could race with the tests running beside
 # this one (-o: treat these as up to date whatever their prerequisites).
-noremake=(-o build/libmemscope_malloc.so -o build/libmemscope_malloc.a
-          -o build/memscope -o build/memscope_all.o)
-if ! make -C "$REPO" --no-print-directory "${noremake[@]}" install PREFIX="$P" \
-        >"$TMP/install.log" 2>&1; then
+# The tree is $BUILD's (build-san under SANITIZE=1, whether or not a make
+# above passes SANITIZE down), named as the makefile names it.
+B=${BUILD#"$REPO"/}
+noremake=(-o "$B/libmemscope_malloc.so" -o "$B/libmemscope_malloc.a"
+          -o "$B/memscope" -o "$B/memscope_all.o")
+if ! make -C "$REPO" --no-print-directory BUILD="$B" "${noremake[@]}" install \
+        PREFIX="$P" >"$TMP/install.log" 2>&1; then
     tail -20 "$TMP/install.log" >&2
     ms_fail "make install failed"
 fi
