@@ -1,0 +1,316 @@
+/*
+ * test_table.c - the side table (tracer/table.c) against a model.
+ *
+ * The table's code is compiled into this test (its arena is malloc), so
+ * its operations are tried directly, not through the hooks:
+ *
+ * test_model: random inserts, removes and look-ups of blocks in dense
+ *   regions (every 16 bytes: groups fill up, deletes leave deleted slots,
+ *   segments rehash, grow and shrink) and in sparse ones, checked against
+ *   a plain array of what is live: every record comes back with the
+ *   fields it went in with, from remove, get, peek, each and after
+ *   repair; the count matches.
+ * test_fill_drain: a region filled at every 8 bytes, emptied, filled
+ *   again: the table gives its memory back as it empties.
+ * test_limits: a site slot past 28 bits is refused (the caller drops the
+ *   block); find_containing finds a block from an inner address.
+ * test_peek_racing: a reader thread peeks at records that stay live while
+ *   the owner churns others in the same segments: it always finds them,
+ *   never a torn copy.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../tracer/table.c"
+
+/* The arena of the table's own memory: malloc here. */
+void *ms_tmalloc(size_t n) { return malloc(n); }
+void *ms_tcalloc(size_t n) { return calloc(1, n); }
+void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
+void ms_tfree(void *p) { free(p); }
+
+#define BASE   ((uintptr_t)0x7f1234000000ull)   /* 16 KiB aligned */
+#define DENSE  4                                /* regions, every 16 bytes */
+#define SPARSE 64                               /* regions, a few blocks */
+#define NKEYS  (DENSE * 1024 + SPARSE * 8)
+
+static uintptr_t keys[NKEYS];
+static ms_rec_t model[NKEYS];
+static int live[NKEYS];
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t
+rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void
+make_keys(void)
+{
+    int n = 0;
+    for (int r = 0; r < DENSE; r++)
+        for (int i = 0; i < 1024; i++)
+            keys[n++] = BASE + ((uintptr_t)r << MS_REGION_BITS) + (uintptr_t)i * 16;
+    for (int r = 0; r < SPARSE; r++)
+        for (int i = 0; i < 8; i++)
+            keys[n++] = BASE + ((uintptr_t)(DENSE + 3 * r) << MS_REGION_BITS) +
+                (uintptr_t)(i * 1999 % 2048) * 8;
+    memset(live, 0, sizeof(live));
+}
+
+static ms_rec_t
+random_rec(uintptr_t p)
+{
+    uint64_t x = rnd(), y = rnd();
+    ms_rec_t r = { .ptr = p, .size = x & ((1ull << 40) - 1),
+        .time_ms = (uint32_t)y, .site = (uint32_t)(y >> 32) & MS_TSLOT_SITE_MAX,
+        .usable = (uint8_t)(x >> 40), .kind = (uint8_t)((x >> 48) % MS_KIND_COUNT),
+        .flags = (uint8_t)((x >> 56) & 3) };
+    return r;
+}
+
+static int
+same(const ms_rec_t *a, const ms_rec_t *b)
+{
+    return a->ptr == b->ptr && a->size == b->size && a->time_ms == b->time_ms &&
+        a->site == b->site && a->usable == b->usable && a->kind == b->kind &&
+        a->flags == b->flags;
+}
+
+static int
+key_index(uintptr_t p)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (keys[i] == p)
+            return i;
+    return -1;
+}
+
+typedef struct {
+    int seen[NKEYS];
+    int bad, n;
+} each_t;
+
+static void
+each_restart(void *arg)
+{
+    each_t *e = arg;
+    memset(e->seen, 0, sizeof(e->seen));
+    e->bad = e->n = 0;
+}
+
+static int
+each_one(void *arg, const ms_rec_t *r)
+{
+    each_t *e = arg;
+    int i = key_index(r->ptr);
+    if (i < 0 || !live[i] || e->seen[i] || !same(r, &model[i]))
+        e->bad++;
+    else
+        e->seen[i] = 1;
+    e->n++;
+    return 0;
+}
+
+/* The whole table against the model. */
+static void
+check_all(ms_table_t *t)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        ms_rec_t r, q;
+        int g = ms_table_get(t, keys[i], &r);
+        int k = ms_table_peek(t, keys[i], &q);
+        ck_assert_int_eq(g, live[i] ? 0 : -1);
+        ck_assert_int_eq(k, live[i] ? 0 : -1);
+        if (live[i]) {
+            ck_assert(same(&r, &model[i]));
+            ck_assert(same(&q, &model[i]));
+            n++;
+        }
+    }
+    ck_assert_uint_eq(t->count, n);
+    static each_t e;
+    ms_table_each(t, each_restart, each_one, &e);
+    ck_assert_int_eq(e.bad, 0);
+    ck_assert_uint_eq((uint64_t)e.n, n);
+}
+
+START_TEST(test_model)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    make_keys();
+    for (int step = 0; step < 400000; step++) {
+        uint64_t x = rnd();
+        /* the dense keys most of the time, so their segments fill up */
+        int i = (x & 3) ? (int)((x >> 8) % (DENSE * 1024)) :
+            (int)((x >> 8) % NKEYS);
+        /* phases that fill and that drain, so segments grow and shrink */
+        int fill = (step / 50000) % 2 == 0;
+        if (!live[i] && (rnd() % 4 != 0) == fill) {
+            model[i] = random_rec(keys[i]);
+            ck_assert_int_eq(ms_table_insert(&t, &model[i]), 0);
+            live[i] = 1;
+        } else if (live[i]) {
+            ms_rec_t r;
+            ck_assert_int_eq(ms_table_remove(&t, keys[i], &r), 0);
+            ck_assert(same(&r, &model[i]));
+            live[i] = 0;
+            ck_assert_int_eq(ms_table_remove(&t, keys[i], &r), -1);
+        }
+        if (step % 997 == 0 && (x >> 60) == 0) {
+            /* a flag added in place, as realloc of a named block does */
+            int j = (int)((x >> 20) % NKEYS);
+            ck_assert_int_eq(ms_table_set_flags(&t, keys[j], MS_REC_VARIABLE),
+                live[j] ? 0 : -1);
+            if (live[j])
+                model[j].flags |= MS_REC_VARIABLE;
+        }
+        if (step % 50000 == 49999)
+            check_all(&t);
+        if (step % 4096 == 0)
+            ms_table_reap(&t);
+    }
+    check_all(&t);
+    ms_table_repair(&t);
+    check_all(&t);
+}
+END_TEST
+
+START_TEST(test_fill_drain)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    uintptr_t base = BASE + ((uintptr_t)1000 << MS_REGION_BITS);
+    uint64_t empty_bytes = 0;
+    for (int round = 0; round < 2; round++) {
+        for (uintptr_t off = 0; off < (1u << MS_REGION_BITS); off += 8) {
+            ms_rec_t r = { .ptr = base + off, .size = off, .site = (uint32_t)off,
+                .usable = 7 };
+            ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+        }
+        ck_assert_uint_eq(t.count, 2048);
+        ms_table_reap(&t);
+        uint64_t full = ms_table_bytes(&t);
+        ck_assert_uint_ge(full, 2048 * sizeof(ms_tslot_t));
+        for (uintptr_t off = 0; off < (1u << MS_REGION_BITS); off += 8) {
+            ms_rec_t r;
+            ck_assert_int_eq(ms_table_remove(&t, base + off, &r), 0);
+            ck_assert_uint_eq(r.size, off);
+            ck_assert_uint_eq(r.site, off);
+            ck_assert_uint_eq(r.ptr, base + off);
+        }
+        ck_assert_uint_eq(t.count, 0);
+        ms_table_reap(&t);
+        /* one empty segment of the least size and the directory are left */
+        ck_assert_uint_lt(ms_table_bytes(&t), full / 16);
+        if (round == 0)
+            empty_bytes = ms_table_bytes(&t);
+        else
+            ck_assert_uint_eq(ms_table_bytes(&t), empty_bytes);
+    }
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    ms_rec_t r = { .ptr = BASE + 64, .size = 100, .site = MS_TSLOT_SITE_MAX + 1 };
+    ck_assert_int_eq(ms_table_insert(&t, &r), -1);
+    ck_assert_uint_eq(t.count, 0);
+    r.site = MS_TSLOT_SITE_MAX;
+    ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+    ms_rec_t q;
+    ck_assert_int_eq(ms_table_find_containing(&t, BASE + 64 + 50, &q), 0);
+    ck_assert_uint_eq(q.ptr, BASE + 64);
+    ck_assert_uint_eq(q.site, MS_TSLOT_SITE_MAX);
+    ck_assert_int_eq(ms_table_find_containing(&t, BASE + 64 + 100, &q), -1);
+}
+END_TEST
+
+/* The reader's side of test_peek_racing. */
+static ms_table_t race_t;
+static int race_stop;
+static int race_bad, race_peeks;
+
+static void *
+reader(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&race_stop, __ATOMIC_ACQUIRE)) {
+        /* the stable keys: every 8th dense key */
+        for (int i = 0; i < DENSE * 1024; i += 8) {
+            ms_rec_t r;
+            if (ms_table_peek(&race_t, keys[i], &r) != 0 || !same(&r, &model[i]))
+                __atomic_add_fetch(&race_bad, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&race_peeks, 1, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_peek_racing)
+{
+    memset(&race_t, 0, sizeof(race_t));
+    make_keys();
+    for (int i = 0; i < DENSE * 1024; i += 8) {
+        model[i] = random_rec(keys[i]);
+        ck_assert_int_eq(ms_table_insert(&race_t, &model[i]), 0);
+        live[i] = 1;
+    }
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, reader, NULL), 0);
+    for (int step = 0; step < 2000000 ||
+        __atomic_load_n(&race_peeks, __ATOMIC_RELAXED) < 20000; step++) {
+        int i = (int)(rnd() % (DENSE * 1024));
+        if (i % 8 == 0)
+            continue;
+        if (!live[i]) {
+            ms_rec_t r = random_rec(keys[i]);
+            ck_assert_int_eq(ms_table_insert(&race_t, &r), 0);
+        } else {
+            ms_rec_t r;
+            ck_assert_int_eq(ms_table_remove(&race_t, keys[i], &r), 0);
+        }
+        live[i] = !live[i];
+        if (step % 1024 == 0)
+            ms_table_reap(&race_t);
+    }
+    __atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(race_bad, 0);
+    ck_assert_int_gt(race_peeks, 0);
+}
+END_TEST
+
+static Suite *
+table_suite(void)
+{
+    Suite *s = suite_create("table");
+    TCase *tc = tcase_create("table");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_model);
+    tcase_add_test(tc, test_fill_drain);
+    tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_peek_racing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(table_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
