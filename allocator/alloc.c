@@ -67,21 +67,23 @@ traced_alloc(size_t n, int flags, ms_kind_t kind, void *ra, void *fp)
     return ms_trace_alloc(p, n, (ms_kind_t)((unsigned)kind | pre), ra, fp);
 }
 
-/* The engine failed a block ms_fast_alloc had counted. */
+/* The engine failed a block ms_fast_alloc_kind had counted. */
 static __attribute__((noinline, cold)) void
-fast_alloc_failed(size_t n)
+fast_alloc_failed(size_t n, ms_kind_t kind)
 {
-    ms_fast_alloc_undo(n);
+    ms_fast_alloc_undo(n, kind);
 }
 
+/* The traced path's first test is the thread's budget (fast.h): one
+ * compare decides between the inlined path and the hooks. */
 MS_EXPORT void *
 malloc(size_t n)
 {
     if (MS_UNLIKELY(ms_trace_on)) {
-        if (ms_fast_alloc(n)) {
+        if (MS_LIKELY(ms_fast_alloc(n))) {
             void *p = ms_je_malloc(n);
             if (MS_UNLIKELY(p == NULL))
-                fast_alloc_failed(n);
+                fast_alloc_failed(n, MS_KIND_MALLOC);
             return p;
         }
         if (__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))
@@ -113,8 +115,15 @@ calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (MS_UNLIKELY(ms_trace_on))
+    if (MS_UNLIKELY(ms_trace_on)) {
+        if (MS_LIKELY(ms_fast_alloc_kind(total, MS_KIND_CALLOC))) {
+            void *p = ms_je_calloc(1, total);
+            if (MS_UNLIKELY(p == NULL))
+                fast_alloc_failed(total, MS_KIND_CALLOC);
+            return p;
+        }
         return traced_alloc(total, MS_JE_ZERO, MS_KIND_CALLOC, RA(), FP());
+    }
     return ms_je_calloc(1, total);
 }
 

@@ -73,10 +73,20 @@ new_common(size_t n, size_t align, const char *nothrow, ms_kind_t kind,
     void *ra, void *fp)
 {
     void *p;
-    /* the sample decision before the engine call: a sampled block is
-     * asked for aligned at once (fast.h) */
-    unsigned pre = MS_UNLIKELY(ms_trace_on) ? ms_fast_presample(n) : 0;
     int flags = new_flags(align);
+    unsigned pre = 0;
+    if (MS_UNLIKELY(ms_trace_on)) {
+        /* within the thread's budget: counted, not sampled (fast.h) */
+        if (MS_LIKELY(ms_fast_alloc_kind(n, kind))) {
+            p = ms_engine_alloc(n, flags);
+            if (MS_LIKELY(p != NULL))
+                return p;
+            ms_fast_alloc_undo(n, kind);
+        }
+        /* the sample decision before the engine call: a sampled block is
+         * asked for aligned at once */
+        pre = ms_fast_presample(n);
+    }
     if (pre == MS_KIND_PRESAMPLED)
         flags = ms_fast_sample_flags(flags);
     while ((p = ms_engine_alloc(n, flags)) == NULL) {
@@ -98,7 +108,8 @@ delete_common(void *p, ms_free_kind_t kind, void *ra, void *fp)
 {
     if (p == NULL)
         return;
-    if (MS_UNLIKELY(ms_trace_on) && ms_trace_free(p, kind, ra, fp))
+    if (MS_UNLIKELY(ms_trace_on) && !ms_fast_free_kind(p, kind) &&
+        ms_trace_free(p, kind, ra, fp))
         return;
     ms_je_free(p);
 }

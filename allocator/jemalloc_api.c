@@ -40,6 +40,13 @@ mallocx(size_t size, int flags)
 {
     if (MS_LIKELY(!ms_trace_on))
         return ms_je_mallocx(size ? size : 1, flags);
+    if (MS_LIKELY(ms_fast_alloc_kind(size, MS_KIND_MALLOCX))) {
+        void *p = ms_je_mallocx(size ? size : 1, flags);
+        if (MS_LIKELY(p != NULL))
+            return p;
+        ms_fast_alloc_undo(size, MS_KIND_MALLOCX);
+        return NULL;
+    }
     /* the sample decision first: a sampled block is asked for aligned at
      * once, keeping the caller's flags (fast.h) */
     unsigned pre = ms_fast_presample(size);
@@ -94,7 +101,8 @@ release(void *p, int flags, ms_free_kind_t how, void *ra, void *fp)
     if (p == NULL)
         return;
     int saved = errno;
-    if (!(MS_UNLIKELY(ms_trace_on) && ms_trace_free(p, how, ra, fp)))
+    if (!(MS_UNLIKELY(ms_trace_on) && !ms_fast_free_kind(p, how) &&
+            ms_trace_free(p, how, ra, fp)))
         ms_je_dallocx(p, flags & ~MS_JE_LG_ALIGN_MASK);
     errno = saved;
 }

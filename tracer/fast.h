@@ -1,10 +1,18 @@
 /*
- * fast.h - the sampled mode's common case, inlined into malloc and free:
- * a block that is not sampled only moves the thread's countdown and
- * counters. Anything else (a sample due, a free that may need a look-up,
- * counters to publish, frees waiting in the inbox, the tracer busy) goes
- * through the hooks of trace.h, which count with the same inline steps
- * (sample.h). Exact mode never takes this path.
+ * fast.h - the sampled mode's common case, inlined into malloc and free.
+ *
+ * Sampled mode lends each thread a budget in its TLS (ms_tls, sample.c):
+ * fast_left, bytes it may allocate before the next sample can be due, and
+ * fast_frees, frees before its byte counters are published again. While
+ * the budget lasts, a block that is not sampled only takes its size off
+ * fast_left and is counted; a free of a block that cannot be sampled (not
+ * page-aligned) is only counted. Anything else (a sample that may be due,
+ * counters to publish, frees waiting in the inbox, no thread state yet, a
+ * thread that has exited) finds the budget at 0 and goes through the hooks
+ * of trace.h, which take the budget back, decide, and lend it again. The
+ * re-entry guard lies beside the budget: the tracer's own allocations
+ * never take this path. Exact mode never lends: its calls all go to the
+ * hooks.
  */
 #ifndef MS_FAST_H
 #define MS_FAST_H
@@ -15,6 +23,10 @@
 
 extern int ms_fast_sampled;     /* sampled mode, and nothing forcing look-ups */
 
+/* Bytes lent to the inlined path at a time (at most): it publishes the
+ * thread's byte counters at least this often (sample.c). */
+#define MS_FAST_LEND    (64u << 10)
+
 /* The size histogram's bucket: sizes in [2^(b-1), 2^b), 0 for 0. */
 static inline int
 ms_fast_size_bucket(uint64_t n)
@@ -23,50 +35,49 @@ ms_fast_size_bucket(uint64_t n)
     return b < MS_SIZE_BUCKETS ? b : MS_SIZE_BUCKETS - 1;
 }
 
-/* 1 when the allocation of n bytes was fully accounted here. */
-static inline int
-ms_fast_alloc(size_t n)
+/* The same for n < MS_FAST_LEND: one bsr (bucket 0 for 0 too). */
+static inline uint64_t
+ms_fast_size_bucket_lent(uint64_t n)
 {
-    if (!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))
+    return (uint64_t)(63 - __builtin_clzll(2 * n + 1));
+}
+
+/* 1 when the allocation of n bytes was fully accounted here: not
+ * sampled, counted as an allocation of kind (MS_KIND_MALLOC counts
+ * none: malloc is what the other kinds leave, report.c). */
+static inline __attribute__((always_inline)) int
+ms_fast_alloc_kind(size_t n, ms_kind_t kind)
+{
+    uint64_t left = ms_tls.fast_left;
+    if (MS_UNLIKELY(n >= left || ms_tls.busy))
         return 0;
-    ms_thread_t *t = ms_tls_self;
-    if (t == NULL || ms_tls_busy || t->je_allocp == NULL ||
-        __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED) ||
-        ms_sample_publish_due(t->allocs + 1) || !ms_sample_skips(t, n))
-        return 0;
+    ms_tls.fast_left = left - n;
+    ms_thread_t *t = ms_tls.self;
     t->allocs++;
-    t->size_hist[ms_fast_size_bucket(n)]++;
+    if (kind != MS_KIND_MALLOC)
+        t->kind_allocs[kind]++;
+    t->size_hist[ms_fast_size_bucket_lent(n)]++;
     return 1;
 }
 
-/* Takes back what ms_fast_alloc(n) counted, when the engine then failed. */
-static inline void
-ms_fast_alloc_undo(size_t n)
+static inline __attribute__((always_inline)) int
+ms_fast_alloc(size_t n)
 {
-    ms_thread_t *t = ms_tls_self;
-    t->allocs--;
-    t->size_hist[ms_fast_size_bucket(n)]--;
-    t->sample_left += (int64_t)n;
+    return ms_fast_alloc_kind(n, MS_KIND_MALLOC);
 }
+
+/* Takes back what ms_fast_alloc_kind(n, kind) counted, when the engine
+ * then failed. */
+void ms_fast_alloc_undo(size_t n, ms_kind_t kind);
 
 /*
  * Before the engine call of a traced allocation that ms_fast_alloc did not
  * take: the sample decision, taken now so that a sampled block is asked of
  * the engine aligned at once (ms_fast_sample_flags), never allocated twice.
  * Returns MS_KIND_PRESAMPLED or MS_KIND_PRECOUNTED for the hook, or 0 when
- * it cannot decide here (then the hook does).
+ * it cannot decide here (then the hook does). sample.c.
  */
-static inline unsigned
-ms_fast_presample(size_t n)
-{
-    if (!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))
-        return 0;
-    ms_thread_t *t = ms_tls_self;
-    if (t == NULL || ms_tls_busy || t->je_allocp == NULL)
-        return 0;
-    return ms_sample_skips(t, n) || !ms_sample_due(t, n) ?
-        MS_KIND_PRECOUNTED : MS_KIND_PRESAMPLED;
-}
+unsigned ms_fast_presample(size_t n);
 
 /* Returns the engine flags of a sampled block made with flags (mallocx
  * flags; 0 for malloc's): aligned to MS_SAMPLE_ALIGN at least. */
@@ -79,20 +90,32 @@ ms_fast_sample_flags(int flags)
     return (flags & ~MS_JE_LG_ALIGN_MASK) | lg;
 }
 
-/* 1 when the free of p was fully accounted here (p was never sampled). */
-static inline int
+/* ms_fast_free_kind's less common case: a page-aligned p, or the frees
+ * lent used up (sample.c). Returns as ms_fast_free_kind. */
+int ms_fast_free_more(const void *p, ms_free_kind_t how);
+
+/* 1 when the free of p was fully accounted here (p was never sampled),
+ * counted as a free of kind how (MS_FREE_FREE counts none, as malloc). */
+static inline __attribute__((always_inline)) int
+ms_fast_free_kind(const void *p, ms_free_kind_t how)
+{
+    if (MS_UNLIKELY(!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED) ||
+            ms_tls.busy))
+        return 0;
+    if (MS_UNLIKELY(((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 ||
+            --ms_tls.fast_frees < 0))
+        return ms_fast_free_more(p, how);
+    ms_thread_t *t = ms_tls.self;
+    t->frees++;
+    if (how != MS_FREE_FREE)
+        t->kind_frees[how]++;
+    return 1;
+}
+
+static inline __attribute__((always_inline)) int
 ms_fast_free(const void *p)
 {
-    if (!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED) ||
-        ((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0)
-        return 0;
-    ms_thread_t *t = ms_tls_self;
-    if (t == NULL || ms_tls_busy || t->je_allocp == NULL ||
-        __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED) ||
-        ms_sample_publish_due(t->frees + 1))
-        return 0;
-    t->frees++;
-    return 1;
+    return ms_fast_free_kind(p, MS_FREE_FREE);
 }
 
 #endif

@@ -400,7 +400,11 @@ typedef struct ms_thread {
 /* The calling thread's state, created on first use; NULL while unusable. */
 ms_thread_t *ms_thread_self(void);
 /* The calling thread's tracer state, in one thread-local struct so that a
- * hook finds all of it from one address. */
+ * hook, and the allocator's inlined sampled path (fast.h), find all of it
+ * from one address. fast_left and fast_frees are what sampled mode lends
+ * that path (sample.c): bytes malloc may take and frees free may count
+ * without a hook; 0 (or less) sends every call to the hooks, as in exact
+ * mode. */
 typedef struct {
     ms_thread_t *self;
     int busy;               /* re-entry guard */
@@ -408,6 +412,8 @@ typedef struct {
      * then allocates through malloc (libc, libdw) is its own business. */
     int quiet;
     uint32_t task;          /* the current task (api.c), 0 = none */
+    uint64_t fast_left;
+    int64_t fast_frees;
 } ms_tls_t;
 extern __thread ms_tls_t ms_tls MS_TLS;
 #define ms_tls_self  (ms_tls.self)

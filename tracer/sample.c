@@ -70,11 +70,108 @@ ms_sample_publish(ms_thread_t *t)
     ms_live_flush(t);
 }
 
+/*
+ * The budget lent to the inlined path (fast.h), in the calling thread's
+ * TLS. The countdown to the next sample is t->sample_left plus what is
+ * lent (fast_left): the hooks take the loan back before they decide, so a
+ * sample falls where it would without the loan. Only the thread itself
+ * lends or takes back, always with ms_tls_busy set or before the engine
+ * call of a hook, where nothing can take the inlined path.
+ */
+static inline void
+fast_reclaim(ms_thread_t *t)
+{
+    t->sample_left += (int64_t)ms_tls.fast_left;
+    ms_tls.fast_left = 0;
+}
+
+/* Lends the budget again, publishing the byte counters first when due:
+ * after MS_PUBLISH_INTERVAL frees, or MS_FAST_LEND bytes allocated or
+ * freed since the last publication. The bytes lent never take the
+ * unpublished allocated bytes past MS_FAST_LEND (by more than a block). */
+static void
+fast_lend(ms_thread_t *t)
+{
+    if (t != ms_tls_self || t->je_allocp == NULL)
+        return;
+    fast_reclaim(t);
+    uint64_t a = ms_thread_bytes_alloc(t) - t->bytes_alloc;
+    uint64_t f = ms_thread_bytes_freed(t) - t->bytes_freed;
+    if (ms_tls.fast_frees <= 0 || a >= MS_FAST_LEND || f >= MS_FAST_LEND) {
+        ms_sample_publish(t);
+        a = 0;
+        ms_tls.fast_frees = MS_PUBLISH_INTERVAL;
+    }
+    if (t->sample_left <= 0)
+        return;                 /* not drawn yet: the next hook draws */
+    uint64_t g = MS_FAST_LEND - a;
+    if ((uint64_t)t->sample_left < g)
+        g = (uint64_t)t->sample_left;
+    t->sample_left -= (int64_t)g;
+    ms_tls.fast_left = g;
+}
+
+unsigned
+ms_fast_presample(size_t n)
+{
+    if (ms_opt.sample == 0)
+        return 0;
+    ms_thread_t *t = ms_tls_self;
+    if (t == NULL || ms_tls_busy || t->je_allocp == NULL)
+        return 0;
+    fast_reclaim(t);
+    return ms_sample_skips(t, n) || !ms_sample_due(t, n) ?
+        MS_KIND_PRECOUNTED : MS_KIND_PRESAMPLED;
+}
+
+/* Counts a free on the inlined path's behalf. */
+static inline void
+fast_count_free(ms_thread_t *t, ms_free_kind_t how)
+{
+    t->frees++;
+    if (how != MS_FREE_FREE)
+        t->kind_frees[how]++;
+}
+
+/* Outside the hooks, but nothing here allocates: the lending again of
+ * the frees once used up, without the hook's look-ups. The hook takes
+ * the rest: a page-aligned block (it may be sampled; and the look-up of
+ * every such free also ends a record another thread's free could not
+ * find, see docs/performance.md), a thread without state, frees waiting
+ * in the inbox. */
+int
+ms_fast_free_more(const void *p, ms_free_kind_t how)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 || t == NULL ||
+        t->je_allocp == NULL ||
+        __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED))
+        return 0;
+    fast_count_free(t, how);
+    fast_lend(t);
+    return 1;
+}
+
+void
+ms_fast_alloc_undo(size_t n, ms_kind_t kind)
+{
+    ms_thread_t *t = ms_tls_self;
+    t->allocs--;
+    if (kind != MS_KIND_MALLOC)
+        t->kind_allocs[kind]--;
+    t->size_hist[ms_fast_size_bucket_lent(n)]--;
+    ms_tls.fast_left += n;
+}
+
 void
 ms_thread_freeze(ms_thread_t *t)
 {
     if (ms_opt.sample != 0)
         ms_sample_publish(t);
+    if (t == ms_tls_self) {
+        fast_reclaim(t);
+        ms_tls.fast_frees = 0;
+    }
     t->je_allocp = t->je_deallocp = NULL;
 }
 
@@ -131,13 +228,14 @@ ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
         uint64_t u = ms_je_sallocx(p, 0);
         t->bytes_alloc += u;
         ms_live_add(t, (int64_t)u);
-    } else if (MS_UNLIKELY(ms_sample_publish_due(t->allocs))) {
-        ms_sample_publish(t);
+    } else {
+        fast_reclaim(t);        /* (done already when pre != 0) */
     }
-    if (pre == MS_KIND_PRECOUNTED)
+    if (pre == MS_KIND_PRECOUNTED ||
+        (pre == 0 && MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))) {
+        fast_lend(t);
         return p;
-    if (pre == 0 && MS_LIKELY(ms_sample_skips(t, req) || !ms_sample_due(t, req)))
-        return p;
+    }
     /* Sampled: the block must be page-aligned, so free() can recognise it;
      * one the allocator did not ask for so (realloc, the jemalloc API) is
      * moved. */
@@ -162,6 +260,7 @@ ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
         }
     }
     ms_record(t, (uintptr_t)p, req, kind, MS_REC_SAMPLED, ra, fp);
+    fast_lend(t);
     return p;
 }
 
@@ -176,8 +275,6 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
         uint64_t u = ms_je_sallocx(p, 0);
         t->bytes_freed += u;
         ms_live_add(t, -(int64_t)u);
-    } else if (MS_UNLIKELY(ms_sample_publish_due(t->frees))) {
-        ms_sample_publish(t);
     }
     if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 ||
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
@@ -191,5 +288,8 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
             rc = f < 0 ? 0 : f;
         }
     }
+    if (t == ms_tls_self)
+        ms_tls.fast_frees--;        /* counts toward publishing, as inlined */
+    fast_lend(t);
     return rc;
 }

@@ -5,8 +5,8 @@
  *
  * Each thread counts bytes down to an exponentially distributed threshold
  * (ms_sample_draw). A thread's byte counters are jemalloc's, read in its
- * own TLS; it publishes them for other threads every MS_PUBLISH_INTERVAL
- * allocations or frees (see sample.c).
+ * own TLS; it publishes them for other threads every MS_FAST_LEND bytes
+ * allocated and every MS_PUBLISH_INTERVAL frees (see sample.c).
  */
 #ifndef MS_SAMPLE_H
 #define MS_SAMPLE_H
@@ -19,16 +19,9 @@
  * rest by the pointer alone. */
 #define MS_SAMPLE_ALIGN 4096u
 
-/* Allocations (or frees) between two publications of a thread's byte
- * counters; a power of two. */
+/* Frees between two publications of a thread's byte counters (at most;
+ * allocations publish every MS_FAST_LEND bytes, fast.h). */
 #define MS_PUBLISH_INTERVAL 128u
-
-/* Returns 1 when the thread's n-th allocation (or free) publishes. */
-static inline int
-ms_sample_publish_due(uint64_t n)
-{
-    return (n & (MS_PUBLISH_INTERVAL - 1)) == 0;
-}
 
 /* The countdown's common case: returns 1 when a block of n bytes is not
  * sampled (and takes n off the countdown), 0 when it may be: then

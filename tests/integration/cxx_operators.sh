@@ -19,6 +19,26 @@ ms_compare ops
 ms_both ops_untraced env MEMSCOPE_ENABLE=0 "$PROG"
 ms_compare ops_untraced
 
+# Sampled mode counts each operator by kind on its inlined path (fast.h):
+# the same counts as exact mode, where every call goes through the hooks.
+for sample in 0 512k; do
+    MEMSCOPE_SAMPLE=$sample MEMSCOPE_NAME=kinds$sample ms_run pre kinds$sample "$PROG"
+    [ "$(cat "$TMP/kinds$sample.pre.rc")" = 0 ] || ms_fail "kinds$sample: cxx_ops failed"
+done
+/usr/bin/python3 - "$TMP/reports" <<'PY' || ms_fail "sampled mode's counts of new and delete are not exact mode's"
+import json, sys
+s = {m: json.load(open("%s/kinds%s.json" % (sys.argv[1], m)))["summary"] for m in ("0", "512k")}
+bad = 0
+for part, keys in (("alloc_kinds", ("new", "new[]")), ("free_kinds", ("delete", "delete[]"))):
+    for k in keys:
+        e, g = s["0"][part][k], s["512k"][part][k]
+        if e == 0 or e != g:
+            print("%s.%s: exact %d, sampled %d" % (part, k, e, g))
+            bad = 1
+sys.exit(bad)
+PY
+echo "ok: sampled mode counts new, new[], delete and delete[] as exact mode does"
+
 # dladdr on the address of each operator, as the program sees it
 rc=0
 LD_PRELOAD=$MEMSCOPE_LIB CXX_OPS_EXPECT_LIB=libmemscope_malloc "$PROG" \
