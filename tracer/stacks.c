@@ -3,6 +3,12 @@
  * table, where an id names them. A per-thread cache maps a stack's hash to
  * its site (trace.c), so the global table's lock is taken only the first
  * time a thread meets a stack.
+ *
+ * Writers hold stacks_mu. A report reads stacks by id without it, while
+ * the program's threads intern more: nstacks is published (release) after
+ * the stack it counts, and an array replaced by a larger one is kept, not
+ * freed, since a reader may still be in it (the new array's unused slot 0
+ * holds the old one; together they are smaller than the one in use).
  */
 #include <string.h>
 
@@ -17,7 +23,7 @@ typedef struct {
 } ms_stack_t;
 
 static pthread_mutex_t stacks_mu = PTHREAD_MUTEX_INITIALIZER;
-static ms_stack_t **stacks;          /* by id; id 0 is unused */
+static ms_stack_t **stacks;          /* by id; [0]: the array it replaced */
 static uint32_t nstacks = 1, cap_stacks;
 static uint32_t *index_ids;          /* open addressing on hash */
 static uint64_t index_mask;
@@ -71,10 +77,13 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
         goto out;
     if (nstacks >= cap_stacks) {
         uint32_t ncap = cap_stacks ? cap_stacks * 2 : 1024;
-        ms_stack_t **n = ms_trealloc(stacks, ncap * sizeof(*n));
+        ms_stack_t **n = ms_tmalloc(ncap * sizeof(*n));
         if (n == NULL)
             goto out;
-        stacks = n;
+        n[0] = (ms_stack_t *)(void *)stacks;
+        if (stacks != NULL)
+            memcpy(n + 1, stacks + 1, (size_t)(nstacks - 1) * sizeof(*n));
+        __atomic_store_n(&stacks, n, __ATOMIC_RELEASE);
         cap_stacks = ncap;
     }
     size_t sz = sizeof(ms_stack_t) + (size_t)depth * sizeof(uintptr_t);
@@ -85,8 +94,9 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     s->depth = (uint32_t)depth;
     s->epoch = epoch;
     memcpy(s->frames, frames, (size_t)depth * sizeof(*frames));
-    id = nstacks++;
+    id = nstacks;
     stacks[id] = s;
+    __atomic_store_n(&nstacks, id + 1, __ATOMIC_RELEASE);
     uint64_t i = hash & index_mask;
     while (index_ids[i] != 0)
         i = (i + 1) & index_mask;
@@ -99,9 +109,9 @@ out:
 int
 ms_stack_frames(uint32_t id, uintptr_t *out, int max)
 {
-    if (id == 0 || id >= nstacks)
+    if (id == 0 || id >= __atomic_load_n(&nstacks, __ATOMIC_ACQUIRE))
         return 0;
-    ms_stack_t *s = stacks[id];
+    ms_stack_t *s = __atomic_load_n(&stacks, __ATOMIC_ACQUIRE)[id];
     int n = (int)s->depth < max ? (int)s->depth : max;
     memcpy(out, s->frames, (size_t)n * sizeof(*out));
     return n;
@@ -110,12 +120,14 @@ ms_stack_frames(uint32_t id, uintptr_t *out, int max)
 uint32_t
 ms_stack_epoch(uint32_t id)
 {
-    return id == 0 || id >= nstacks ? 0 : stacks[id]->epoch;
+    if (id == 0 || id >= __atomic_load_n(&nstacks, __ATOMIC_ACQUIRE))
+        return 0;
+    return __atomic_load_n(&stacks, __ATOMIC_ACQUIRE)[id]->epoch;
 }
 
 uint32_t
 ms_stacks_count(void)
 {
-    return nstacks - 1;
+    return __atomic_load_n(&nstacks, __ATOMIC_ACQUIRE) - 1;
 }
 
