@@ -148,12 +148,12 @@ ms_usable_of_code(unsigned code)
 #define MS_REGION_BITS    14    /* 16 KiB of address space a segment */
 
 /* A record as a segment keeps it, 16 bytes: its block's offset in the
- * region (the region is the segment's), the requested size (40 bits), the
- * usable size's code (8), flags (2); the time (32), the site slot (28),
- * the kind (4). See table.h. */
+ * region (the region is the segment's), flags (2 bits), the usable size's
+ * code (8), the requested size (40); the kind (4), the site slot (28),
+ * the time (32). See table.h. */
 typedef struct {
-    uint64_t a;             /* off:14 size:40 usable:8 flags:2 */
-    uint64_t b;             /* time_ms:32 site:28 kind:4 */
+    uint64_t a;             /* off:14 flags:2 usable:8 size:40, low first */
+    uint64_t b;             /* kind:4 site:28 time_ms:32 */
 } ms_tslot_t;
 
 /* A segment of a table: the records of one address region, in groups of

@@ -273,7 +273,7 @@ ms_table_set_flags(ms_table_t *t, uintptr_t ptr, unsigned flags)
     if (i < 0)
         return -1;
     ms_table_write_begin(t);
-    ms_tseg_slots(s)[i].a |= (uint64_t)(flags & 3u) << 62;
+    ms_tseg_slots(s)[i].a |= (uint64_t)(flags & 3u) << MS_REGION_BITS;
     ms_table_write_end(t);
     return 0;
 }

@@ -36,25 +36,27 @@
 #define MS_TSLOT_OFF_MASK ((uint64_t)(1u << MS_REGION_BITS) - 1)
 #define MS_TSLOT_SITE_MAX ((1u << 28) - 1)
 
-/* Fibonacci hashing: the product's top bits mix all the offset's bits. */
-static inline uint64_t
-ms_table_hash(uintptr_t off)
-{
-    return (uint64_t)off * MS_TABLE_K;
-}
-
-/* The home group among n groups. */
+/* Fibonacci hashing of an offset (14 bits) in 32 bits: the product's
+ * bits from 14 up mix all of the offset's bits. */
 static inline uint32_t
-ms_table_home(uint64_t h, uint32_t n)
+ms_table_hash(uint32_t off)
 {
-    return (uint32_t)(((h >> 32) * n) >> 32);
+    return off * 0x9E3779B9u;
 }
 
-/* The control byte of a full slot: 7 other bits of the hash. */
-static inline unsigned
-ms_table_tag(uint64_t h)
+/* The home group among n groups: the hash's top bits. */
+static inline uint32_t
+ms_table_home(uint32_t h, uint32_t n)
 {
-    return (unsigned)(h >> 25) & 0x7f;
+    return (uint32_t)(((uint64_t)h * n) >> 32);
+}
+
+/* The control byte of a full slot: 7 bits of the hash below those the
+ * home group is taken from. */
+static inline unsigned
+ms_table_tag(uint32_t h)
+{
+    return (h >> 18) & 0x7f;
 }
 
 /* The directory slot where a region is or would go. */
@@ -70,16 +72,17 @@ ms_tseg_slots(const ms_tseg_t *s)
     return (ms_tslot_t *)(s->ctrl + MS_TGROUP * s->ngroups);
 }
 
+/* Packed so that each field comes out with one or two instructions: the
+ * size in the top 40 bits of a, the time in the top half of b. */
 static inline ms_tslot_t
 ms_tslot_pack(const ms_rec_t *r)
 {
     ms_tslot_t x;
     x.a = ((uint64_t)r->ptr & MS_TSLOT_OFF_MASK) |
-        (r->size & ((1ull << 40) - 1)) << MS_REGION_BITS |
-        (uint64_t)r->usable << (MS_REGION_BITS + 40) |
-        (uint64_t)(r->flags & 3u) << 62;
-    x.b = (uint64_t)r->time_ms | (uint64_t)r->site << 32 |
-        (uint64_t)(r->kind & 15u) << 60;
+        (uint64_t)(r->flags & 3u) << MS_REGION_BITS |
+        (uint64_t)r->usable << 16 | r->size << 24;
+    x.b = (uint64_t)(r->kind & 15u) | (uint64_t)r->site << 4 |
+        (uint64_t)r->time_ms << 32;
     return x;
 }
 
@@ -89,12 +92,12 @@ ms_tslot_unpack(const ms_tslot_t *x, uintptr_t base, ms_rec_t *r)
 {
     uint64_t a = x->a, b = x->b;
     r->ptr = base | (uintptr_t)(a & MS_TSLOT_OFF_MASK);
-    r->size = (a >> MS_REGION_BITS) & ((1ull << 40) - 1);
-    r->time_ms = (uint32_t)b;
-    r->site = (uint32_t)(b >> 32) & MS_TSLOT_SITE_MAX;
-    r->usable = (uint8_t)(a >> (MS_REGION_BITS + 40));
-    r->kind = (uint8_t)(b >> 60);
-    r->flags = (uint8_t)(a >> 62);
+    r->size = a >> 24;
+    r->time_ms = (uint32_t)(b >> 32);
+    r->site = (uint32_t)b >> 4;
+    r->usable = (uint8_t)(a >> 16);
+    r->kind = (uint8_t)(b & 15u);
+    r->flags = (uint8_t)((a >> MS_REGION_BITS) & 3u);
 }
 
 static inline unsigned
@@ -119,11 +122,12 @@ ms_table_seg_of(const ms_table_t *t, uintptr_t ptr)
     if (MS_UNLIKELY(d == NULL))
         return NULL;
     uintptr_t region = ptr >> MS_REGION_BITS;
-    for (uint64_t i = ms_table_dir_home(region, d->mask);; i = (i + 1) & d->mask) {
-        uintptr_t r = d->e[i].region;
-        if (MS_LIKELY(r == region))
-            return d->e[i].seg;
-        if (r == 0)
+    uint64_t mask = d->mask;
+    for (uint64_t i = ms_table_dir_home(region, mask);; i = (i + 1) & mask) {
+        const ms_tdirent_t *e = &d->e[i];
+        if (MS_LIKELY(e->region == region))
+            return e->seg;
+        if (e->region == 0)
             return NULL;
     }
 }
@@ -147,7 +151,7 @@ ms_table_write_end(ms_table_t *t)
 static inline __attribute__((always_inline)) int
 ms_tseg_lookup(const ms_tseg_t *s, uint32_t off, __m128i *grp)
 {
-    uint64_t h = ms_table_hash(off);
+    uint32_t h = ms_table_hash(off);
     uint32_t ng = s->ngroups, g = ms_table_home(h, ng);
     unsigned tag = ms_table_tag(h);
     const ms_tslot_t *sl = ms_tseg_slots(s);
@@ -173,7 +177,7 @@ static inline __attribute__((always_inline)) void
 ms_tseg_put(ms_tseg_t *s, const ms_rec_t *r)
 {
     uint32_t off = (uint32_t)(r->ptr & MS_TSLOT_OFF_MASK);
-    uint64_t h = ms_table_hash(off);
+    uint32_t h = ms_table_hash(off);
     uint32_t ng = s->ngroups, g = ms_table_home(h, ng);
     for (;;) {
         __m128i c = _mm_loadu_si128((const __m128i *)(s->ctrl + MS_TGROUP * g));
