@@ -475,6 +475,13 @@ ms_clock_ms(void)
         return __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
     return ms_clock_ms_now();
 }
+/* The same, in a hook that has ticked (ms_tick): the tick keeps ms_tick_ms
+ * in test mode too, reading the clock at every hook there. */
+static inline uint32_t
+ms_hook_clock_ms(void)
+{
+    return __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
+}
 extern int64_t ms_global_peak;
 extern uint64_t ms_untracked_frees;
 extern uint64_t ms_dropped_events;

@@ -234,6 +234,16 @@ hook_enter_fast(void)
     return t;
 }
 
+/* ms_fast_size_bucket's bucket without its test for 0: 2n + 1 lies in
+ * [2^b, 2^(b+1)) when n lies in [2^(b-1), 2^b), and 1 for n = 0 (a block
+ * that was made is smaller than 2^63). */
+static inline int
+size_bucket(uint64_t n)
+{
+    int b = 63 - __builtin_clzll(2 * n + 1);
+    return b < MS_SIZE_BUCKETS ? b : MS_SIZE_BUCKETS - 1;
+}
+
 /* An allocation hook's work once entered: counters, then the record
  * (exact) or the sample decision. */
 static inline __attribute__((always_inline)) void *
@@ -243,7 +253,7 @@ alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
     ms_tick(t, 1);
     t->allocs++;
     t->kind_allocs[kind & (MS_KIND_OVERALIGNED - 1)]++;
-    t->size_hist[ms_fast_size_bucket(req)]++;
+    t->size_hist[size_bucket(req)]++;
     if (ms_opt.sample == 0) {
         t->bytes_alloc += req;
         ms_live_add(t, (int64_t)req);
@@ -376,12 +386,36 @@ kinds_match(unsigned k, ms_free_kind_t how)
 /* A free's site statistics when the record has flags, the slot a task, or
  * named blocks of other threads exist (see free_exact). */
 static __attribute__((noinline)) void
-free_exact_rare(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
+free_exact_rare(ms_sitestat_t *st, ms_rec_t r, int temporary)
 {
-    account_site_free(st, r, temporary, 1);
-    if (st->task != 0 || (r->flags & MS_REC_VARIABLE) ||
+    account_site_free(st, &r, temporary, 1);
+    if (st->task != 0 || (r.flags & MS_REC_VARIABLE) ||
         __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
-        ms_account_free_extras(r, st->task);
+        ms_account_free_extras(&r, st->task);
+}
+
+/* A release of the wrong kind (free of a new'd block, ...): a heap error,
+ * and the block stays live. */
+static __attribute__((noinline)) int
+free_mismatch(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, ms_rec_t r,
+    void *ra, void *fp)
+{
+    ms_own_insert(t, &r);
+    ms_heap_error(MS_HERR_MISMATCH, p, how, &r, t, t, ra, fp);
+    return 1;
+}
+
+/* A free in exact mode of a block the thread's table does not hold:
+ * another thread's, or none's. */
+static __attribute__((noinline)) int
+free_not_own(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
+    void *fp)
+{
+    ms_rec_t r;
+    int rc = ms_foreign_free(t, p, &r, how, ra, fp);
+    if (rc >= 0)
+        return rc;
+    return ms_unknown_free(t, p, how, ra, fp);
 }
 
 /* A free in exact mode; see ms_trace_free. */
@@ -389,13 +423,12 @@ static inline __attribute__((always_inline)) int
 free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
     void *fp)
 {
+    /* r's address goes to no function that is not inlined (the rare
+     * paths take copies), so that its fields stay in registers */
     ms_rec_t r;
     if (MS_LIKELY(ms_own_remove(t, p, &r) == 0)) {
-        if (MS_UNLIKELY(!kinds_match(r.kind, how))) {
-            ms_own_insert(t, &r);      /* the block stays live */
-            ms_heap_error(MS_HERR_MISMATCH, p, how, &r, t, t, ra, fp);
-            return 1;
-        }
+        if (MS_UNLIKELY(!kinds_match(r.kind, how)))
+            return free_mismatch(t, p, how, r, ra, fp);
         t->frees++;
         t->kind_frees[how]++;
         t->bytes_freed += r.size;
@@ -406,15 +439,12 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
          * named blocks */
         if (MS_UNLIKELY((r.flags | st->task |
                 __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED)) != 0))
-            free_exact_rare(st, &r, p == t->last_ptr);
+            free_exact_rare(st, r, p == t->last_ptr);
         else
             account_site_free(st, &r, p == t->last_ptr, 0);
         return 0;
     }
-    int rc = ms_foreign_free(t, p, &r, how, ra, fp);
-    if (rc >= 0)
-        return rc;
-    return ms_unknown_free(t, p, how, ra, fp);
+    return free_not_own(t, p, how, ra, fp);
 }
 
 /* A free hook, not in its common case (see ms_trace_free). */
@@ -545,6 +575,7 @@ resize_hook(void *old, size_t req, const resize_t *z, void *ra, void *fp)
         ms_busy_alloc(q != NULL ? q : old);
         return q;
     }
+    ms_tick(t, 0);      /* the clock of the old block's free */
     ms_rec_t r;
     int look = ms_opt.sample == 0 || ((uintptr_t)old & (MS_SAMPLE_ALIGN - 1)) == 0
         || __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0;
@@ -635,6 +666,7 @@ ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
         ms_busy_alloc(p);
         return u;
     }
+    ms_tick(t, 0);      /* the clock of the record's free and remaking */
     size_t old_u = ms_je_sallocx(p, 0);
     ms_rec_t r;
     int look = ms_opt.sample == 0 || ((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0
