@@ -174,9 +174,9 @@ dir_room(ms_table_t *t)
             *dir_slot(d, old->e[i].region) = old->e[i];
             d->count++;
         }
-    ms_table_write_begin(t);
+    uint64_t q = ms_table_write_begin(t);
     __atomic_store_n(&t->dir, d, __ATOMIC_RELEASE);
-    ms_table_write_end(t);
+    ms_table_write_end(t, q);
     t->bytes += dir_bytes(n);
     if (old != NULL)
         retire(t, old, dir_bytes(old->mask + 1));
@@ -201,9 +201,9 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
             ms_tslot_unpack(&sl[i], base, &r);
             ms_tseg_put(s, &r);
         }
-    ms_table_write_begin(t);
+    uint64_t q = ms_table_write_begin(t);
     __atomic_store_n(&e->seg, s, __ATOMIC_RELEASE);
-    ms_table_write_end(t);
+    ms_table_write_end(t, q);
     t->bytes += seg_bytes(cap);
     retire(t, old, seg_bytes(old->cap));
     return 0;
@@ -227,11 +227,11 @@ ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
     if (s == NULL)
         return -1;
     e = dir_slot(t->dir, region);
-    ms_table_write_begin(t);
+    uint64_t q = ms_table_write_begin(t);
     __atomic_store_n(&e->seg, s, __ATOMIC_RELAXED);
     __atomic_store_n(&e->region, region, __ATOMIC_RELEASE);
     t->dir->count++;
-    ms_table_write_end(t);
+    ms_table_write_end(t, q);
     t->bytes += seg_bytes(MS_TABLE_SEG_MIN);
     return 0;
 }
@@ -272,9 +272,9 @@ ms_table_set_flags(ms_table_t *t, uintptr_t ptr, unsigned flags)
     int i = s ? ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c) : -1;
     if (i < 0)
         return -1;
-    ms_table_write_begin(t);
+    uint64_t q = ms_table_write_begin(t);
     ms_tseg_slots(s)[i].a |= (uint64_t)(flags & 3u) << MS_REGION_BITS;
-    ms_table_write_end(t);
+    ms_table_write_end(t, q);
     return 0;
 }
 

@@ -132,17 +132,20 @@ ms_table_seg_of(const ms_table_t *t, uintptr_t ptr)
     }
 }
 
-static inline void
+/* Starts a change: seq made odd; returns it, for ms_table_write_end. */
+static inline uint64_t
 ms_table_write_begin(ms_table_t *t)
 {
-    __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELAXED);
+    uint64_t q = t->seq + 1;
+    __atomic_store_n(&t->seq, q, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);    /* x86: stores stay ordered */
+    return q;
 }
 
 static inline void
-ms_table_write_end(ms_table_t *t)
+ms_table_write_end(ms_table_t *t, uint64_t q)
 {
-    __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->seq, q + 1, __ATOMIC_RELEASE);
 }
 
 /* The slot of offset off in segment s, or -1; *grp: its group's control
@@ -207,10 +210,10 @@ ms_table_insert_h(ms_table_t *t, const ms_rec_t *r)
     for (;;) {
         ms_tseg_t *s = ms_table_seg_of(t, r->ptr);
         if (MS_LIKELY(s != NULL && s->left != 0)) {
-            ms_table_write_begin(t);
+            uint64_t q = ms_table_write_begin(t);
             ms_tseg_put(s, r);
             t->count++;
-            ms_table_write_end(t);
+            ms_table_write_end(t, q);
             return 0;
         }
         if (ms_table_grow_seg(t, r->ptr) != 0)  /* full */
@@ -234,7 +237,7 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
         return -1;
     ms_tslot_unpack(&ms_tseg_slots(s)[i], ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK,
         out);
-    ms_table_write_begin(t);
+    uint64_t q = ms_table_write_begin(t);
     /* Empty when no look-up can have gone past this group: it has another
      * empty slot, or it is the segment's only group. */
     if (MS_LIKELY(ms_ctrl_match(c, MS_CTRL_EMPTY) != 0 || s->ngroups == 1)) {
@@ -245,7 +248,7 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     }
     s->count--;
     t->count--;
-    ms_table_write_end(t);
+    ms_table_write_end(t, q);
     if (MS_UNLIKELY(s->count < s->low))
         ms_table_shrink_seg(t, ptr);
     return 0;
