@@ -6,7 +6,7 @@
  * capacity where its records fill 3/4 of that (so it grows by a third,
  * or stays as it is when deleted slots took the room), and shrinks as it
  * empties, so the table stays near the size of its thread's live set, and
- * a resize copies one region's records only. The directory doubles at 1/2
+ * a resize copies one region's records only. The directory doubles at 1/4
  * load; regions stay in it once seen (an empty one keeps a segment of
  * MS_TABLE_SEG_MIN slots).
  *
@@ -160,7 +160,7 @@ static int
 dir_room(ms_table_t *t)
 {
     ms_tdir_t *old = t->dir;
-    if (old != NULL && (old->count + 1) * 2 <= old->mask + 1)
+    if (old != NULL && (old->count + 1) * 4 <= old->mask + 1)
         return 0;
     uint64_t n = old ? (old->mask + 1) * 2 : DIR_MIN;
     if (old != NULL && retire_room(t) != 0)
