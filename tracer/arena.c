@@ -65,10 +65,23 @@ adj(void *p, int alloc)
         t->adj_free += ms_je_sallocx(p, 0);
 }
 
+/* The first request the engine could not meet, said once (what the
+ * caller then drops says so too): its size tells a shortage of memory
+ * from a size gone wrong. NULL. */
+static void *
+refused(size_t n)
+{
+    static int warned;
+    ms_warn_once(&warned, "the tracer's arena could not give %zu bytes", n);
+    return NULL;
+}
+
 void *
 ms_tmalloc(size_t n)
 {
     void *p = ms_je_mallocx(n ? n : 1, arena_flags);
+    if (p == NULL)
+        return refused(n);
     adj(p, 1);
     return p;
 }
@@ -77,6 +90,8 @@ void *
 ms_tcalloc(size_t n)
 {
     void *p = ms_je_mallocx(n ? n : 1, arena_flags | MS_JE_ZERO);
+    if (p == NULL)
+        return refused(n);
     adj(p, 1);
     return p;
 }
@@ -88,8 +103,10 @@ ms_trealloc(void *p, size_t n)
         return ms_tmalloc(n);
     uint64_t before = ms_je_sallocx(p, 0);
     void *q = ms_je_rallocx(p, n ? n : 1, arena_flags);
+    if (q == NULL)
+        return refused(n);
     ms_thread_t *t = ms_tls_self;
-    if (q != NULL && t != NULL && t->je_allocp != NULL) {
+    if (t != NULL && t->je_allocp != NULL) {
         t->adj_free += before;
         t->adj_alloc += ms_je_sallocx(q, 0);
     }
