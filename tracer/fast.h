@@ -21,7 +21,8 @@
 #include "sample.h"
 #include "../engine/engine.h"
 
-extern int ms_fast_sampled;     /* sampled mode, and nothing forcing look-ups */
+extern int ms_fast_sampled __attribute__((visibility("hidden")));
+                        /* sampled mode, and nothing forcing look-ups */
 
 /* Bytes lent to the inlined path at a time (at most): it publishes the
  * thread's byte counters at least this often (sample.c). */
@@ -39,7 +40,13 @@ ms_fast_size_bucket(uint64_t n)
 static inline uint64_t
 ms_fast_size_bucket_lent(uint64_t n)
 {
+#if defined(__x86_64__)
+    uint64_t b;     /* gcc would sign-extend __builtin_clzll's int */
+    __asm__("bsrq %1, %0" : "=r"(b) : "rm"(2 * n + 1) : "cc");
+    return b;
+#else
     return (uint64_t)(63 - __builtin_clzll(2 * n + 1));
+#endif
 }
 
 /* 1 when the allocation of n bytes was fully accounted here: not

@@ -70,6 +70,17 @@ ms_sample_publish(ms_thread_t *t)
     ms_live_flush(t);
 }
 
+/* Whether p has a sampled block's shape: page-aligned, of a page at
+ * least. Every sampled block has it; an unsampled block whose address
+ * happens to start a page (1 in 32 blocks of the 128-byte class) is
+ * smaller in most cases. */
+static inline int
+sample_shaped(const void *p)
+{
+    return ((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 &&
+        ms_je_sallocx(p, 0) >= MS_SAMPLE_ALIGN;
+}
+
 /*
  * The budget lent to the inlined path (fast.h), in the calling thread's
  * TLS. The countdown to the next sample is t->sample_left plus what is
@@ -133,20 +144,26 @@ fast_count_free(ms_thread_t *t, ms_free_kind_t how)
         t->kind_frees[how]++;
 }
 
-/* Outside the hooks, but nothing here allocates: the lending again of
- * the frees once used up, without the hook's look-ups. The hook takes
- * the rest: a page-aligned block (it may be sampled; and the look-up of
- * every such free also ends a record another thread's free could not
- * find, see docs/performance.md), a thread without state, frees waiting
- * in the inbox. */
+/* Outside the hooks, but nothing here allocates: the free of a block
+ * that is page-aligned but smaller than a page (so not sampled), and the
+ * lending again of the frees once used up, without the hook's look-ups.
+ * The hook takes the rest: a block that may be sampled, a thread without
+ * state, frees waiting in the inbox. */
 int
 ms_fast_free_more(const void *p, ms_free_kind_t how)
 {
     ms_thread_t *t = ms_tls_self;
-    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 || t == NULL ||
-        t->je_allocp == NULL ||
+    if (t == NULL || t->je_allocp == NULL ||
         __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED))
         return 0;
+    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0) {
+        if (sample_shaped(p))
+            return 0;
+        if (--ms_tls.fast_frees >= 0) {
+            fast_count_free(t, how);
+            return 1;
+        }
+    }
     fast_count_free(t, how);
     fast_lend(t);
     return 1;
@@ -236,10 +253,12 @@ ms_sample_alloc(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
         fast_lend(t);
         return p;
     }
-    /* Sampled: the block must be page-aligned, so free() can recognise it;
-     * one the allocator did not ask for so (realloc, the jemalloc API) is
-     * moved. */
-    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) != 0) {
+    /* Sampled: the block must be page-aligned and of a page at least, as
+     * any block asked for with that alignment, so that free() can tell
+     * from the pointer and its size class that a block is not sampled
+     * (ms_fast_free_more); one the allocator did not ask for so (realloc,
+     * the jemalloc API) is moved. */
+    if (!sample_shaped(p)) {
         /* the same zeroing, tcache and arena; a larger alignment */
         void *q = ms_je_mallocx(req ? req : 1, MS_JE_ALIGN(MS_SAMPLE_ALIGN) |
             (flags & ~MS_JE_LG_ALIGN_MASK));
@@ -276,7 +295,7 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
         t->bytes_freed += u;
         ms_live_add(t, -(int64_t)u);
     }
-    if (((uintptr_t)p & (MS_SAMPLE_ALIGN - 1)) == 0 ||
+    if (sample_shaped(p) ||
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
         ms_rec_t r;
         if (ms_own_remove(t, (uintptr_t)p, &r) == 0) {

@@ -64,7 +64,8 @@ typedef enum {
     MS_TRACE_ON = 1,
     MS_TRACE_EARLY = 2
 } ms_trace_state_t;
-extern ms_trace_state_t ms_trace_on;
+/* hidden: the allocator reads it PC-relative, not through the GOT */
+extern ms_trace_state_t ms_trace_on __attribute__((visibility("hidden")));
 
 #define MS_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
