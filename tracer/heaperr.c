@@ -25,33 +25,57 @@ _Static_assert(MS_KIND_COUNT == MS_REPORT_ALLOC_KINDS &&
 #define EARLY_MAX 4096
 #define ERR_MAX   1024
 
-static uintptr_t early[EARLY_MAX];
-static uint32_t nearly;
+/* The early blocks: a set of at most EARLY_MAX pointers in twice as many
+ * slots, open addressing, lock-free (a slot goes from empty to a pointer
+ * by compare-and-swap, and from the pointer to EARLY_GONE when its block
+ * is freed; it is never empty again, so a search may stop at an empty
+ * slot). A free of an unknown pointer costs a probe or two, not a scan. */
+#define EARLY_SLOTS (2 * EARLY_MAX)
+#define EARLY_GONE  ((uintptr_t)1)
+
+static uintptr_t early[EARLY_SLOTS];
+static uint32_t nearly;             /* pointers added, or tried */
 static pthread_mutex_t err_mu = PTHREAD_MUTEX_INITIALIZER;
 static ms_herr_t errs[ERR_MAX];
 static uint32_t nerrs;
 static uint64_t dropped_errs;
 
+static inline uint32_t
+early_home(uintptr_t p)
+{
+    return (uint32_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> 51) &
+        (EARLY_SLOTS - 1);
+}
+
 void
 ms_early_add(uintptr_t p)
 {
-    uint32_t i = __atomic_fetch_add(&nearly, 1, __ATOMIC_RELAXED);
-    if (i < EARLY_MAX)
-        __atomic_store_n(&early[i], p, __ATOMIC_RELEASE);
+    if (p <= EARLY_GONE)
+        return;
+    if (__atomic_fetch_add(&nearly, 1, __ATOMIC_RELAXED) >= EARLY_MAX)
+        return;                     /* overflowed: frees are then lenient */
+    for (uint32_t i = early_home(p);; i = (i + 1) & (EARLY_SLOTS - 1)) {
+        uintptr_t v = 0;
+        if (__atomic_load_n(&early[i], __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&early[i], &v, p, 0,
+                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return;
+    }
 }
 
 int
 ms_early_take(uintptr_t p)
 {
-    uint32_t n = __atomic_load_n(&nearly, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < n && i < EARLY_MAX; i++) {
-        uintptr_t v = p;
-        if (__atomic_load_n(&early[i], __ATOMIC_RELAXED) == p &&
-            __atomic_compare_exchange_n(&early[i], &v, 0, 0,
-                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&nearly, __ATOMIC_ACQUIRE) == 0)
+        return -1;
+    for (uint32_t i = early_home(p);; i = (i + 1) & (EARLY_SLOTS - 1)) {
+        uintptr_t v = __atomic_load_n(&early[i], __ATOMIC_ACQUIRE);
+        if (v == 0)
+            return -1;
+        if (v == p && __atomic_compare_exchange_n(&early[i], &v, EARLY_GONE,
+                0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             return 0;
     }
-    return -1;
 }
 
 int
