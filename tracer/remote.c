@@ -68,14 +68,9 @@ inbox_room(ms_thread_t *o)
     if (MS_LIKELY((o->inbox.n + 1) * 2 <= o->inbox.cap))
         return 0;
     uint32_t nc = o->inbox.cap ? o->inbox.cap * 2 : 64;
-    uintptr_t *n = NULL;
-    if (o->inbox.cap == 0 && o->inbox.spare != NULL) {
-        n = o->inbox.spare;         /* the drained set, empty */
-        nc = o->inbox.spare_cap;
-        o->inbox.spare = NULL;
-    } else if ((n = ms_tcalloc((size_t)nc * sizeof(*n))) == NULL) {
+    uintptr_t *n = ms_tcalloc((size_t)nc * sizeof(*n));
+    if (n == NULL)
         return -1;
-    }
     for (uint32_t i = 0; i < o->inbox.cap; i++)
         if (o->inbox.ptrs[i] != 0)
             inbox_put(n, nc, o->inbox.ptrs[i]);
