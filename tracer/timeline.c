@@ -111,8 +111,9 @@ ms_timeline_sample(ms_tl_point_t *p)
  * at most (a block may be stamped up to 63 hooks late; at 16 the slow
  * tick cost ~15 instructions per malloc/free pair of the small churn, at
  * 64 ~3: callgrind); one that finds the clock moved since its last read
- * reads it at every hook until it does not. Sampled mode reads it at each hook: its
- * hooks come every 128 operations at most, or for a sampled block.
+ * reads it at every hook until it does not. Sampled mode reads it at each
+ * hook: its hooks come every 128 operations at most, or for a sampled
+ * block. Test mode reads it at each hook too (times exact there).
  */
 #define TICK_EVERY_MAX 64
 
@@ -123,20 +124,22 @@ ms_tick_slow(ms_thread_t *t, int may_start)
     uint64_t now = ms_now_ns();
     now = now > ms_start_ns ? now - ms_start_ns : 0;
     uint32_t ms = (uint32_t)(now / 1000000u);
+    int ticking = __atomic_load_n(&ms_ticking, __ATOMIC_RELAXED);
     int32_t every = 1;
-    if (ms == t->tick_seen && ms_opt.sample == 0)
+    if (ms == t->tick_seen && ms_opt.sample == 0 && ticking)
         every = t->tick_every < TICK_EVERY_MAX / 2 ? 2 * t->tick_every + 1 :
             TICK_EVERY_MAX;
     t->tick_seen = ms;
     t->tick_every = every;
     t->tick_left = every - 1;
-    if (__atomic_load_n(&ms_ticking, __ATOMIC_RELAXED)) {
-        uint32_t cur = __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
-        while ((int32_t)(ms - cur) > 0 && !__atomic_compare_exchange_n(
-                &ms_tick_ms, &cur, ms, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            ;
+    /* Test mode ticks at every hook (every stays 1), so the hooks' one
+     * load of ms_tick_ms (ms_hook_clock_ms) is the clock's now there too. */
+    uint32_t cur = __atomic_load_n(&ms_tick_ms, __ATOMIC_RELAXED);
+    while ((int32_t)(ms - cur) > 0 && !__atomic_compare_exchange_n(
+            &ms_tick_ms, &cur, ms, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    if (ticking)
         ms_timeline_poll(now);
-    }
     ms_snapshot_poll(may_start);
     if (MS_UNLIKELY(t->table.nretired != 0) && !t->inbox.orphan)
         ms_table_reap(&t->table);   /* retired segments no reader holds */

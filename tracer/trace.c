@@ -189,7 +189,7 @@ record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     uint64_t usable = usable_size(p, req, kind, &code);
     ms_rec_t r = { .ptr = p, .size = req, .usable = (uint8_t)code,
         .kind = kind & (MS_KIND_OVERALIGNED - 1), .flags = flags,
-        .time_ms = ms_clock_ms(), .site = st->slot };
+        .time_ms = ms_hook_clock_ms(), .site = st->slot };
     if (MS_UNLIKELY(ms_own_insert(t, &r) != 0)) {
         t->last_ptr = 0;
         ms_dropped();
@@ -336,14 +336,13 @@ sampled_free_estimate(ms_sitefree_t *f, uint64_t size)
  * The free is its lifetime bucket's (a slot's frees are their sum). */
 static inline __attribute__((always_inline)) void
 account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary,
-    int may_be_sampled)
+    int may_be_sampled, uint32_t now)
 {
     ms_sitefree_t *f = ms_sites_free(st);
     if (MS_UNLIKELY(f == NULL)) {
         ms_dropped();
         return;
     }
-    uint32_t now = ms_clock_ms();
     f->freed_bytes += r->size;
     f->freed_usable_bytes += code_usable[r->usable];
     f->temporaries += (uint64_t)temporary;
@@ -355,7 +354,8 @@ account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary,
 void
 ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary)
 {
-    account_site_free(st, r, temporary, 1);
+    /* also outside hooks (an inbox drained at a thread's exit) */
+    account_site_free(st, r, temporary, 1, ms_clock_ms());
 }
 
 void
@@ -388,7 +388,7 @@ kinds_match(unsigned k, ms_free_kind_t how)
 static __attribute__((noinline)) void
 free_exact_rare(ms_sitestat_t *st, ms_rec_t r, int temporary)
 {
-    account_site_free(st, &r, temporary, 1);
+    account_site_free(st, &r, temporary, 1, ms_hook_clock_ms());
     if (st->task != 0 || (r.flags & MS_REC_VARIABLE) ||
         __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
         ms_account_free_extras(&r, st->task);
@@ -441,7 +441,8 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
                 __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED)) != 0))
             free_exact_rare(st, r, p == t->last_ptr);
         else
-            account_site_free(st, &r, p == t->last_ptr, 0);
+            account_site_free(st, &r, p == t->last_ptr, 0,
+                ms_hook_clock_ms());
         return 0;
     }
     return free_not_own(t, p, how, ra, fp);
@@ -542,7 +543,7 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
             ms_live_add(t, -(int64_t)r->size);
         }
         ms_sitestat_t *st = ms_sites_at(&t->sites, r->site);
-        account_site_free(st, r, 0, 1);
+        account_site_free(st, r, 0, 1, ms_hook_clock_ms());
         if (st->task != 0)
             ms_task_account(st->task, -(int64_t)r->size, 0);
         if (r->flags & MS_REC_VARIABLE)
@@ -704,7 +705,7 @@ ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
             ms_live_add(t, (int64_t)req - (int64_t)r.size);
         }
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
-        account_site_free(st, &r, 0, 1);
+        account_site_free(st, &r, 0, 1, ms_hook_clock_ms());
         if (st->task != 0)
             ms_task_account(st->task, -(int64_t)r.size, 0);
         if (r.flags & MS_REC_VARIABLE)
