@@ -324,6 +324,8 @@ ms_life_bucket(uint64_t ms)
 /* Entries of the per-thread stack cache: python3's JSON bench, 14k distinct
  * stacks, misses 16k of 10^6 allocations at 1024 (68k at 256) */
 #define MS_SCACHE 1024
+/* Entries of the per-thread cache of foreign frees' sites */
+#define MS_XCACHE 64
 
 typedef struct ms_thread {
     struct ms_thread *next;         /* registry, newest first */
@@ -380,16 +382,31 @@ typedef struct ms_thread {
      * matches (trace.c) */
     struct ms_scache { uint64_t key; ms_sitestat_t *st; } scache[MS_SCACHE];
 
+    /* per-thread cache of frees of other threads' blocks (remote.c): the
+     * block's thread's id and its site slot (never 0: ids start at 1) ->
+     * this thread's slot for those blocks, their stack and task, which
+     * are fixed once the owner made its slot; so a foreign free reads
+     * nothing of the owner's sites, whose lines the owner writes */
+    struct ms_xcache {
+        uint64_t key;
+        ms_sitestat_t *st;
+        uint32_t stack, task;
+    } xcache[MS_XCACHE];
+
     /* Frees of this thread's blocks by other threads wait here, their
      * memory not yet given back, until the owner takes their records out:
      * a set of pointers (open addressing, cap a power of two, at most half
      * full), so that a second free of a waiting block is seen in one probe.
      * The owner drains by taking the whole set and leaving the spare one.
-     * Once the thread has exited (orphan), the lock guards the table. */
+     * Once the thread has exited (orphan), the lock guards the table.
+     * pending and orphan have a line of their own, apart from the lock
+     * and the set that the freeing threads write: the owner reads orphan
+     * at each change of its table and pending at each free hook, and a
+     * freeing thread writes pending only when it goes from 0 to 1. */
     struct {
-        ms_spin_t lock;
-        int pending;
+        int pending;                /* the set may hold frees */
         int orphan;
+        ms_spin_t lock __attribute__((aligned(64)));
         uint32_t n, cap;
         uintptr_t *ptrs;
         uintptr_t *spare;           /* an empty set of spare_cap slots */

@@ -81,6 +81,30 @@ inbox_room(ms_thread_t *o)
     return 0;
 }
 
+/* The calling thread's slot for the blocks of o's site slot site, with
+ * their stack and task; NULL without memory. */
+static inline ms_sitestat_t *
+foreign_site(ms_thread_t *t, ms_thread_t *o, uint32_t site, uint32_t *stack,
+    uint32_t *task)
+{
+    uint64_t key = (uint64_t)o->id << 32 | site;
+    struct ms_xcache *e = &t->xcache[(site ^ (site >> 6) ^ o->id * 0x9E37u) &
+        (MS_XCACHE - 1)];
+    if (MS_LIKELY(e->key == key)) {
+        *stack = e->stack;
+        *task = e->task;
+        return e->st;
+    }
+    *stack = ms_sites_stack_of(&o->sites, site);
+    *task = ms_sites_task_of(&o->sites, site);
+    uint32_t slot = ms_sites_slot(&t->sites, *stack, *task, o->id);
+    if (slot == UINT32_MAX)
+        return NULL;
+    *e = (struct ms_xcache){ .key = key, .st = ms_sites_at(&t->sites, slot),
+        .stack = *stack, .task = *task };
+    return e->st;
+}
+
 /*
  * A free of p, which t's own table does not hold. Returns 1 when the
  * engine must not release p now (it waits in its owner's inbox, or it was
@@ -107,7 +131,9 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
             deferred = 2;           /* freed twice */
         } else {
             o->inbox.n++;
-            __atomic_store_n(&o->inbox.pending, 1, __ATOMIC_RELEASE);
+            /* written once a drain: the owner reads this line often */
+            if (!__atomic_load_n(&o->inbox.pending, __ATOMIC_RELAXED))
+                __atomic_store_n(&o->inbox.pending, 1, __ATOMIC_RELEASE);
         }
     } else {
         deferred = 0;   /* no memory to defer: free now, record stays */
@@ -119,19 +145,20 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
             ms_heap_error(MS_HERR_DOUBLE_FREE, p, how, r, o, t, ra, fp);
         return 1;
     }
-    ms_recent_add(t, p, ms_sites_stack_of(&o->sites, r->site));
+    uint32_t stack, task;
+    ms_sitestat_t *st = foreign_site(t, o, r->site, &stack, &task);
+    ms_recent_add(t, p, stack);
     if (ms_opt.sample == 0) {
         t->frees++;
         t->kind_frees[how]++;
         t->bytes_freed += r->size;
         ms_live_add(t, -(int64_t)r->size);
     }
-    uint32_t task = ms_sites_task_of(&o->sites, r->site);
-    uint32_t slot = ms_sites_slot(&t->sites,
-        ms_sites_stack_of(&o->sites, r->site), task, o->id);
-    if (slot != UINT32_MAX)
-        ms_account_site_free(ms_sites_at(&t->sites, slot), r, 0);
-    ms_account_free_extras(r, task);
+    if (MS_LIKELY(st != NULL))
+        ms_account_site_free(st, r, 0);
+    if (task != 0 || (r->flags & MS_REC_VARIABLE) ||
+        __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
+        ms_account_free_extras(r, task);
     return deferred;
 }
 

@@ -217,9 +217,16 @@ ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
  * state made and no frees waiting in its inbox. Returns the thread's state
  * with the re-entry guard set, or NULL: the hook's slow path then does
  * what ms_hook_enter does. One thread-local address for all of it.
+ *
+ * alloc: an allocation hook, which looks at the inbox only when it is to
+ * tick (every 64 hooks at most): a new block cannot be one that waits
+ * there (those are not given back to the engine yet), so only frees and
+ * resizes must see the frees before their own; and the owner that leaves
+ * the inbox alone lets its freeing threads fill it without taking its
+ * line back at each of their frees.
  */
 static inline __attribute__((always_inline)) ms_thread_t *
-hook_enter_fast(void)
+hook_enter_fast(int alloc)
 {
     ms_tls_t *tl = &ms_tls;
     ms_thread_t *t = tl->self;
@@ -227,7 +234,9 @@ hook_enter_fast(void)
      * is called past the start-up test, or where ms_trace_on is
      * MS_TRACE_ON), and ms_trace_on never goes back to MS_TRACE_EARLY: so
      * a thread with a state is past start-up. */
-    if (MS_UNLIKELY(t == NULL || tl->busy ||
+    if (MS_UNLIKELY(t == NULL || tl->busy))
+        return NULL;
+    if (MS_UNLIKELY((!alloc || t->tick_left <= 0) &&
             __atomic_load_n(&t->inbox.pending, __ATOMIC_RELAXED)))
         return NULL;
     tl->busy = 1;
@@ -297,7 +306,7 @@ static inline __attribute__((always_inline)) void *
 alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, int plain,
     void *ra, void *fp)
 {
-    ms_thread_t *t = hook_enter_fast();
+    ms_thread_t *t = hook_enter_fast(1);
     if (MS_UNLIKELY(t == NULL)) {
         if (plain)
             flags = ((unsigned)kind & ~MS_KIND_PRE) == MS_KIND_CALLOC ?
@@ -471,7 +480,7 @@ free_hook_slow(void *p, ms_free_kind_t kind, void *ra, void *fp)
 int
 ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
 {
-    ms_thread_t *t = hook_enter_fast();
+    ms_thread_t *t = hook_enter_fast(0);
     if (MS_UNLIKELY(t == NULL))
         return free_hook_slow(p, kind, ra, fp);
     ms_tick(t, 0);
