@@ -174,6 +174,25 @@ ms_tseg_lookup(const ms_tseg_t *s, uint32_t off, __m128i *grp)
     }
 }
 
+/* The common case of ms_tseg_lookup, for the hooks' fast paths: the slot
+ * of offset off when it is in its home group, else -1 (absent, or in a
+ * later group: ms_tseg_lookup tells). *grp: the group's control bytes. */
+static inline __attribute__((always_inline)) int
+ms_tseg_lookup_home(const ms_tseg_t *s, uint32_t off, __m128i *grp)
+{
+    uint32_t h = ms_table_hash(off);
+    uint32_t g = ms_table_home(h, s->ngroups);
+    const ms_tslot_t *sl = ms_tseg_slots(s) + g * MS_TGROUP;
+    __m128i c = _mm_loadu_si128((const __m128i *)(s->ctrl + MS_TGROUP * g));
+    *grp = c;
+    for (unsigned m = ms_ctrl_match(c, ms_table_tag(h)); m != 0; m &= m - 1) {
+        unsigned j = (unsigned)__builtin_ctz(m);
+        if (MS_LIKELY((sl[j].a & MS_TSLOT_OFF_MASK) == off))
+            return (int)(g * MS_TGROUP + j);
+    }
+    return -1;
+}
+
 /* Puts r into segment s, which has an empty slot (left > 0), where a
  * look-up of it will find it. */
 static inline __attribute__((always_inline)) void
@@ -224,19 +243,38 @@ ms_table_insert_h(ms_table_t *t, const ms_rec_t *r)
 /* Gives a segment far larger than its records their memory back. */
 void ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr);
 
-/* Takes ptr's record out into *out; 0, or -1 when absent. */
-static inline __attribute__((always_inline)) int
-ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
+/* The first half of a remove, which writes nothing: the segment holding
+ * ptr's record (its slot in *slot, its group's control bytes in *grp), or
+ * NULL when absent. home: looks in the record's home group only (NULL
+ * then may also mean that it lies further: the hooks' fast paths). */
+static inline __attribute__((always_inline)) ms_tseg_t *
+ms_table_find_h(const ms_table_t *t, uintptr_t ptr, int *slot, __m128i *grp,
+    int home)
 {
     ms_tseg_t *s = ms_table_seg_of(t, ptr);
     if (MS_UNLIKELY(s == NULL))
-        return -1;
-    __m128i c;
-    int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
-    if (i < 0)
-        return -1;
-    ms_tslot_unpack(&ms_tseg_slots(s)[i], ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK,
-        out);
+        return NULL;
+    uint32_t off = (uint32_t)(ptr & MS_TSLOT_OFF_MASK);
+    int i = home ? ms_tseg_lookup_home(s, off, grp) :
+        ms_tseg_lookup(s, off, grp);
+    if (MS_UNLIKELY(i < 0))
+        return NULL;
+    *slot = i;
+    return s;
+}
+
+/* Whether taking a record out of s leaves it due to shrink. */
+static inline int
+ms_tseg_shrinks(const ms_tseg_t *s)
+{
+    return s->count - 1 < s->low;
+}
+
+/* The second half: takes slot i of segment s (ms_table_find_h's, c its
+ * group's control bytes) out; the caller shrinks s if it is due. */
+static inline __attribute__((always_inline)) void
+ms_table_take_h(ms_table_t *t, ms_tseg_t *s, int i, __m128i c)
+{
     uint64_t q = ms_table_write_begin(t);
     /* Empty when no look-up can have gone past this group: it has another
      * empty slot, or it is the segment's only group. */
@@ -249,6 +287,20 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     s->count--;
     t->count--;
     ms_table_write_end(t, q);
+}
+
+/* Takes ptr's record out into *out; 0, or -1 when absent. */
+static inline __attribute__((always_inline)) int
+ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
+{
+    __m128i c;
+    int i;
+    ms_tseg_t *s = ms_table_find_h(t, ptr, &i, &c, 0);
+    if (s == NULL)
+        return -1;
+    ms_tslot_unpack(&ms_tseg_slots(s)[i], ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK,
+        out);
+    ms_table_take_h(t, s, i, c);
     if (MS_UNLIKELY(s->count < s->low))
         ms_table_shrink_seg(t, ptr);
     return 0;

@@ -457,6 +457,27 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
     return free_not_own(t, p, how, ra, fp);
 }
 
+/* A free hook once entered, the tick not yet counted: the general path. */
+static __attribute__((noinline)) int
+free_entered(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
+{
+    ms_tick(t, 0);
+    int rc = ms_opt.sample == 0 ? free_exact(t, (uintptr_t)p, kind, ra, fp) :
+        ms_sample_free(t, p, kind, ra, fp);
+    ms_hook_leave();
+    return rc;
+}
+
+/* An exact free that free_fast passed on, the tick counted. */
+static __attribute__((noinline)) int
+free_exact_entered(ms_thread_t *t, uintptr_t p, ms_free_kind_t kind, void *ra,
+    void *fp)
+{
+    int rc = free_exact(t, p, kind, ra, fp);
+    ms_hook_leave();
+    return rc;
+}
+
 /* A free hook, not in its common case (see ms_trace_free). */
 static __attribute__((noinline)) int
 free_hook_slow(void *p, ms_free_kind_t kind, void *ra, void *fp)
@@ -470,24 +491,75 @@ free_hook_slow(void *p, ms_free_kind_t kind, void *ra, void *fp)
         ms_busy_free(p);
         return 0;
     }
-    ms_tick(t, 0);
-    int rc = ms_opt.sample == 0 ? free_exact(t, (uintptr_t)p, kind, ra, fp) :
-        ms_sample_free(t, p, kind, ra, fp);
-    ms_hook_leave();
-    return rc;
+    return free_entered(t, p, kind, ra, fp);
 }
 
-int
+/*
+ * free_exact's common case, entered and ticked: the thread's own block of
+ * a plain kind, no flags, task or named blocks of other threads, its site
+ * slot's free side made, its segment not due to shrink, the live bytes'
+ * drift not due to flush, the table not locked (orphan). Everything is
+ * tested before anything is written, and each other case goes on to
+ * free_exact_entered as a tail call, so that this path calls nothing and
+ * keeps its values in the registers a call would clobber (no callee-saved
+ * registers to save).
+ */
+static inline __attribute__((always_inline)) int
+free_fast(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra, void *fp)
+{
+    __m128i c;
+    int i;
+    ms_tseg_t *s = ms_table_find_h(&t->table, p, &i, &c, 1);
+    if (MS_UNLIKELY(s == NULL || t->inbox.orphan))
+        goto slow;
+    ms_rec_t r;
+    ms_tslot_unpack(&ms_tseg_slots(s)[i], p & ~(uintptr_t)MS_TSLOT_OFF_MASK,
+        &r);
+    /* neither is C++'s (kinds_match), no flags */
+    if (MS_UNLIKELY((unsigned)r.kind - MS_KIND_NEW <= 1u ||
+            (unsigned)how - MS_FREE_DELETE <= 1u || r.flags != 0))
+        goto slow;
+    ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
+    ms_sitefree_t *f = st->free;
+    int64_t live = t->live - (int64_t)r.size;
+    int64_t drift = live - t->live_flushed;
+    if (MS_UNLIKELY(f == NULL || (st->task |
+            __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED)) != 0 ||
+            drift > MS_LIVE_FLUSH || drift < -MS_LIVE_FLUSH ||
+            ms_tseg_shrinks(s)))
+        goto slow;
+    ms_table_take_h(&t->table, s, i, c);
+    t->frees++;
+    t->kind_frees[how]++;
+    t->bytes_freed += r.size;
+    t->live = live;
+    ms_recent_add(t, p, st->stack);
+    uint32_t now = ms_hook_clock_ms();
+    f->freed_bytes += r.size;
+    f->freed_usable_bytes += code_usable[r.usable];
+    f->temporaries += (uint64_t)(p == t->last_ptr);
+    f->life[ms_life_bucket(now > r.time_ms ? now - r.time_ms : 0)]++;
+    ms_hook_leave();
+    return 0;
+slow:
+    return free_exact_entered(t, p, how, ra, fp);
+}
+
+/* Its slow paths are tail calls (the library is built without them: an
+ * entry point's frame, FP(), must outlive the hook it calls; this frame
+ * is not that one). */
+__attribute__((optimize("optimize-sibling-calls"))) int
 ms_trace_free(void *p, ms_free_kind_t kind, void *ra, void *fp)
 {
     ms_thread_t *t = hook_enter_fast(0);
     if (MS_UNLIKELY(t == NULL))
         return free_hook_slow(p, kind, ra, fp);
-    ms_tick(t, 0);
-    int rc = ms_opt.sample == 0 ? free_exact(t, (uintptr_t)p, kind, ra, fp) :
-        ms_sample_free(t, p, kind, ra, fp);
-    ms_hook_leave();
-    return rc;
+    /* the tick's slow part, or sampled mode: the general path */
+    int32_t left = t->tick_left;
+    if (MS_UNLIKELY(left <= 0 || ms_opt.sample != 0))
+        return free_entered(t, p, kind, ra, fp);
+    t->tick_left = left - 1;
+    return free_fast(t, (uintptr_t)p, kind, ra, fp);
 }
 
 /* A resize's form: realloc, or rallocx with its flags. */
