@@ -320,6 +320,29 @@ ms_life_bucket(uint64_t ms)
     return b < MS_LIFE_BUCKETS ? b : MS_LIFE_BUCKETS - 1;
 }
 
+/* ---- replayed stack walks (unwind.c) ------------------------------------ */
+/* A walk is a function of its start (ra, fp), the CFI rules (fixed until a
+ * dlclose: the unload epoch), the depth limit and the stack words it reads.
+ * A thread keeps its last walks with those words (fp-relative) and their
+ * result; a walk from the same start in the same epoch whose words all
+ * read the same again would find the same stack, so it is not redone. Only
+ * walks that read nothing but the thread's own stack, read it in full and
+ * ended by the CFI (or the depth limit) are kept: never a cut stack. */
+#define MS_REPLAY_BITS  5
+#define MS_REPLAY       (1u << MS_REPLAY_BITS)
+/* words a kept walk may have read: one to two a frame */
+#define MS_REPLAY_WORDS 64
+typedef struct {
+    uintptr_t ra, fp;               /* the walk's start; ra 0: empty */
+    uint32_t epoch;                 /* ms_unload_epoch it was walked in */
+    uint32_t nw;                    /* words to compare */
+    int32_t lo, hi;                 /* fp-relative span of all it read */
+    uint64_t hash;                  /* the stack's hash */
+    ms_sitestat_t *st;              /* its site slot (trace.c), or NULL */
+    int32_t off[MS_REPLAY_WORDS];   /* the words, fp-relative, in order */
+    uintptr_t val[MS_REPLAY_WORDS];
+} ms_replay_t;
+
 /* ---- threads (threads.c) ------------------------------------------------ */
 /* Entries of the per-thread stack cache: python3's JSON bench, 14k distinct
  * stacks, misses 16k of 10^6 allocations at 1024 (68k at 256) */
@@ -381,6 +404,8 @@ typedef struct ms_thread {
      * this thread's blocks, the one of the current task when its task
      * matches (trace.c) */
     struct ms_scache { uint64_t key; ms_sitestat_t *st; } scache[MS_SCACHE];
+    /* the last stack walks, by start (unwind.c); owner only, in a hook */
+    ms_replay_t replay[MS_REPLAY];
 
     /* per-thread cache of frees of other threads' blocks (remote.c): the
      * block's thread's id and its site slot (never 0: ids start at 1) ->
@@ -461,6 +486,15 @@ void ms_thread_freeze(ms_thread_t *t);
  * the depth, fills *hash. The last frame may be a MS_FRAME_* mark. */
 int ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     uint64_t *hash);
+/* The thread's kept walk from (ra, fp), when its words read the same now
+ * (its stack and site slot are then the walk's); NULL otherwise. Owner
+ * only, inside a hook. */
+ms_replay_t *ms_stack_replay(ms_thread_t *t, void *ra, void *fp);
+/* ms_stack_walk, keeping the walk for ms_stack_replay when it can be
+ * replayed: *kept is then its entry (st NULL, for the caller to set),
+ * else NULL. Owner only, inside a hook. */
+int ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
+    uint64_t *hash, ms_replay_t **kept);
 /* The global id of a stack (made on first use); 0 when out of memory. */
 uint32_t ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth);
 /* Copies stack id's frames; returns the depth. */

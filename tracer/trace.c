@@ -102,12 +102,19 @@ site_slot(ms_thread_t *t, void *ra, void *fp, uint32_t task)
         return site_slot_miss(t, e, key,
             XXH3_64bits_withSeed(frames, sizeof(key), epoch), frames, 1, task);
     }
-    int n = ms_stack_walk(t, ra, fp, frames, &h);
+    /* a walk that would find the stack of a kept one is not redone */
+    ms_replay_t *kept = ms_stack_replay(t, ra, fp);
+    if (MS_LIKELY(kept != NULL && kept->st != NULL &&
+            kept->st->task == task))
+        return kept->st;
+    int n = ms_stack_walk_keep(t, ra, fp, frames, &h, &kept);
     uint64_t key = h | (h == 0);
     e = &t->scache[((h >> 40) ^ task) & (MS_SCACHE - 1)];
-    if (MS_LIKELY(e->key == key && e->st->task == task))
-        return e->st;
-    return site_slot_miss(t, e, key, h, frames, n, task);
+    ms_sitestat_t *st = MS_LIKELY(e->key == key && e->st->task == task) ?
+        e->st : site_slot_miss(t, e, key, h, frames, n, task);
+    if (kept != NULL)
+        kept->st = st;
+    return st;
 }
 
 void

@@ -25,6 +25,11 @@
  * cannot hold is used uncached, a rule this code does not understand cuts.
  * dlclose() (interposed here) empties the cache, so no rule outlives its
  * module, and keeps what is needed to name the module's frames later.
+ *
+ * Replay (ms_stack_replay): a thread keeps its last walks with every
+ * stack word they read; a walk from the same start in the same unload
+ * epoch whose words all read the same again is not redone (internal.h,
+ * ms_replay_t, says what is kept and why that is the same stack).
  */
 #include <dlfcn.h>
 #include <link.h>
@@ -652,7 +657,7 @@ rule_from_cfi(uintptr_t pc, rule_t *out)
         rs.bp_off < 0 && rs.bp_off > BP_LOST * 8 ? rs.bp_off : BP_LOST;
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 rule_of(uintptr_t pc, rule_t *r)
 {
     if (MS_LIKELY(cache_get(pc, r)))
@@ -735,9 +740,65 @@ read_word(bounds_t *b, uintptr_t addr, uintptr_t *out)
     return 0;
 }
 
-int
-ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
-    uint64_t *hash)
+/* ---- keeping a walk to replay ------------------------------------------ */
+/* While a walk is kept, each word it reads is noted, fp-relative, in the
+ * entry. A saved rbp is noted only once a frame's CFA is found from it: a
+ * value never used does not change the stack, and a general register kept
+ * in rbp would otherwise make every walk differ. A read outside the
+ * thread's stack, a failed read, a cut, too many words: not kept. */
+typedef struct {
+    ms_replay_t *e;
+    uintptr_t fp;
+    uintptr_t lo_off;               /* (lowest word kept) - fp */
+    uintptr_t span;                 /* highest - lowest word kept */
+    int ok;
+    int pend;                       /* rbp's last read is not noted yet */
+    int32_t pend_off;
+    uintptr_t pend_val;
+} keep_t;
+
+static inline __attribute__((always_inline)) void
+keep_note(keep_t *k, int32_t off, uintptr_t val)
+{
+    ms_replay_t *e = k->e;
+    if (MS_UNLIKELY(e->nw == MS_REPLAY_WORDS)) {
+        k->ok = 0;
+        return;
+    }
+    e->off[e->nw] = off;
+    e->val[e->nw++] = val;
+}
+
+/* read_word, noting the word when the walk is kept; is_bp: a saved rbp */
+static inline __attribute__((always_inline)) int
+read_kept(bounds_t *b, keep_t *k, uintptr_t addr, uintptr_t *out, int is_bp)
+{
+    if (k == NULL)
+        return read_word(b, addr, out);
+    /* in the thread's stack, and fp-relative in an int32 */
+    if (MS_LIKELY(k->ok && !(addr & 7) &&
+            addr - k->fp - k->lo_off <= k->span)) {
+        uintptr_t v = *(const uintptr_t *)addr;
+        int32_t off = (int32_t)(intptr_t)(addr - k->fp);
+        if (is_bp) {
+            k->pend = 1;
+            k->pend_off = off;
+            k->pend_val = v;
+        } else {
+            keep_note(k, off, v);
+        }
+        *out = v;
+        return 0;
+    }
+    if (k->ok)
+        k->ok = 0;
+    return read_word(b, addr, out);
+}
+
+/* The walk; k NULL: not kept. */
+static inline __attribute__((always_inline)) int
+walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames, uint64_t *hash,
+    keep_t *k)
 {
     int max = ms_opt.stack_depth, n = 0;
     bounds_t b = { .n = 0 };
@@ -746,11 +807,14 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
         b.hi[0] = t->stack_hi;
         b.n = 1;
     }
+/* the stack ends here, cut: never kept (a rule may be missing only until
+ * a module is loaded) */
+#define CUT() do { frames[n++] = MS_FRAME_CUT; if (k) k->ok = 0; } while (0)
     uintptr_t pc = (uintptr_t)ra, sp, bp;
     frames[n++] = pc;
     /* fp is the entry point's frame (built with frame pointers): the
      * caller's rbp is saved at fp, its stack pointer is fp + 16. */
-    if (max > 1 && read_word(&b, (uintptr_t)fp, &bp) == 0) {
+    if (max > 1 && read_kept(&b, k, (uintptr_t)fp, &bp, 1) == 0) {
         sp = (uintptr_t)fp + 16;
         int bp_ok = 1, exact = 0;   /* exact: pc is not a return address */
         for (;;) {
@@ -766,10 +830,10 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
             if (r.kind == R_SIGNAL) {
                 /* rt_sigframe: the ucontext at rsp, gregs from byte 40 */
                 uintptr_t nsp;
-                if (read_word(&b, sp + 40 + 16 * 8, &npc) != 0 ||
-                    read_word(&b, sp + 40 + 15 * 8, &nsp) != 0 ||
-                    read_word(&b, sp + 40 + 10 * 8, &bp) != 0) {
-                    frames[n++] = MS_FRAME_CUT;
+                if (read_kept(&b, k, sp + 40 + 16 * 8, &npc, 0) != 0 ||
+                    read_kept(&b, k, sp + 40 + 15 * 8, &nsp, 0) != 0 ||
+                    read_kept(&b, k, sp + 40 + 10 * 8, &bp, 1) != 0) {
+                    CUT();
                     break;
                 }
                 bp_ok = 1;
@@ -777,25 +841,29 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
                 sp = nsp;
                 pc = npc;
                 if (pc < 4096) {
-                    frames[n++] = MS_FRAME_CUT;
+                    CUT();
                     break;
                 }
                 frames[n++] = pc + 1;   /* looked up as a return address */
                 continue;
             }
             if (r.kind == R_CUT || (r.kind == R_BP && !bp_ok)) {
-                frames[n++] = MS_FRAME_CUT;
+                CUT();
                 break;
             }
+            if (k != NULL && r.kind == R_BP && k->pend) {
+                keep_note(k, k->pend_off, k->pend_val);
+                k->pend = 0;
+            }
             cfa = (r.kind == R_SP ? sp : bp) + (uintptr_t)r.cfa_off;
-            if (cfa <= sp || read_word(&b, cfa - 8, &npc) != 0) {
-                frames[n++] = MS_FRAME_CUT;
+            if (cfa <= sp || read_kept(&b, k, cfa - 8, &npc, 0) != 0) {
+                CUT();
                 break;
             }
             if (r.bp_off == BP_LOST)
                 bp_ok = 0;
             else if (r.bp_off != BP_SAME &&
-                     read_word(&b, cfa + (uintptr_t)r.bp_off, &bp) != 0)
+                     read_kept(&b, k, cfa + (uintptr_t)r.bp_off, &bp, 1) != 0)
                 bp_ok = 0;
             sp = cfa;
             pc = npc;
@@ -803,15 +871,90 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
             if (pc == 0)            /* a zero return address: the end */
                 break;
             if (pc < 4096) {
-                frames[n++] = MS_FRAME_CUT;
+                CUT();
                 break;
             }
             frames[n++] = pc;
         }
     } else if (max > 1) {
-        frames[n++] = MS_FRAME_CUT;
+        CUT();
     }
+#undef CUT
     *hash = XXH3_64bits_withSeed(frames, (size_t)n * sizeof(uintptr_t),
         __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED));
+    return n;
+}
+
+int
+ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
+    uint64_t *hash)
+{
+    return walk(t, ra, fp, frames, hash, NULL);
+}
+
+static inline ms_replay_t *
+replay_entry(ms_thread_t *t, void *ra, void *fp)
+{
+    uint64_t x = ((uintptr_t)ra ^ (uintptr_t)fp << 20) * 0x9E3779B97F4A7C15ull;
+    return &t->replay[x >> (64 - MS_REPLAY_BITS)];
+}
+
+ms_replay_t *
+ms_stack_replay(ms_thread_t *t, void *ra, void *fp)
+{
+    ms_replay_t *e = replay_entry(t, ra, fp);
+    uintptr_t f = (uintptr_t)fp;
+    if (e->ra != (uintptr_t)ra || e->fp != f ||
+        e->epoch != __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED))
+        return NULL;
+    /* The words lie in the thread's stack, as when they were read. */
+    if (f + (uintptr_t)(intptr_t)e->lo < t->stack_lo ||
+        f + (uintptr_t)(intptr_t)e->hi + 8 > t->stack_hi)
+        return NULL;
+    for (uint32_t i = 0; i < e->nw; i++)
+        if (*(const uintptr_t *)(f + (uintptr_t)(intptr_t)e->off[i]) !=
+            e->val[i])
+            return NULL;
+    return e;
+}
+
+int
+ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
+    uint64_t *hash, ms_replay_t **kept)
+{
+    ms_replay_t *e = replay_entry(t, ra, fp);
+    uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
+    uintptr_t f = (uintptr_t)fp;
+    /* the words a kept walk may read: its thread's stack, within 2^31
+     * bytes of fp */
+    uintptr_t lo = t->stack_lo, hi = t->stack_hi - 8;
+    if (f > (1ull << 31) && lo < f - (1ull << 31))
+        lo = f - (1ull << 31);
+    if (hi > f + (1ull << 31) - 16)
+        hi = f + (1ull << 31) - 16;
+    keep_t k = { .e = e, .fp = f, .lo_off = lo - f, .span = hi - lo,
+        .ok = ra != NULL && t->stack_hi >= t->stack_lo + 8 && lo <= hi };
+    e->ra = 0;
+    e->nw = 0;
+    int n = walk(t, ra, fp, frames, hash, &k);
+    *kept = NULL;
+    /* kept only when no dlclose ended the epoch during the walk (the hash
+     * is of the epoch at its end) */
+    if (k.ok && e->nw > 0 &&
+        epoch == __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED)) {
+        int32_t mn = e->off[0], mx = e->off[0];
+        for (uint32_t i = 1; i < e->nw; i++) {
+            mn = e->off[i] < mn ? e->off[i] : mn;
+            mx = e->off[i] > mx ? e->off[i] : mx;
+        }
+        e->ra = (uintptr_t)ra;
+        e->fp = f;
+        e->epoch = epoch;
+        e->lo = mn;
+        e->hi = mx;
+        e->hash = *hash;
+        e->st = NULL;
+        *kept = e;
+    }
     return n;
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# stack_replay.sh - a call site reached through different paths from the
+# same frame (tests/programs/stack_replay.c), alternately: the tracer
+# reuses a stack walk only when every stack word it read reads the same
+# again, so each path keeps its own stack and figures:
+#  - exact mode, default depth: leaf;path_a;main 600 blocks of 10 bytes,
+#    leaf;path_b;main 400 of 20, leaf;mid;outer_c;main 625 of 30,
+#    leaf;mid;outer_d;main 375 of 40, in the JSON and in the allocated
+#    folded stacks (memscope report --metric allocated);
+#  - exact mode, MEMSCOPE_STACK_DEPTH=3: the same counts on stacks cut at
+#    3 frames, [truncated] after them (c and d still differ in frame 3);
+#  - sampled mode (MEMSCOPE_SAMPLE=8): every sampled block of a site has
+#    that site's path's size, and each path has sampled blocks;
+#  - the program saw leaf's frame at one address on both paths of a pair
+#    (else the test proves nothing).
+set -euo pipefail
+. "$(dirname "$0")/common.bash"
+
+ms_need /usr/bin/python3
+ms_setup stack_replay
+[ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
+
+export MEMSCOPE_FORMATS=json,bin
+unset MEMSCOPE_STACK_DEPTH
+MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=exact ms_both exact "$PROGS/stack_replay"
+ms_compare exact stderr
+MEMSCOPE_STACK_DEPTH=3 MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=depth3 ms_both depth3 "$PROGS/stack_replay"
+ms_compare depth3 stderr
+MEMSCOPE_SAMPLE=8 MEMSCOPE_NAME=sampled ms_both sampled "$PROGS/stack_replay"
+ms_compare sampled stderr
+grep -q "a/b same, c/d same" "$TMP/exact.pre.out" ||
+    ms_fail "leaf's frame moved between paths, the test proves nothing: $(cat "$TMP/exact.pre.out")"
+"$MEMSCOPE_TOOL" report "$TMP/reports/exact.bin" --format folded --metric allocated \
+    >"$TMP/exact.alloc.folded" || ms_fail "memscope report exact.bin --format folded failed"
+
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP/reports" "$TMP/exact.alloc.folded" <<'EOF2'
+import msjson, re, sys
+out, folded = sys.argv[1], sys.argv[2]
+want = {("leaf", "path_a", "main"): (600, 10),
+        ("leaf", "path_b", "main"): (400, 20),
+        ("leaf", "mid", "outer_c", "main"): (625, 30),
+        ("leaf", "mid", "outer_d", "main"): (375, 40)}
+fails = []
+
+def base(name):
+    return None if name is None else re.sub(r"\.(constprop|isra|part|cold)\.\d+$", "", name)
+
+def leaf_sites(tag):
+    r = msjson.load(f"{out}/{tag}.json")
+    for s in r["sites"]:
+        names = [base((f or {}).get("function")) for f in s["frames"]]
+        if names and names[0] == "leaf":
+            yield names, s
+
+for tag, depth in (("exact", 64), ("depth3", 3)):
+    got = {}
+    for names, s in leaf_sites(tag):
+        if depth == 3:
+            if names[3:] != ["[truncated]"]:
+                fails.append(f"{tag}: not cut after 3 frames: {names}")
+            key = next((k for k in want if list(k[:3]) == names[:3]), None)
+        else:
+            key = next((k for k in want if list(k) == names[:len(k)]), None)
+        if key is None:
+            fails.append(f"{tag}: a leaf stack of no path: {names} ({s['allocs']} blocks)")
+            continue
+        a, b = got.get(key, (0, 0))
+        got[key] = (a + s["allocs"], b + s["bytes"])
+    for key, (n, size) in want.items():
+        if got.get(key) != (n, n * size):
+            fails.append(f"{tag}: {';'.join(reversed(key))}: (blocks, bytes) {got.get(key)}, expected {(n, n * size)}")
+    if not any(f.startswith(tag + ":") for f in fails):
+        print(f"ok: {tag}: each path's blocks under its own stack: " +
+              ", ".join(f"{k[1]} {v[0]}" for k, v in got.items()))
+
+lines = {}
+for line in open(folded):
+    stack, _, v = line.rstrip("\n").rpartition(" ")
+    lines[stack] = lines.get(stack, 0) + int(v)
+for key, (n, size) in want.items():
+    tail = [x for x in reversed(key)]
+    got = sum(v for k, v in lines.items() if [base(x) for x in k.split(";")][-len(tail):] == tail)
+    if got != n * size:
+        fails.append(f"folded: {';'.join(tail)} {got} bytes, expected {n * size}")
+if not any(f.startswith("folded") for f in fails):
+    print("ok: allocated folded stacks: each path's bytes under its own stack")
+
+seen = set()
+for names, s in leaf_sites("sampled"):
+    key = next((k for k in want if list(k) == names[:len(k)]), None)
+    if key is None:
+        fails.append(f"sampled: a leaf stack of no path: {names}")
+        continue
+    n, b = s["sampled_allocs"], s["sampled_bytes"]
+    if n and b != n * want[key][1]:
+        fails.append(f"sampled: {';'.join(reversed(key))}: {n} sampled blocks of {b} bytes, not of {want[key][1]} each")
+    if n:
+        seen.add(key)
+if seen != set(want):
+    fails.append(f"sampled: paths with sampled blocks: {sorted(seen)}")
+else:
+    print("ok: sampled: every sampled block under its own path's stack")
+if fails:
+    print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
+    sys.exit(1)
+EOF2
