@@ -210,6 +210,12 @@ int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* A consistent copy of ptr's record, read by any thread; 0 when found. */
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
+/* The same, held: *held (the reader's own, that ms_table_held looks at)
+ * names t while the reader is inside it; 0 when found. */
+int ms_table_peek_held(ms_table_t *t, uintptr_t ptr, ms_rec_t *out,
+    ms_table_t **held);
+/* Whether a reader's slot names t now (remote.c: the registry's slots). */
+int ms_table_held(const ms_table_t *t);
 /* Owner only: a copy of ptr's record in *out (may be NULL); 0 when
  * found, -1 when absent. */
 int ms_table_get(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
@@ -394,6 +400,7 @@ typedef struct ms_thread {
     uintptr_t last_ptr;
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
+    ms_table_t *peeking;            /* the table a foreign free reads now */
 
     /* the last frees, to tell a double free from a wild one */
     uintptr_t recent[64];

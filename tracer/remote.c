@@ -16,18 +16,28 @@
 #include "heaperr.h"
 #include "../engine/engine.h"
 
+int
+ms_table_held(const ms_table_t *t)
+{
+    for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next)
+        if (__atomic_load_n(&o->peeking, __ATOMIC_ACQUIRE) == t)
+            return 1;
+    return 0;
+}
+
 /* Finds the thread other than t whose table holds p. */
 ms_thread_t *
 ms_find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
     ms_thread_t *hint = t->last_owner;
-    if (hint != NULL && ms_table_peek(&hint->table, p, out) == 0)
+    if (hint != NULL &&
+        ms_table_peek_held(&hint->table, p, out, &t->peeking) == 0)
         return hint;
     for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next) {
         if (o == t || o == hint ||
             __atomic_load_n(&o->table.count, __ATOMIC_RELAXED) == 0)
             continue;
-        if (ms_table_peek(&o->table, p, out) == 0) {
+        if (ms_table_peek_held(&o->table, p, out, &t->peeking) == 0) {
             t->last_owner = o;
             return o;
         }

@@ -13,8 +13,10 @@
  * Only the owner writes. Each change is framed by seq (odd while
  * changing); another thread reads with ms_table_peek, which retries until
  * it saw a quiet table. Segments and directories replaced by a resize are
- * kept until no reader is inside the table (its readers count), then freed:
- * at the next resize, or from the owner's tick (ms_table_reap).
+ * kept until no reader is inside the table (its readers count, and the
+ * slots of ms_table_peek_held's readers, which name the table they are
+ * in: a foreign free writes only its own), then freed: at the next
+ * resize, or from the owner's tick (ms_table_reap).
  */
 #include <string.h>
 
@@ -26,7 +28,8 @@ static int
 no_readers(ms_table_t *t)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&t->readers, __ATOMIC_ACQUIRE) == 0;
+    return __atomic_load_n(&t->readers, __ATOMIC_ACQUIRE) == 0 &&
+        !ms_table_held(t);
 }
 
 static void
@@ -301,10 +304,11 @@ peek_seg(ms_tdir_t *d, uintptr_t ptr)
     return NULL;
 }
 
-int
-ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
+/* The seqlock's read of ptr's record, for a reader whose presence the
+ * owner can see (peek, peek_held). */
+static inline __attribute__((always_inline)) int
+peek_in(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
 {
-    reader_in(t);
     int found;
     for (unsigned tries = 0;; tries++) {
         uint64_t s1 = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
@@ -332,8 +336,32 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
         if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1)
             break;
     }
-    reader_out(t);
     return found ? 0 : -1;
+}
+
+int
+ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
+{
+    reader_in(t);
+    int found = peek_in(t, ptr, out);
+    reader_out(t);
+    return found;
+}
+
+/*
+ * The reader's own slot names t while it reads: the exchange is a full
+ * barrier, so either the owner's reap (a fence, then the slots read)
+ * sees t there, or this reader sees the arrays the owner published before
+ * retiring the old ones. No write to the owner's lines.
+ */
+int
+ms_table_peek_held(ms_table_t *t, uintptr_t ptr, ms_rec_t *out,
+    ms_table_t **held)
+{
+    (void)__atomic_exchange_n(held, t, __ATOMIC_SEQ_CST);
+    int found = peek_in(t, ptr, out);
+    __atomic_store_n(held, NULL, __ATOMIC_RELEASE);
+    return found;
 }
 
 /* Calls fn on each record of directory d until it returns nonzero (any

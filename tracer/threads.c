@@ -180,6 +180,7 @@ fork_child(void)
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
         t->inbox.lock.v = 0;
         t->table.readers = 0;   /* no reader survives fork */
+        t->peeking = NULL;
         t->pid = getpid();
         if (t != me) {
             /* fork copied no thread but this one: a table another thread

@@ -16,7 +16,10 @@
  *   block); find_containing finds a block from an inner address.
  * test_peek_racing: a reader thread peeks at records that stay live while
  *   the owner churns others in the same segments: it always finds them,
- *   never a torn copy.
+ *   never a torn copy; once with the readers count (ms_table_peek), once
+ *   with the reader's own slot (ms_table_peek_held).
+ * test_held: while a reader's slot names the table, the owner's reap
+ *   keeps what its resizes retired; once the slot is empty it frees them.
  */
 #include <check.h>
 #include <pthread.h>
@@ -32,6 +35,17 @@ void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
 void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
 void ms_tfree(void *p) { free(p); }
+
+/* The readers' slots (remote.c walks the thread registry's). */
+static ms_table_t *held_slot[2];
+int
+ms_table_held(const ms_table_t *t)
+{
+    for (int i = 0; i < 2; i++)
+        if (__atomic_load_n(&held_slot[i], __ATOMIC_ACQUIRE) == t)
+            return 1;
+    return 0;
+}
 
 #define BASE   ((uintptr_t)0x7f1234000000ull)   /* 16 KiB aligned */
 #define DENSE  4                                /* regions, every 16 bytes */
@@ -243,15 +257,18 @@ static ms_table_t race_t;
 static int race_stop;
 static int race_bad, race_peeks;
 
+/* arg: NULL to peek with the readers count, else the reader's slot */
 static void *
 reader(void *arg)
 {
-    (void)arg;
+    ms_table_t **held = arg;
     while (!__atomic_load_n(&race_stop, __ATOMIC_ACQUIRE)) {
         /* the stable keys: every 8th dense key */
         for (int i = 0; i < DENSE * 1024; i += 8) {
             ms_rec_t r;
-            if (ms_table_peek(&race_t, keys[i], &r) != 0 || !same(&r, &model[i]))
+            int rc = held ? ms_table_peek_held(&race_t, keys[i], &r, held) :
+                ms_table_peek(&race_t, keys[i], &r);
+            if (rc != 0 || !same(&r, &model[i]))
                 __atomic_add_fetch(&race_bad, 1, __ATOMIC_RELAXED);
             __atomic_add_fetch(&race_peeks, 1, __ATOMIC_RELAXED);
         }
@@ -262,6 +279,8 @@ reader(void *arg)
 START_TEST(test_peek_racing)
 {
     memset(&race_t, 0, sizeof(race_t));
+    race_stop = race_bad = race_peeks = 0;
+    memset(live, 0, sizeof(live));
     make_keys();
     for (int i = 0; i < DENSE * 1024; i += 8) {
         model[i] = random_rec(keys[i]);
@@ -269,7 +288,8 @@ START_TEST(test_peek_racing)
         live[i] = 1;
     }
     pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, reader, NULL), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, reader,
+        _i == 1 ? (void *)&held_slot[0] : NULL), 0);
     for (int step = 0; step < 2000000 ||
         __atomic_load_n(&race_peeks, __ATOMIC_RELAXED) < 20000; step++) {
         int i = (int)(rnd() % (DENSE * 1024));
@@ -290,6 +310,35 @@ START_TEST(test_peek_racing)
     pthread_join(th, NULL);
     ck_assert_int_eq(race_bad, 0);
     ck_assert_int_gt(race_peeks, 0);
+    ck_assert_ptr_null(held_slot[0]);      /* left empty after each peek */
+}
+END_TEST
+
+START_TEST(test_held)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    uintptr_t base = BASE + ((uintptr_t)2000 << MS_REGION_BITS);
+    __atomic_store_n(&held_slot[1], &t, __ATOMIC_SEQ_CST);
+    /* a region filled: its segment grows, each resize retires the old */
+    for (uintptr_t off = 0; off < 2048 * 8; off += 8) {
+        ms_rec_t r = { .ptr = base + off, .size = 8, .site = 1 };
+        ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+    }
+    ms_table_reap(&t);
+    uint32_t kept = t.nretired;
+    ck_assert_uint_gt(kept, 0);
+    uint64_t bytes = ms_table_bytes(&t);
+    ms_rec_t q;
+    ck_assert_int_eq(ms_table_peek(&t, base + 800, &q), 0);
+    ck_assert_uint_eq(t.nretired, kept);
+    __atomic_store_n(&held_slot[1], NULL, __ATOMIC_SEQ_CST);
+    ms_table_reap(&t);
+    ck_assert_uint_eq(t.nretired, 0);
+    ck_assert_uint_lt(ms_table_bytes(&t), bytes);
+    ck_assert_int_eq(ms_table_peek_held(&t, base + 800, &q, &held_slot[1]), 0);
+    ck_assert_uint_eq(q.ptr, base + 800);
+    ck_assert_ptr_null(held_slot[1]);
 }
 END_TEST
 
@@ -302,7 +351,8 @@ table_suite(void)
     tcase_add_test(tc, test_model);
     tcase_add_test(tc, test_fill_drain);
     tcase_add_test(tc, test_limits);
-    tcase_add_test(tc, test_peek_racing);
+    tcase_add_loop_test(tc, test_peek_racing, 0, 2);
+    tcase_add_test(tc, test_held);
     suite_add_tcase(s, tc);
     return s;
 }
