@@ -248,11 +248,27 @@ void ms_table_repair(ms_table_t *t);
  * mode's estimates) lies in an ms_sitefree_t made on the slot's first free
  * or sample, so that the many slots of a thread whose blocks live on cost
  * 48 bytes each. A slot's frees are the sum of its lifetime histogram (one
- * bucket per free). */
+ * bucket per free).
+ *
+ * The histogram's buckets are 16-bit, since most slots free few blocks
+ * (80 bytes a free side, not 248): a bucket whose count reaches
+ * MS_LIFE_CARRY (its top bit) moves that into a 64-bit carry of the
+ * slot's ms_siteext_t at once (sites.c), so that no count ever wraps, for
+ * one more instruction a free. A bucket's count is its carry plus its own
+ * (ms_sitefree_read). */
+#define MS_LIFE_CARRY 0x8000u
+
+/* What only some slots need, made on first use (sampled mode's estimates,
+ * a bucket's carry); published with release, never freed. */
+typedef struct {
+    double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
+    uint64_t carry[MS_LIFE_BUCKETS];
+} ms_siteext_t;
+
 typedef struct {
     uint64_t freed_bytes, freed_usable_bytes, temporaries;
-    double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
-    uint64_t life[MS_LIFE_BUCKETS];
+    ms_siteext_t *ext;      /* NULL until needed: ms_sitefree_ext */
+    uint16_t life[MS_LIFE_BUCKETS];
 } ms_sitefree_t;
 
 typedef struct {
@@ -276,15 +292,32 @@ ms_sites_free(ms_sitestat_t *st)
     ms_sitefree_t *f = st->free;
     return MS_LIKELY(f != NULL) ? f : ms_sites_free_make(st);
 }
-/* A slot's frees: the sum of its lifetime histogram. */
-static inline uint64_t
-ms_sitefree_frees(const ms_sitefree_t *f)
+/* The extension of free side f, made on first use (sites.c); NULL
+ * without memory. Owner only. */
+ms_siteext_t *ms_sitefree_ext(ms_sitefree_t *f);
+/* Moves lifetime bucket b of f, just grown to MS_LIFE_CARRY, into its
+ * 64-bit carry (sites.c). Owner only. */
+void ms_sitefree_carry(ms_sitefree_t *f, int b);
+/* Counts a free in lifetime bucket b of f. Owner only. */
+static inline __attribute__((always_inline)) void
+ms_sitefree_count(ms_sitefree_t *f, size_t b)
 {
-    uint64_t n = 0;
-    for (int b = 0; f != NULL && b < MS_LIFE_BUCKETS; b++)
-        n += f->life[b];
-    return n;
+    uint16_t v = (uint16_t)(f->life[b] + 1u);
+    f->life[b] = v;
+    if (MS_UNLIKELY(v & MS_LIFE_CARRY))
+        ms_sitefree_carry(f, b);
 }
+
+/* A free side's figures in full, as a reader sees them. */
+typedef struct {
+    uint64_t frees;         /* the sum of life */
+    uint64_t freed_bytes, freed_usable_bytes, temporaries;
+    double est_allocs, est_bytes, est_freed_allocs, est_freed_bytes;
+    uint64_t life[MS_LIFE_BUCKETS];
+} ms_sitefree_view_t;
+
+/* Reads free side f (NULL: no frees yet) into *out; any thread (sites.c). */
+void ms_sitefree_read(const ms_sitefree_t *f, ms_sitefree_view_t *out);
 
 #define MS_SITE_CHUNK 256
 typedef struct ms_sitechunk {
@@ -319,10 +352,10 @@ uint32_t ms_sites_stack_of(ms_sites_t *s, uint32_t slot);
 uint32_t ms_sites_task_of(ms_sites_t *s, uint32_t slot);
 /* Returns the lifetime bucket of a lifetime of ms milliseconds: [0,1),
  * [1,2), [2,4), [4,8), ... the last open. */
-static inline int
+static inline size_t
 ms_life_bucket(uint64_t ms)
 {
-    int b = ms == 0 ? 0 : 64 - __builtin_clzll(ms);
+    size_t b = ms == 0 ? 0 : 64 - (size_t)__builtin_clzll(ms);
     return b < MS_LIFE_BUCKETS ? b : MS_LIFE_BUCKETS - 1;
 }
 

@@ -25,22 +25,13 @@ typedef struct {
     int used;
 } acc_t;
 
-/* A slot's free side, read once (NULL: no free yet). */
-static const ms_sitefree_t *
-slot_free(const ms_sitestat_t *st)
-{
-    return __atomic_load_n(&st->free, __ATOMIC_ACQUIRE);
-}
-
-static const ms_sitefree_t no_frees;
-
 static void
-add_site(acc_t *a, const ms_sitestat_t *st, const ms_sitefree_t *f)
+add_site(acc_t *a, const ms_sitestat_t *st, const ms_sitefree_view_t *f)
 {
     a->used = 1;
     a->s.allocs += st->allocs;
     a->s.bytes += st->bytes;
-    a->s.frees += ms_sitefree_frees(f);
+    a->s.frees += f->frees;
     a->s.freed_bytes += f->freed_bytes;
     a->s.temporaries += f->temporaries;
     a->s.usable_bytes += st->usable_bytes;
@@ -289,11 +280,11 @@ row_before(const void *x, const void *y, void *ctx)
 }
 
 static void
-add_row(ms_rrow_t *w, const ms_sitestat_t *st, const ms_sitefree_t *f)
+add_row(ms_rrow_t *w, const ms_sitestat_t *st, const ms_sitefree_view_t *f)
 {
     w->allocs += st->allocs;
     w->bytes += st->bytes;
-    w->frees += ms_sitefree_frees(f);
+    w->frees += f->frees;
     w->freed_bytes += f->freed_bytes;
     w->est_allocs += f->est_allocs;
     w->est_bytes += f->est_bytes;
@@ -321,8 +312,9 @@ build_sites(ms_report_t *r, frames_t *fp)
                 ms_sitestat_t st = c->s[i];
                 if (st.stack >= nst)
                     continue;
-                const ms_sitefree_t *fp = slot_free(&c->s[i]);
-                ms_sitefree_t f = fp != NULL ? *fp : no_frees;
+                ms_sitefree_view_t f;
+                ms_sitefree_read(__atomic_load_n(&c->s[i].free,
+                    __ATOMIC_ACQUIRE), &f);
                 add_site(&acc[st.stack], &st, &f);
                 ms_rrow_t *w = rowmap_get(&m, st.stack,
                     st.owner ? st.owner : t->id, st.task);

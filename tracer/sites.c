@@ -6,11 +6,24 @@
  * owning thread finds the statistics without a look-up. Chunks never move
  * and publish their fill count with a release store, so a report can walk
  * them while the owner adds more; so do a slot's free-side figures
- * (ms_sitefree_t), made on its first free and never freed.
+ * (ms_sitefree_t), made on its first free and never freed, and their
+ * extension (ms_siteext_t).
+ *
+ * A lifetime bucket's carry: the owner's free that brings a bucket to
+ * MS_LIFE_CARRY (its top bit, a mark) then stores the carry with that
+ * added, then the bucket less it (releases). A reader reads the carry,
+ * the bucket, the carry again (acquires): when both carries agree and the
+ * bucket has no mark, bucket and carry belong together (the owner was
+ * before the mark or past the bucket's reset).
  */
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
+#include "hooks.h"
+
+/* A free side in jemalloc's 80-byte class: every slot that frees has one. */
+_Static_assert(sizeof(ms_sitefree_t) <= 80, "ms_sitefree_t grew");
 
 static inline uint64_t
 key_hash(uint32_t stack, uint32_t task, uint32_t owner)
@@ -125,4 +138,75 @@ ms_sites_free_make(ms_sitestat_t *st)
     if (f != NULL)
         __atomic_store_n(&st->free, f, __ATOMIC_RELEASE);
     return f;
+}
+
+ms_siteext_t *
+ms_sitefree_ext(ms_sitefree_t *f)
+{
+    ms_siteext_t *x = f->ext;
+    if (x == NULL) {
+        x = ms_tcalloc(sizeof(*x));
+        if (x != NULL)
+            __atomic_store_n(&f->ext, x, __ATOMIC_RELEASE);
+    }
+    return x;
+}
+
+void
+ms_sitefree_carry(ms_sitefree_t *f, int b)
+{
+    ms_siteext_t *x = ms_sitefree_ext(f);
+    if (x == NULL) {
+        /* not counted, and said so: the bucket stays below the mark */
+        __atomic_store_n(&f->life[b], (uint16_t)(MS_LIFE_CARRY - 1),
+            __ATOMIC_RELEASE);
+        ms_dropped();
+        return;
+    }
+    __atomic_store_n(&x->carry[b], x->carry[b] + MS_LIFE_CARRY,
+        __ATOMIC_RELEASE);
+    __atomic_store_n(&f->life[b], (uint16_t)(f->life[b] - MS_LIFE_CARRY),
+        __ATOMIC_RELEASE);
+}
+
+/* Bucket b's count: its carry and its own, read as one (see above). A
+ * reader that keeps finding the mark (an owner stopped inside a carry,
+ * as in a child of fork) takes the carry it sees and the rest. */
+static uint64_t
+life_read(const ms_sitefree_t *f, int b)
+{
+    for (int tries = 0;; tries++) {
+        const ms_siteext_t *x = __atomic_load_n(&f->ext, __ATOMIC_ACQUIRE);
+        uint64_t c1 = x ? __atomic_load_n(&x->carry[b], __ATOMIC_ACQUIRE) : 0;
+        unsigned v = __atomic_load_n(&f->life[b], __ATOMIC_ACQUIRE);
+        x = __atomic_load_n(&f->ext, __ATOMIC_ACQUIRE);
+        uint64_t c2 = x ? __atomic_load_n(&x->carry[b], __ATOMIC_ACQUIRE) : 0;
+        if ((c1 == c2 && !(v & MS_LIFE_CARRY)) || tries >= 1000)
+            return c2 + (v & (MS_LIFE_CARRY - 1));
+        if (tries >= 16)
+            sched_yield();
+    }
+}
+
+void
+ms_sitefree_read(const ms_sitefree_t *f, ms_sitefree_view_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (f == NULL)
+        return;
+    out->freed_bytes = __atomic_load_n(&f->freed_bytes, __ATOMIC_RELAXED);
+    out->freed_usable_bytes = __atomic_load_n(&f->freed_usable_bytes,
+        __ATOMIC_RELAXED);
+    out->temporaries = __atomic_load_n(&f->temporaries, __ATOMIC_RELAXED);
+    const ms_siteext_t *x = __atomic_load_n(&f->ext, __ATOMIC_ACQUIRE);
+    if (x != NULL) {
+        out->est_allocs = x->est_allocs;
+        out->est_bytes = x->est_bytes;
+        out->est_freed_allocs = x->est_freed_allocs;
+        out->est_freed_bytes = x->est_freed_bytes;
+    }
+    for (int b = 0; b < MS_LIFE_BUCKETS; b++) {
+        out->life[b] = life_read(f, b);
+        out->frees += out->life[b];
+    }
 }

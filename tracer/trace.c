@@ -169,13 +169,14 @@ static __attribute__((noinline)) void
 sampled_alloc_estimate(ms_sitestat_t *st, size_t req)
 {
     ms_sitefree_t *f = ms_sites_free(st);
-    if (f == NULL) {
+    ms_siteext_t *x = f != NULL ? ms_sitefree_ext(f) : NULL;
+    if (x == NULL) {
         ms_dropped();
         return;
     }
     double w = ms_sample_weight(req);
-    f->est_allocs += w;
-    f->est_bytes += w * (double)req;
+    x->est_allocs += w;
+    x->est_bytes += w * (double)req;
 }
 
 /* The record and site statistics of a new block p: ms_record, inlined
@@ -343,9 +344,14 @@ ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
 static __attribute__((noinline)) void
 sampled_free_estimate(ms_sitefree_t *f, uint64_t size)
 {
+    ms_siteext_t *x = ms_sitefree_ext(f);
+    if (x == NULL) {
+        ms_dropped();
+        return;
+    }
     double w = ms_sample_weight(size);
-    f->est_freed_allocs += w;
-    f->est_freed_bytes += w * (double)size;
+    x->est_freed_allocs += w;
+    x->est_freed_bytes += w * (double)size;
 }
 
 /* Per-site statistics of a free of record r; lifetime from the record.
@@ -364,7 +370,8 @@ account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary,
     f->temporaries += (uint64_t)temporary;
     if (may_be_sampled && MS_UNLIKELY(r->flags & MS_REC_SAMPLED))
         sampled_free_estimate(f, r->size);
-    f->life[ms_life_bucket(now > r->time_ms ? now - r->time_ms : 0)]++;
+    ms_sitefree_count(f, ms_life_bucket(now > r->time_ms ? now - r->time_ms :
+        0));
 }
 
 void
