@@ -308,6 +308,14 @@ ms_sitefree_count(ms_sitefree_t *f, size_t b)
         ms_sitefree_carry(f, b);
 }
 
+/* Whether a free in bucket b of f would carry: a path that must not call
+ * (trace.c's free_fast) leaves such a free to ms_sitefree_count. */
+static inline int
+ms_sitefree_carries(const ms_sitefree_t *f, size_t b)
+{
+    return f->life[b] == MS_LIFE_CARRY - 1;
+}
+
 /* A free side's figures in full, as a reader sees them. */
 typedef struct {
     uint64_t frees;         /* the sum of life */

@@ -511,8 +511,8 @@ free_hook_slow(void *p, ms_free_kind_t kind, void *ra, void *fp)
 /*
  * free_exact's common case, entered and ticked: the thread's own block of
  * a plain kind, no flags, task or named blocks of other threads, its site
- * slot's free side made, its segment not due to shrink, the live bytes'
- * drift not due to flush, the table not locked (orphan). Everything is
+ * slot's free side made, its lifetime bucket not due to carry, its segment
+ * not due to shrink, the live bytes' drift not due to flush, the table not locked (orphan). Everything is
  * tested before anything is written, and each other case goes on to
  * free_exact_entered as a tail call, so that this path calls nothing and
  * keeps its values in the registers a call would clobber (no callee-saved
@@ -537,10 +537,12 @@ free_fast(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra, void *fp)
     ms_sitefree_t *f = st->free;
     int64_t live = t->live - (int64_t)r.size;
     int64_t drift = live - t->live_flushed;
+    uint32_t now = ms_hook_clock_ms();
+    size_t life = ms_life_bucket(now > r.time_ms ? now - r.time_ms : 0);
     if (MS_UNLIKELY(f == NULL || (st->task |
             __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED)) != 0 ||
             drift > MS_LIVE_FLUSH || drift < -MS_LIVE_FLUSH ||
-            ms_tseg_shrinks(s)))
+            ms_tseg_shrinks(s) || ms_sitefree_carries(f, life)))
         goto slow;
     ms_table_take_h(&t->table, s, i, c);
     t->frees++;
@@ -548,11 +550,10 @@ free_fast(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra, void *fp)
     t->bytes_freed += r.size;
     t->live = live;
     ms_recent_add(t, p, st->stack);
-    uint32_t now = ms_hook_clock_ms();
     f->freed_bytes += r.size;
     f->freed_usable_bytes += code_usable[r.usable];
     f->temporaries += (uint64_t)(p == t->last_ptr);
-    f->life[ms_life_bucket(now > r.time_ms ? now - r.time_ms : 0)]++;
+    f->life[life]++;        /* below the carry: tested above */
     ms_hook_leave();
     return 0;
 slow:
