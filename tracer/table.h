@@ -217,6 +217,35 @@ ms_tseg_put(ms_tseg_t *s, const ms_rec_t *r)
     }
 }
 
+/* The hooks' fast insert, first half (writes nothing): the free slot of
+ * ptr's home group in segment s, which has room (left > 0), or -1 when
+ * that group has none (then ms_table_insert_h). */
+static inline __attribute__((always_inline)) int
+ms_tseg_free_home(const ms_tseg_t *s, uintptr_t ptr)
+{
+    uint32_t g = ms_table_home(ms_table_hash(
+        (uint32_t)(ptr & MS_TSLOT_OFF_MASK)), s->ngroups);
+    unsigned m = ms_ctrl_free(_mm_loadu_si128(
+        (const __m128i *)(s->ctrl + MS_TGROUP * g)));
+    if (MS_UNLIKELY(m == 0))
+        return -1;
+    return (int)(g * MS_TGROUP + (unsigned)__builtin_ctz(m));
+}
+
+/* The second half: r into slot i of segment s (ms_tseg_free_home's). */
+static inline __attribute__((always_inline)) void
+ms_table_put_at(ms_table_t *t, ms_tseg_t *s, int i, const ms_rec_t *r)
+{
+    uint32_t h = ms_table_hash((uint32_t)(r->ptr & MS_TSLOT_OFF_MASK));
+    uint64_t q = ms_table_write_begin(t);
+    s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
+    ms_tseg_slots(s)[i] = ms_tslot_pack(r);
+    s->ctrl[i] = (uint8_t)ms_table_tag(h);
+    s->count++;
+    t->count++;
+    ms_table_write_end(t, q);
+}
+
 /* Slow part of an insert: ptr's segment is rehashed, grown or made. */
 int ms_table_grow_seg(ms_table_t *t, uintptr_t ptr);
 

@@ -35,11 +35,18 @@ uint32_t ms_tick_ms;
 int ms_ticking;
 static int warned_table_oom;
 
+/* Exact mode at depth 1: the allocation hooks' fast path may be taken
+ * (one load for ms_trace_alloc's first test). */
+static int exact_depth1;
+
 /* Whether malloc and free may take the inlined sampled path (fast.h):
- * sampled mode, and no unsampled block that a free must look up. */
+ * sampled mode, and no unsampled block that a free must look up; and
+ * exact_depth1. */
 void
 ms_fast_update(void)
 {
+    __atomic_store_n(&exact_depth1, ms_opt.sample == 0 &&
+        ms_opt.stack_depth == 1, __ATOMIC_RELAXED);
     __atomic_store_n(&ms_fast_sampled, ms_opt.sample != 0 &&
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) == 0,
         __ATOMIC_RELEASE);
@@ -79,6 +86,21 @@ site_slot_miss(ms_thread_t *t, struct ms_scache *e, uint64_t key, uint64_t h,
     return e->st;
 }
 
+/* The cache entry of site_slot at depth 1 for return address ra and
+ * task, its key in *key and the unload epoch in *epoch (the allocation
+ * hook's fast path probes it too). */
+static inline __attribute__((always_inline)) struct ms_scache *
+site_cache_1(ms_thread_t *t, void *ra, uint32_t task, uint64_t *key,
+    uint32_t *epoch)
+{
+    uint32_t ep = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
+    /* ra is below 2^47 and not 0: so is never the key */
+    uint64_t k = (uintptr_t)ra ^ (uint64_t)ep << 48;
+    *key = k;
+    *epoch = ep;
+    return &t->scache[(k ^ (k >> 8) ^ (k >> 16) ^ task) & (MS_SCACHE - 1)];
+}
+
 /* The calling thread's site slot for the current call stack and task
  * (NULL without memory). With one frame the return address itself is the
  * cache key: no walk, no hash. The task picks the entry too, so that
@@ -91,11 +113,9 @@ site_slot(ms_thread_t *t, void *ra, void *fp, uint32_t task)
     uint64_t h;
     struct ms_scache *e;
     if (ms_opt.stack_depth == 1) {
-        uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
-        /* ra is below 2^47 and not 0: so is never the key */
-        uint64_t key = (uintptr_t)ra ^ (uint64_t)epoch << 48;
-        e = &t->scache[(key ^ (key >> 8) ^ (key >> 16) ^ task) &
-            (MS_SCACHE - 1)];
+        uint32_t epoch;
+        uint64_t key;
+        e = site_cache_1(t, ra, task, &key, &epoch);
         if (MS_LIKELY(e->key == key && e->st->task == task))
             return e->st;
         frames[0] = (uintptr_t)ra;
@@ -261,13 +281,12 @@ size_bucket(uint64_t n)
     return b < MS_SIZE_BUCKETS ? b : MS_SIZE_BUCKETS - 1;
 }
 
-/* An allocation hook's work once entered: counters, then the record
- * (exact) or the sample decision. */
+/* An allocation hook's work once entered and ticked: counters, then the
+ * record (exact) or the sample decision. */
 static inline __attribute__((always_inline)) void *
-alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
+alloc_ticked(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
     int plain, unsigned pre, void *ra, void *fp)
 {
-    ms_tick(t, 1);
     t->allocs++;
     t->kind_allocs[kind & (MS_KIND_OVERALIGNED - 1)]++;
     t->size_hist[size_bucket(req)]++;
@@ -280,6 +299,89 @@ alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
     if (plain)          /* malloc's or calloc's (ms_trace_alloc) */
         flags = kind == MS_KIND_CALLOC ? MS_JE_ZERO : 0;
     return ms_sample_alloc(t, p, req, kind, flags, pre, ra, fp);
+}
+
+static inline __attribute__((always_inline)) void *
+alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
+    int plain, unsigned pre, void *ra, void *fp)
+{
+    ms_tick(t, 1);
+    return alloc_ticked(t, p, req, kind, flags, plain, pre, ra, fp);
+}
+
+/* An allocation hook entered (its state ms_tls_self), the tick not yet
+ * counted, in exact mode: the general path. kind with MS_KIND_PRE's bits.
+ * Six arguments, all in registers: a tail call. */
+static __attribute__((noinline)) void *
+alloc_entered(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
+{
+    p = alloc_traced(ms_tls_self, p, req,
+        (ms_kind_t)((unsigned)kind & ~MS_KIND_PRE), flags, 0,
+        (unsigned)kind & MS_KIND_PRE, ra, fp);
+    ms_hook_leave();
+    return p;
+}
+
+/* An exact allocation that alloc_fast passed on, the tick counted. */
+static __attribute__((noinline)) void *
+alloc_exact_entered(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
+    void *ra, void *fp)
+{
+    p = alloc_ticked(t, p, req, kind, 0, 0, 0, ra, fp);
+    ms_hook_leave();
+    return p;
+}
+
+/*
+ * Exact mode's allocation at depth 1, entered and ticked, in its common
+ * case: no task, no cap on events, the site cache hit, a small request of
+ * a kind not aligned past its class, a free slot in the record's home
+ * group of a segment with room, no live-bytes flush due, the table not
+ * an orphan's. As free_fast: all is tested before anything is written,
+ * any other case goes on to the general path as a tail call, and the path
+ * calls nothing.
+ */
+static inline __attribute__((always_inline)) void *
+alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
+    void *fp)
+{
+    uint32_t task = ms_tls_task, epoch;
+    uint64_t key;
+    if (MS_UNLIKELY(task != 0 || ms_max_events != 0 || t->inbox.orphan ||
+            req > SMALL_MAX || ((ALIGNED_KINDS >> kind) & 1)))
+        goto slow;
+    struct ms_scache *e = site_cache_1(t, ra, 0, &key, &epoch);
+    ms_sitestat_t *st = e->st;
+    if (MS_UNLIKELY(e->key != key || st->task != 0 ||
+            st->slot > MS_TSLOT_SITE_MAX))
+        goto slow;
+    ms_tseg_t *s = ms_table_seg_of(&t->table, (uintptr_t)p);
+    if (MS_UNLIKELY(s == NULL || s->left == 0))
+        goto slow;
+    int i = ms_tseg_free_home(s, (uintptr_t)p);
+    int64_t live = t->live + (int64_t)req;
+    int64_t drift = live - t->live_flushed;
+    if (MS_UNLIKELY(i < 0 || drift > MS_LIVE_FLUSH || drift < -MS_LIVE_FLUSH))
+        goto slow;
+    t->allocs++;
+    t->kind_allocs[kind]++;
+    t->size_hist[size_bucket(req)]++;
+    t->bytes_alloc += req;
+    t->live = live;
+    unsigned code = small_code[(req + 7) >> 3];
+    ms_rec_t r = { .ptr = (uintptr_t)p, .size = req, .usable = (uint8_t)code,
+        .kind = kind, .flags = 0, .time_ms = ms_hook_clock_ms(),
+        .site = st->slot };
+    ms_table_put_at(&t->table, s, i, &r);
+    t->last_ptr = (uintptr_t)p;
+    st->allocs++;
+    st->bytes += req;
+    st->usable_bytes += small_usable[(req + 7) >> 3];
+    ms_hook_leave();
+    return p;
+slow:
+    return alloc_exact_entered(t, p, req, kind, ra, fp);
 }
 
 /* An allocation hook, not in its common case (see alloc_hook). */
@@ -327,17 +429,56 @@ alloc_hook(void *p, size_t req, ms_kind_t kind, int flags, int plain,
     return p;
 }
 
-void *
-ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
+/* Out of line: sampled mode, or a stack walk (see ms_trace_alloc). */
+static __attribute__((noinline)) void *
+alloc_hook_plain(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
 {
     return alloc_hook(p, req, kind, 0, 1, ra, fp);
 }
 
-void *
-ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+static __attribute__((noinline)) void *
+alloc_hook_x(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     void *fp)
 {
     return alloc_hook(p, req, kind, flags, 0, ra, fp);
+}
+
+/* Exact mode at depth 1: alloc_fast once entered and ticked, when the
+ * tick's slow part is not due. flags: mallocx's (ignored in exact mode).
+ * Out of line,
+ * apart from the test that sends the other modes to alloc_hook_plain or
+ * _x, so that those do not save the registers this path uses. */
+static __attribute__((noinline, optimize("optimize-sibling-calls"))) void *
+alloc_hook_1(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
+{
+    ms_thread_t *t = hook_enter_fast(1);
+    if (MS_UNLIKELY(t == NULL))
+        return alloc_hook_slow(p, req, kind, flags, ra, fp);
+    int32_t left = t->tick_left;
+    if (MS_UNLIKELY(left <= 0 || ((unsigned)kind & MS_KIND_PRE) != 0))
+        return alloc_entered(p, req, kind, flags, ra, fp);
+    t->tick_left = left - 1;
+    return alloc_fast(t, p, req, kind, ra, fp);
+}
+
+/* Slow paths as tail calls: see ms_trace_free. */
+__attribute__((optimize("optimize-sibling-calls"))) void *
+ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
+{
+    if (MS_UNLIKELY(!__atomic_load_n(&exact_depth1, __ATOMIC_RELAXED)))
+        return alloc_hook_plain(p, req, kind, ra, fp);
+    /* flags count in sampled mode only: none here */
+    return alloc_hook_1(p, req, kind, 0, ra, fp);
+}
+
+__attribute__((optimize("optimize-sibling-calls"))) void *
+ms_trace_allocx(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
+{
+    if (MS_UNLIKELY(!__atomic_load_n(&exact_depth1, __ATOMIC_RELAXED)))
+        return alloc_hook_x(p, req, kind, flags, ra, fp);
+    return alloc_hook_1(p, req, kind, flags, ra, fp);
 }
 
 /* Sampled mode's estimates of a sampled block's free. */
