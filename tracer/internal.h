@@ -534,6 +534,12 @@ void ms_thread_freeze(ms_thread_t *t);
  * the depth, fills *hash. The last frame may be a MS_FRAME_* mark. */
 int ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     uint64_t *hash);
+/* The frames of a stack interrupted at ip, with its stack pointer sp and
+ * rbp bp (a signal's ucontext), into frames (MS_MAX_FRAMES), walked as the
+ * thread t's (NULL: none known); frames[0] is ip. Any thread, in a signal
+ * handler too: no lock, no allocation, every read bounded. */
+int ms_stack_walk_regs(ms_thread_t *t, uintptr_t ip, uintptr_t sp, uintptr_t bp,
+    uintptr_t *frames);
 /* The thread's kept walk from (ra, fp), when its words read the same now
  * (its stack and site slot are then the walk's); NULL otherwise. Owner
  * only, inside a hook. */

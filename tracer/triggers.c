@@ -111,20 +111,33 @@ restarts_waiting(long nr)
     return 0;
 }
 
+/* Whether a code address is this library's. */
+static inline int
+in_self(uintptr_t pc)
+{
+    return pc - self_lo < self_hi - self_lo;
+}
+
 /*
  * Whether the interrupted thread was waiting in a system call, with no
- * frame of this library near the top of its stack: then it holds neither
- * an allocator lock nor glibc's stack-cache lock (those are held only
- * around code that does not wait), and pthread_create may run here.
+ * frame of this library on its stack: then it holds neither an allocator
+ * lock nor glibc's stack-cache lock (those are held only around code that
+ * does not wait), and pthread_create may run here. Its frames are walked
+ * from its registers by the CFI (unwind.c), so a stale return address
+ * left in a frame's unused slots (the start-up's, in main's frame) does
+ * not count. Where the walk is cut, any word of the 2 KiB above its stack
+ * pointer that points into this library's code does: the test errs
+ * towards "not here", and the retry timer asks again later.
  */
 static int
 waiting_outside_us(const ucontext_t *uc)
 {
     const greg_t *g = uc->uc_mcontext.gregs;
     uintptr_t ip = (uintptr_t)g[REG_RIP], sp = (uintptr_t)g[REG_RSP];
+    uintptr_t bp = (uintptr_t)g[REG_RBP];
     long ax = (long)g[REG_RAX];
     unsigned char at[2], before[2];
-    if (self_hi == 0 || ip - self_lo < self_hi - self_lo)
+    if (self_hi == 0 || in_self(ip))
         return 0;
     int waiting = 0;
     if (peek_self(before, ip - 2, 2) == 2 && before[0] == 0x0f &&
@@ -134,12 +147,20 @@ waiting_outside_us(const ucontext_t *uc)
         waiting = restarts_waiting(ax);         /* to be restarted */
     if (!waiting)
         return 0;
-    uintptr_t words[256];       /* 2 KiB: the syscall wrapper and its callers */
-    size_t n = peek_self(words, sp, sizeof(words)) / sizeof(words[0]);
-    if (n < 8)
+    uintptr_t frames[MS_MAX_FRAMES];
+    int n = ms_stack_walk_regs(ms_tls_self, ip, sp, bp, frames);
+    for (int i = 1; i < n; i++)
+        if (frames[i] != MS_FRAME_CUT && frames[i] != MS_FRAME_TRUNCATED &&
+            in_self(frames[i] - 1))
+            return 0;
+    if (n > 1 && frames[n - 1] != MS_FRAME_CUT)
+        return 1;
+    uintptr_t words[256];
+    size_t nw = peek_self(words, sp, sizeof(words)) / sizeof(words[0]);
+    if (nw < 8)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (words[i] - self_lo < self_hi - self_lo)
+    for (size_t i = 0; i < nw; i++)
+        if (in_self(words[i]))
             return 0;
     return 1;
 }

@@ -796,94 +796,127 @@ read_kept(bounds_t *b, keep_t *k, uintptr_t addr, uintptr_t *out, int is_bp)
 }
 
 /* The walk; k NULL: not kept. */
+/* the stack ends here, cut: never kept (a rule may be missing only until
+ * a module is loaded) */
+#define CUT() do { frames[n++] = MS_FRAME_CUT; if (k) k->ok = 0; } while (0)
+
+/* The frames above one at pc (exact: pc is not a return address), with the
+ * stack pointer sp and rbp bp, appended to frames[0..n); returns the new
+ * count, at most max + 1 (the last may be a MS_FRAME_* mark). k NULL: the
+ * walk is not kept. */
+static inline __attribute__((always_inline)) int
+walk_from(bounds_t *b, keep_t *k, uintptr_t pc, uintptr_t sp, uintptr_t bp,
+    int exact, uintptr_t *frames, int n, int max)
+{
+    int bp_ok = 1;
+    for (;;) {
+        rule_t r;
+        rule_of(exact ? pc : pc - 1, &r);
+        if (r.kind == R_END)
+            break;
+        if (n >= max) {
+            frames[n++] = MS_FRAME_TRUNCATED;
+            break;
+        }
+        uintptr_t cfa, npc;
+        if (r.kind == R_SIGNAL) {
+            /* rt_sigframe: the ucontext at rsp, gregs from byte 40 */
+            uintptr_t nsp;
+            if (read_kept(b, k, sp + 40 + 16 * 8, &npc, 0) != 0 ||
+                read_kept(b, k, sp + 40 + 15 * 8, &nsp, 0) != 0 ||
+                read_kept(b, k, sp + 40 + 10 * 8, &bp, 1) != 0) {
+                CUT();
+                break;
+            }
+            bp_ok = 1;
+            exact = 1;
+            sp = nsp;
+            pc = npc;
+            if (pc < 4096) {
+                CUT();
+                break;
+            }
+            frames[n++] = pc + 1;   /* looked up as a return address */
+            continue;
+        }
+        if (r.kind == R_CUT || (r.kind == R_BP && !bp_ok)) {
+            CUT();
+            break;
+        }
+        if (k != NULL && r.kind == R_BP && k->pend) {
+            keep_note(k, k->pend_off, k->pend_val);
+            k->pend = 0;
+        }
+        cfa = (r.kind == R_SP ? sp : bp) + (uintptr_t)r.cfa_off;
+        if (cfa <= sp || read_kept(b, k, cfa - 8, &npc, 0) != 0) {
+            CUT();
+            break;
+        }
+        if (r.bp_off == BP_LOST)
+            bp_ok = 0;
+        else if (r.bp_off != BP_SAME &&
+                 read_kept(b, k, cfa + (uintptr_t)r.bp_off, &bp, 1) != 0)
+            bp_ok = 0;
+        sp = cfa;
+        pc = npc;
+        exact = 0;
+        if (pc == 0)            /* a zero return address: the end */
+            break;
+        if (pc < 4096) {
+            CUT();
+            break;
+        }
+        frames[n++] = pc;
+    }
+    return n;
+}
+
+/* The bounds of a walk on t's stack (t may be NULL: a thread that has not
+ * allocated; every page is then checked before it is read). */
+static inline bounds_t
+bounds_of(const ms_thread_t *t)
+{
+    bounds_t b = { .n = 0 };
+    if (t != NULL && t->stack_hi > t->stack_lo) {
+        b.lo[0] = t->stack_lo;
+        b.hi[0] = t->stack_hi;
+        b.n = 1;
+    }
+    return b;
+}
+
+/* The walk; k NULL: not kept. */
 static inline __attribute__((always_inline)) int
 walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames, uint64_t *hash,
     keep_t *k)
 {
     int max = ms_opt.stack_depth, n = 0;
-    bounds_t b = { .n = 0 };
-    if (t->stack_hi > t->stack_lo) {
-        b.lo[0] = t->stack_lo;
-        b.hi[0] = t->stack_hi;
-        b.n = 1;
-    }
-/* the stack ends here, cut: never kept (a rule may be missing only until
- * a module is loaded) */
-#define CUT() do { frames[n++] = MS_FRAME_CUT; if (k) k->ok = 0; } while (0)
-    uintptr_t pc = (uintptr_t)ra, sp, bp;
-    frames[n++] = pc;
+    bounds_t b = bounds_of(t);
+    uintptr_t bp;
+    frames[n++] = (uintptr_t)ra;
     /* fp is the entry point's frame (built with frame pointers): the
      * caller's rbp is saved at fp, its stack pointer is fp + 16. */
-    if (max > 1 && read_kept(&b, k, (uintptr_t)fp, &bp, 1) == 0) {
-        sp = (uintptr_t)fp + 16;
-        int bp_ok = 1, exact = 0;   /* exact: pc is not a return address */
-        for (;;) {
-            rule_t r;
-            rule_of(exact ? pc : pc - 1, &r);
-            if (r.kind == R_END)
-                break;
-            if (n >= max) {
-                frames[n++] = MS_FRAME_TRUNCATED;
-                break;
-            }
-            uintptr_t cfa, npc;
-            if (r.kind == R_SIGNAL) {
-                /* rt_sigframe: the ucontext at rsp, gregs from byte 40 */
-                uintptr_t nsp;
-                if (read_kept(&b, k, sp + 40 + 16 * 8, &npc, 0) != 0 ||
-                    read_kept(&b, k, sp + 40 + 15 * 8, &nsp, 0) != 0 ||
-                    read_kept(&b, k, sp + 40 + 10 * 8, &bp, 1) != 0) {
-                    CUT();
-                    break;
-                }
-                bp_ok = 1;
-                exact = 1;
-                sp = nsp;
-                pc = npc;
-                if (pc < 4096) {
-                    CUT();
-                    break;
-                }
-                frames[n++] = pc + 1;   /* looked up as a return address */
-                continue;
-            }
-            if (r.kind == R_CUT || (r.kind == R_BP && !bp_ok)) {
-                CUT();
-                break;
-            }
-            if (k != NULL && r.kind == R_BP && k->pend) {
-                keep_note(k, k->pend_off, k->pend_val);
-                k->pend = 0;
-            }
-            cfa = (r.kind == R_SP ? sp : bp) + (uintptr_t)r.cfa_off;
-            if (cfa <= sp || read_kept(&b, k, cfa - 8, &npc, 0) != 0) {
-                CUT();
-                break;
-            }
-            if (r.bp_off == BP_LOST)
-                bp_ok = 0;
-            else if (r.bp_off != BP_SAME &&
-                     read_kept(&b, k, cfa + (uintptr_t)r.bp_off, &bp, 1) != 0)
-                bp_ok = 0;
-            sp = cfa;
-            pc = npc;
-            exact = 0;
-            if (pc == 0)            /* a zero return address: the end */
-                break;
-            if (pc < 4096) {
-                CUT();
-                break;
-            }
-            frames[n++] = pc;
-        }
-    } else if (max > 1) {
+    if (max > 1 && read_kept(&b, k, (uintptr_t)fp, &bp, 1) == 0)
+        n = walk_from(&b, k, (uintptr_t)ra, (uintptr_t)fp + 16, bp, 0,
+            frames, n, max);
+    else if (max > 1)
         CUT();
-    }
-#undef CUT
     *hash = XXH3_64bits_withSeed(frames, (size_t)n * sizeof(uintptr_t),
         __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED));
     return n;
 }
+
+int
+ms_stack_walk_regs(ms_thread_t *t, uintptr_t ip, uintptr_t sp, uintptr_t bp,
+    uintptr_t *frames)
+{
+    bounds_t b = bounds_of(t);
+    keep_t *k = NULL;
+    int n = 0;
+    frames[n++] = ip;
+    return walk_from(&b, k, ip, sp, bp, 1, frames, n, MS_MAX_DEPTH);
+}
+#undef CUT
 
 int
 ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
