@@ -11,12 +11,17 @@
  * holds the old one; together they are smaller than the one in use).
  *
  * A stack is kept compact, since a program may have tens of thousands
- * (python3's JSON bench: 14k of about 40 frames): each frame as the
- * difference from the one before it (the first from 0), zigzag-encoded,
- * in 7-bit groups (LEB128). Return addresses of one module lie close
- * together, so most frames take 3 bytes instead of 8. Stacks are never
- * freed: they are laid end to end in pool blocks, without the size
- * classes' rounding.
+ * (python3's JSON bench: 14k of about 40 frames). Stacks met one after
+ * the other share their outer frames (the same callers, another leaf), so
+ * a new stack names the one of the last STACK_RING interned that shares
+ * the longest run of outer frames with it (its parent) and keeps only its
+ * own inner frames: each as the difference from the one before it (the
+ * first from 0), zigzag-encoded, in 7-bit groups (LEB128), 3 bytes a
+ * frame mostly, since return addresses of one module lie close together.
+ * Its frames are its own, then the last (depth - own) of its parent's. A
+ * chain of parents is at most STACK_HOPS long, so that a read decodes at
+ * most STACK_HOPS + 1 stacks. Stacks are never freed: they are laid end
+ * to end in pool blocks, without the size classes' rounding.
  */
 #include <string.h>
 
@@ -24,16 +29,21 @@
 #include "fork.h"
 
 typedef struct {
-    uint64_t hash;
+    uint32_t hash_lo, hash_hi;       /* the walk's hash (4-byte aligned) */
     uint32_t epoch;                  /* ms_unload_epoch when interned */
-    uint16_t len;                    /* bytes of code */
+    uint32_t parent;                 /* id of the stack with its outer
+                                        frames, 0 = none */
     uint8_t depth;                   /* frames, <= MS_MAX_FRAMES */
-    uint8_t code[];                  /* the frames, encoded (see above) */
+    uint8_t own;                     /* its own frames, in code */
+    uint8_t hops;                    /* parents in its chain */
+    uint8_t code[];                  /* its own frames, encoded */
 } ms_stack_t;
 
 /* The most bytes a stack's code takes: 10 a frame. */
 #define STACK_CODE_MAX   (MS_MAX_FRAMES * 10)
 #define POOL_BLOCK       (64u << 10)
+#define STACK_RING       16          /* recent stacks a new one may name */
+#define STACK_HOPS       8
 
 static pthread_mutex_t stacks_mu = PTHREAD_MUTEX_INITIALIZER;
 static ms_stack_t **stacks;          /* by id; [0]: the array it replaced */
@@ -41,14 +51,28 @@ static uint32_t nstacks = 1, cap_stacks;
 static uint32_t *index_ids;          /* open addressing on hash */
 static uint64_t index_mask;
 static uint8_t *pool, *pool_end;     /* the pool block being filled */
+/* the last stacks interned, their frames decoded (writers only) */
+static struct {
+    uint32_t id, depth;
+    uintptr_t frames[MS_MAX_FRAMES];
+} ring[STACK_RING];
+static uint32_t ring_next;
 
-/* Encodes frames into code (STACK_CODE_MAX bytes); returns its length. */
+static inline uint64_t
+stack_hash(const ms_stack_t *s)
+{
+    return (uint64_t)s->hash_hi << 32 | s->hash_lo;
+}
+
+/* Encodes frames into code (STACK_CODE_MAX bytes), the outermost first
+ * (a child wants its parent's outer frames only: they come first);
+ * returns its length. */
 static size_t
 stack_encode(const uintptr_t *frames, int depth, uint8_t *code)
 {
     size_t n = 0;
     uintptr_t prev = 0;
-    for (int i = 0; i < depth; i++) {
+    for (int i = depth - 1; i >= 0; i--) {
         uint64_t d = (uint64_t)frames[i] - (uint64_t)prev;
         uint64_t z = (d << 1) ^ (uint64_t)((int64_t)d >> 63);
         prev = frames[i];
@@ -61,33 +85,68 @@ stack_encode(const uintptr_t *frames, int depth, uint8_t *code)
     return n;
 }
 
-/* Decodes up to max of s's frames into out; returns how many. */
-static int
-stack_decode(const ms_stack_t *s, uintptr_t *out, int max)
+/* The stack of id (< nstacks, as the caller read it). */
+static inline const ms_stack_t *
+stack_at(uint32_t id)
 {
-    const uint8_t *c = s->code;
-    uintptr_t prev = 0;
-    int n = (int)s->depth < max ? (int)s->depth : max;
-    for (int i = 0; i < n; i++) {
-        uint64_t z = 0;
-        for (int shift = 0;; shift += 7) {
-            uint8_t b = *c++;
-            z |= (uint64_t)(b & 0x7f) << shift;
-            if (b < 0x80)
-                break;
+    return __atomic_load_n(&stacks, __ATOMIC_ACQUIRE)[id];
+}
+
+/* Decodes stack id's frames into out (MS_MAX_FRAMES); returns the depth.
+ * Each stack of the chain gives its outer own frames that are wanted,
+ * decoded from its code's start: depth frames decoded in all. */
+static int
+stack_decode(uint32_t id, uintptr_t *out)
+{
+    const ms_stack_t *s = stack_at(id);
+    int n = 0, depth = s->depth;
+    int skip = 0;           /* leading (inner) frames of s not wanted */
+    for (int hop = 0;; hop++) {
+        int k = skip < s->own ? s->own - skip : 0;
+        if (k > depth - n)
+            k = depth - n;
+        const uint8_t *c = s->code;
+        uintptr_t prev = 0;
+        for (int j = 0; j < k; j++) {
+            uint64_t z = 0;
+            for (int shift = 0;; shift += 7) {
+                uint8_t b = *c++;
+                z |= (uint64_t)(b & 0x7f) << shift;
+                if (b < 0x80)
+                    break;
+            }
+            prev += (uintptr_t)((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+            out[n + k - 1 - j] = prev;
         }
-        prev += (uintptr_t)((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
-        out[i] = prev;
+        n += k;
+        if (s->parent == 0 || n >= depth || hop >= STACK_HOPS)
+            break;
+        /* the rest: the last depth - own of the parent's frames, less
+         * what of them was skipped past s's own */
+        int tail = s->depth - s->own;
+        int extra = skip > s->own ? skip - s->own : 0;
+        s = stack_at(s->parent);
+        skip = s->depth - tail + extra;
     }
     return n;
 }
 
-/* Room for a stack of sz bytes, 8-aligned, from the pool; NULL without
+/* How many outer frames a and b share. */
+static int
+common_outer(const uintptr_t *a, int na, const uintptr_t *b, int nb)
+{
+    int n = 0;
+    while (n < na && n < nb && a[na - 1 - n] == b[nb - 1 - n])
+        n++;
+    return n;
+}
+
+/* Room for a stack of sz bytes, 4-aligned, from the pool; NULL without
  * memory. */
 static ms_stack_t *
 pool_take(size_t sz)
 {
-    sz = (sz + 7) & ~(size_t)7;
+    sz = (sz + 3) & ~(size_t)3;
     if (pool == NULL || (size_t)(pool_end - pool) < sz) {
         uint8_t *b = ms_tmalloc(POOL_BLOCK);
         if (b == NULL)
@@ -113,7 +172,7 @@ index_grow(void)
     if (idx == NULL)
         return -1;
     for (uint32_t id = 1; id < nstacks; id++) {
-        uint64_t j = stacks[id]->hash & (cap - 1);
+        uint64_t j = stack_hash(stacks[id]) & (cap - 1);
         while (idx[j] != 0)
             j = (j + 1) & (cap - 1);
         idx[j] = id;
@@ -131,17 +190,18 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     uint32_t id = 0;
     uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_ACQUIRE);
     uint8_t code[STACK_CODE_MAX];
+    uintptr_t have[MS_MAX_FRAMES];
     if (depth < 0 || depth > MS_MAX_FRAMES)
         return 0;
-    size_t len = stack_encode(frames, depth, code);
     pthread_mutex_lock(&stacks_mu);
     if (index_ids != NULL) {
         for (uint64_t i = hash & index_mask; index_ids[i] != 0;
              i = (i + 1) & index_mask) {
             ms_stack_t *s = stacks[index_ids[i]];
-            if (s->hash == hash && s->depth == (uint32_t)depth &&
-                s->len == len && s->epoch == epoch &&
-                memcmp(s->code, code, len) == 0) {
+            if (stack_hash(s) == hash && s->depth == (uint32_t)depth &&
+                s->epoch == epoch &&
+                stack_decode(index_ids[i], have) == depth &&
+                memcmp(have, frames, (size_t)depth * sizeof(*frames)) == 0) {
                 id = index_ids[i];
                 goto out;
             }
@@ -161,13 +221,38 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
         __atomic_store_n(&stacks, n, __ATOMIC_RELEASE);
         cap_stacks = ncap;
     }
+    /* the parent: the recent stack sharing the most outer frames, of a
+     * chain short enough (and of the same epoch: its frames are this
+     * epoch's modules) */
+    uint32_t parent = 0;
+    int shared = 0;
+    for (int r = 0; r < STACK_RING; r++) {
+        if (ring[r].id == 0 || stacks[ring[r].id]->hops >= STACK_HOPS ||
+            stacks[ring[r].id]->epoch != epoch)
+            continue;
+        int rd = (int)ring[r].depth;
+        /* one more than the best so far, or none */
+        if (shared >= depth || shared >= rd || frames[depth - 1 - shared] !=
+            ring[r].frames[rd - 1 - shared])
+            continue;
+        int c = common_outer(frames, depth, ring[r].frames, rd);
+        if (c > shared) {
+            shared = c;
+            parent = ring[r].id;
+        }
+    }
+    int own = depth - shared;
+    size_t len = stack_encode(frames, own, code);
     ms_stack_t *s = pool_take(sizeof(ms_stack_t) + len);
     if (s == NULL)
         goto out;
-    s->hash = hash;
+    s->hash_lo = (uint32_t)hash;
+    s->hash_hi = (uint32_t)(hash >> 32);
     s->epoch = epoch;
-    s->len = (uint16_t)len;
+    s->parent = parent;
     s->depth = (uint8_t)depth;
+    s->own = (uint8_t)own;
+    s->hops = parent ? (uint8_t)(stacks[parent]->hops + 1) : 0;
     memcpy(s->code, code, len);
     id = nstacks;
     stacks[id] = s;
@@ -176,6 +261,10 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     while (index_ids[i] != 0)
         i = (i + 1) & index_mask;
     index_ids[i] = id;
+    uint32_t r = ring_next++ % STACK_RING;
+    ring[r].id = id;
+    ring[r].depth = (uint32_t)depth;
+    memcpy(ring[r].frames, frames, (size_t)depth * sizeof(*frames));
 out:
     pthread_mutex_unlock(&stacks_mu);
     return id;
@@ -186,8 +275,13 @@ ms_stack_frames(uint32_t id, uintptr_t *out, int max)
 {
     if (id == 0 || id >= __atomic_load_n(&nstacks, __ATOMIC_ACQUIRE))
         return 0;
-    ms_stack_t *s = __atomic_load_n(&stacks, __ATOMIC_ACQUIRE)[id];
-    return stack_decode(s, out, max);
+    uintptr_t all[MS_MAX_FRAMES];
+    int n = stack_decode(id, all);
+    if (n > max)
+        n = max;
+    if (n > 0)
+        memcpy(out, all, (size_t)n * sizeof(*out));
+    return n;
 }
 
 uint32_t
