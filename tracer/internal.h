@@ -165,7 +165,8 @@ typedef struct {
     uint16_t count;         /* records */
     uint16_t left;          /* inserts into empty slots before a rehash */
     uint16_t low;           /* shrinks when count falls below */
-    uint16_t pad[3];
+    uint16_t shrunk_from;   /* its capacity before a shrink made it, or 0 */
+    uint32_t made_ms;       /* when it was made (ms_clock_ms) */
     uint8_t ctrl[];         /* 16 * ngroups control bytes, then the cap
                                slots (ms_tseg_slots) */
 } ms_tseg_t;

@@ -18,6 +18,9 @@
  *   the owner churns others in the same segments: it always finds them,
  *   never a torn copy; once with the readers count (ms_table_peek), once
  *   with the reader's own slot (ms_table_peek_held).
+ * test_settle: a segment made less than SETTLE_MS ago shrinks only once
+ *   empty; later it does, and one that shrank grows back in one step
+ *   while the wave is recent.
  * test_held: while a reader's slot names the table, the owner's reap
  *   keeps what its resizes retired; once the slot is empty it frees them.
  */
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../tracer/table.c"
 
@@ -35,6 +39,22 @@ void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
 void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
 void ms_tfree(void *p) { free(p); }
+
+/* The clock (ms_clock_ms, trace.c's): the real one in ms, or one the
+ * test sets. */
+int ms_ticking;
+uint32_t ms_tick_ms;
+static int clock_fake;
+static uint32_t clock_ms;
+uint32_t
+ms_clock_ms_now(void)
+{
+    if (clock_fake)
+        return clock_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 /* The readers' slots (remote.c walks the thread registry's). */
 static ms_table_t *held_slot[2];
@@ -314,6 +334,56 @@ START_TEST(test_peek_racing)
 }
 END_TEST
 
+/* The capacity of the segment of region base. */
+static uint32_t
+seg_cap_at(ms_table_t *t, uintptr_t base)
+{
+    return ms_table_seg_of(t, base)->cap;
+}
+
+START_TEST(test_settle)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    clock_fake = 1;
+    clock_ms = 1000;
+    uintptr_t base = BASE + ((uintptr_t)3000 << MS_REGION_BITS);
+    for (uintptr_t off = 0; off < 1024 * 16; off += 16) {
+        ms_rec_t r = { .ptr = base + off, .size = 16, .site = 1 };
+        ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+    }
+    uint32_t full = seg_cap_at(&t, base);
+    ck_assert_uint_ge(full, 1024);
+    /* down to 64 records at once: far below the shrink point, kept */
+    ms_rec_t r;
+    for (uintptr_t off = 64 * 16; off < 1024 * 16; off += 16)
+        ck_assert_int_eq(ms_table_remove(&t, base + off, &r), 0);
+    ck_assert_uint_eq(seg_cap_at(&t, base), full);
+    /* later, the next free shrinks it */
+    clock_ms += SETTLE_MS;
+    ck_assert_int_eq(ms_table_remove(&t, base + 63 * 16, &r), 0);
+    uint32_t small = seg_cap_at(&t, base);
+    ck_assert_uint_lt(small, full / 4);
+    /* the wave comes back at once: one grow to the size it had */
+    uint32_t grows = 0, cap = small;
+    for (uintptr_t off = 63 * 16; off < 1024 * 16; off += 16) {
+        ms_rec_t n = { .ptr = base + off, .size = 16, .site = 1 };
+        ck_assert_int_eq(ms_table_insert(&t, &n), 0);
+        if (seg_cap_at(&t, base) != cap) {
+            cap = seg_cap_at(&t, base);
+            grows++;
+        }
+    }
+    ck_assert_uint_eq(grows, 1);
+    ck_assert_uint_eq(cap, full);
+    /* emptied, it shrinks at once however young */
+    for (uintptr_t off = 0; off < 1024 * 16; off += 16)
+        ck_assert_int_eq(ms_table_remove(&t, base + off, &r), 0);
+    ck_assert_uint_eq(seg_cap_at(&t, base), MS_TABLE_SEG_MIN);
+    clock_fake = 0;
+}
+END_TEST
+
 START_TEST(test_held)
 {
     static ms_table_t t;
@@ -352,6 +422,7 @@ table_suite(void)
     tcase_add_test(tc, test_fill_drain);
     tcase_add_test(tc, test_limits);
     tcase_add_loop_test(tc, test_peek_racing, 0, 2);
+    tcase_add_test(tc, test_settle);
     tcase_add_test(tc, test_held);
     suite_add_tcase(s, tc);
     return s;
