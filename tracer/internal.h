@@ -375,21 +375,48 @@ ms_life_bucket(uint64_t ms)
  * result; a walk from the same start in the same epoch whose words all
  * read the same again would find the same stack, so it is not redone. Only
  * walks that read nothing but the thread's own stack, read it in full and
- * ended by the CFI (or the depth limit) are kept: never a cut stack. */
+ * ended by the CFI (or the depth limit) are kept: never a cut stack.
+ *
+ * The same holds from any frame on: a walk in the same state (pc, sp, rbp
+ * and what is known of it) at a frame where a kept walk was goes on as
+ * that one did while the words it read from there read the same. So the
+ * frames of kept walks are noted by (pc, sp) in the memo, and a walk that
+ * comes to one takes the rest of the kept walk (its frames), once its
+ * words are read again. */
 #define MS_REPLAY_BITS  5
 #define MS_REPLAY       (1u << MS_REPLAY_BITS)
 /* words a kept walk may have read: one to two a frame */
 #define MS_REPLAY_WORDS 64
+#define MS_MEMO_BITS    7
+#define MS_MEMO         (1u << MS_MEMO_BITS)
 typedef struct {
     uintptr_t ra, fp;               /* the walk's start; ra 0: empty */
     uint32_t epoch;                 /* ms_unload_epoch it was walked in */
     uint32_t nw;                    /* words to compare */
-    int32_t lo, hi;                 /* fp-relative span of all it read */
+    int32_t lo, hi;                 /* fp-relative span of the words */
     uint64_t hash;                  /* the stack's hash */
     ms_sitestat_t *st;              /* its site slot (trace.c), or NULL */
+    uint64_t gen;                   /* its walk's number; 0: none */
+    uint32_t nframes;
     int32_t off[MS_REPLAY_WORDS];   /* the words, fp-relative, in order */
     uintptr_t val[MS_REPLAY_WORDS];
+    uintptr_t frames[MS_MAX_FRAMES];
 } ms_replay_t;
+
+/* A frame of a kept walk: its state, and where the walk was then. */
+typedef struct {
+    uintptr_t pc, sp, bp;
+    uint64_t gen;                   /* the walk's (ms_replay_t.gen) */
+    uint8_t entry, frame, word;     /* its entry, frames and words so far */
+    uint8_t flags;                  /* rbp usable, pc exact */
+} ms_memo_t;
+
+/* A thread's, made on its first kept walk (owner only, inside a hook). */
+typedef struct {
+    ms_replay_t e[MS_REPLAY];
+    ms_memo_t memo[MS_MEMO];
+    uint64_t gen;                   /* walks so far: never wraps */
+} ms_replay_cache_t;
 
 /* ---- threads (threads.c) ------------------------------------------------ */
 /* Entries of the per-thread stack cache: python3's JSON bench, 14k distinct
@@ -453,8 +480,8 @@ typedef struct ms_thread {
      * this thread's blocks, the one of the current task when its task
      * matches (trace.c) */
     struct ms_scache { uint64_t key; ms_sitestat_t *st; } scache[MS_SCACHE];
-    /* the last stack walks, by start (unwind.c); owner only, in a hook */
-    ms_replay_t replay[MS_REPLAY];
+    /* the last stack walks (unwind.c); NULL until the first */
+    ms_replay_cache_t *replay;
 
     /* per-thread cache of frees of other threads' blocks (remote.c): the
      * block's thread's id and its site slot (never 0: ids start at 1) ->

@@ -747,10 +747,12 @@ read_word(bounds_t *b, uintptr_t addr, uintptr_t *out)
  * in rbp would otherwise make every walk differ. A read outside the
  * thread's stack, a failed read, a cut, too many words: not kept. */
 typedef struct {
+    ms_replay_cache_t *c;
     ms_replay_t *e;
     uintptr_t fp;
     uintptr_t lo_off;               /* (lowest word kept) - fp */
     uintptr_t span;                 /* highest - lowest word kept */
+    uint32_t epoch;
     int ok;
     int pend;                       /* rbp's last read is not noted yet */
     int32_t pend_off;
@@ -795,6 +797,51 @@ read_kept(bounds_t *b, keep_t *k, uintptr_t addr, uintptr_t *out, int is_bp)
     return read_word(b, addr, out);
 }
 
+static inline ms_memo_t *
+memo_slot(ms_replay_cache_t *c, uintptr_t pc, uintptr_t sp)
+{
+    uint64_t x = (pc ^ sp << 16) * 0x9E3779B97F4A7C15ull;
+    return &c->memo[x >> (64 - MS_MEMO_BITS)];
+}
+
+/* At frame n of a kept walk, in state (pc, sp, bp, flags): takes the rest
+ * of another kept walk that was in that state at that point, when every
+ * word it read from there reads the same again; its frames are then
+ * appended and the new depth returned, else 0. */
+static int
+splice(ms_replay_cache_t *c, keep_t *k, const ms_memo_t *m,
+    uintptr_t *frames, int n, int max)
+{
+    if (m->entry >= MS_REPLAY)
+        return 0;
+    ms_replay_t *s = &c->e[m->entry];
+    if (s == k->e || m->gen == 0 || s->gen != m->gen || s->epoch != k->epoch)
+        return 0;
+    uint32_t j = m->frame, rest = s->nframes - j;
+    if (j >= s->nframes || m->word > s->nw)
+        return 0;
+    int trunc = s->frames[s->nframes - 1] == MS_FRAME_TRUNCATED;
+    if ((uint32_t)n != j && (trunc || (uint32_t)n + rest > (uint32_t)max))
+        return 0;
+    for (uint32_t i = m->word; i < s->nw; i++)
+        if (*(const uintptr_t *)(s->fp + (uintptr_t)(intptr_t)s->off[i]) !=
+            s->val[i])
+            return 0;
+    if (k->pend) {          /* conservative: the rest may use it */
+        keep_note(k, k->pend_off, k->pend_val);
+        k->pend = 0;
+    }
+    for (uint32_t i = m->word; i < s->nw && k->ok; i++) {
+        uintptr_t addr = s->fp + (uintptr_t)(intptr_t)s->off[i];
+        if (addr - k->fp - k->lo_off <= k->span)
+            keep_note(k, (int32_t)(intptr_t)(addr - k->fp), s->val[i]);
+        else
+            k->ok = 0;
+    }
+    memcpy(frames + n, s->frames + j, rest * sizeof(*frames));
+    return n + (int)rest;
+}
+
 /* The walk; k NULL: not kept. */
 /* the stack ends here, cut: never kept (a rule may be missing only until
  * a module is loaded) */
@@ -811,6 +858,25 @@ walk_from(bounds_t *b, keep_t *k, uintptr_t pc, uintptr_t sp, uintptr_t bp,
     int bp_ok = 1;
     for (;;) {
         rule_t r;
+        if (k != NULL && n >= 2 && k->ok) {
+            ms_memo_t *m = memo_slot(k->c, pc, sp);
+            uint8_t fl = (uint8_t)(bp_ok | exact << 1);
+            if (m->pc == pc && m->sp == sp && m->bp == bp && m->flags == fl) {
+                int n2 = splice(k->c, k, m, frames, n, max);
+                if (n2 > 0) {
+                    n = n2;
+                    break;
+                }
+            }
+            m->pc = pc;
+            m->sp = sp;
+            m->bp = bp;
+            m->flags = fl;
+            m->gen = k->e->gen;
+            m->entry = (uint8_t)(k->e - k->c->e);
+            m->frame = (uint8_t)n;
+            m->word = (uint8_t)k->e->nw;
+        }
         rule_of(exact ? pc : pc - 1, &r);
         if (r.kind == R_END)
             break;
@@ -926,16 +992,18 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
 }
 
 static inline ms_replay_t *
-replay_entry(ms_thread_t *t, void *ra, void *fp)
+replay_entry(ms_replay_cache_t *c, void *ra, void *fp)
 {
     uint64_t x = ((uintptr_t)ra ^ (uintptr_t)fp << 20) * 0x9E3779B97F4A7C15ull;
-    return &t->replay[x >> (64 - MS_REPLAY_BITS)];
+    return &c->e[x >> (64 - MS_REPLAY_BITS)];
 }
 
 ms_replay_t *
 ms_stack_replay(ms_thread_t *t, void *ra, void *fp)
 {
-    ms_replay_t *e = replay_entry(t, ra, fp);
+    if (MS_UNLIKELY(t->replay == NULL))
+        return NULL;
+    ms_replay_t *e = replay_entry(t->replay, ra, fp);
     uintptr_t f = (uintptr_t)fp;
     if (e->ra != (uintptr_t)ra || e->fp != f ||
         e->epoch != __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED))
@@ -955,7 +1023,15 @@ int
 ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     uint64_t *hash, ms_replay_t **kept)
 {
-    ms_replay_t *e = replay_entry(t, ra, fp);
+    ms_replay_cache_t *c = t->replay;
+    if (MS_UNLIKELY(c == NULL)) {
+        c = t->replay = ms_tcalloc(sizeof(*c));
+        if (c == NULL) {
+            *kept = NULL;
+            return walk(t, ra, fp, frames, hash, NULL);
+        }
+    }
+    ms_replay_t *e = replay_entry(c, ra, fp);
     uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
     uintptr_t f = (uintptr_t)fp;
     /* the words a kept walk may read: its thread's stack, within 2^31
@@ -965,10 +1041,12 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
         lo = f - (1ull << 31);
     if (hi > f + (1ull << 31) - 16)
         hi = f + (1ull << 31) - 16;
-    keep_t k = { .e = e, .fp = f, .lo_off = lo - f, .span = hi - lo,
+    keep_t k = { .c = c, .e = e, .fp = f, .lo_off = lo - f, .span = hi - lo,
         .ok = ra != NULL && t->stack_hi >= t->stack_lo + 8 && lo <= hi };
     e->ra = 0;
     e->nw = 0;
+    e->gen = ++c->gen;
+    k.epoch = epoch;
     int n = walk(t, ra, fp, frames, hash, &k);
     *kept = NULL;
     /* kept only when no dlclose ended the epoch during the walk (the hash
@@ -987,7 +1065,11 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
         e->hi = mx;
         e->hash = *hash;
         e->st = NULL;
+        e->nframes = (uint32_t)n;
+        memcpy(e->frames, frames, (size_t)n * sizeof(*frames));
         *kept = e;
+    } else {
+        e->gen = 0;
     }
     return n;
 }

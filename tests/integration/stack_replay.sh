@@ -5,13 +5,17 @@
 # again, so each path keeps its own stack and figures:
 #  - exact mode, default depth: leaf;path_a;main 600 blocks of 10 bytes,
 #    leaf;path_b;main 400 of 20, leaf;mid;outer_c;main 625 of 30,
-#    leaf;mid;outer_d;main 375 of 40, in the JSON and in the allocated
-#    folded stacks (memscope report --metric allocated);
-#  - exact mode, MEMSCOPE_STACK_DEPTH=3: the same counts on stacks cut at
-#    3 frames, [truncated] after them (c and d still differ in frame 3);
+#    leaf;mid;outer_d;main 375 of 40, and each of leaf_x and leaf_y
+#    (malloc calls of their own, called from one call site in mid2, in
+#    one frame) under outer_e 250 of 50 and
+#    under outer_f 250 of 60 (a walk taking the rest of another at mid2
+#    must see outer_e and outer_f differ), in the JSON and in the
+#    allocated folded stacks (memscope report --metric allocated);
+#  - exact mode, MEMSCOPE_STACK_DEPTH=4: the same counts on stacks cut at
+#    4 frames, [truncated] after them (c and d, e and f still differ);
 #  - sampled mode (MEMSCOPE_SAMPLE=8): every sampled block of a site has
 #    that site's path's size, and each path has sampled blocks;
-#  - the program saw leaf's frame at one address on both paths of a pair
+#  - the program saw one frame address on both paths of each pair
 #    (else the test proves nothing).
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
@@ -24,12 +28,12 @@ export MEMSCOPE_FORMATS=json,bin
 unset MEMSCOPE_STACK_DEPTH
 MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=exact ms_both exact "$PROGS/stack_replay"
 ms_compare exact stderr
-MEMSCOPE_STACK_DEPTH=3 MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=depth3 ms_both depth3 "$PROGS/stack_replay"
-ms_compare depth3 stderr
+MEMSCOPE_STACK_DEPTH=4 MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=depth4 ms_both depth4 "$PROGS/stack_replay"
+ms_compare depth4 stderr
 MEMSCOPE_SAMPLE=8 MEMSCOPE_NAME=sampled ms_both sampled "$PROGS/stack_replay"
 ms_compare sampled stderr
-grep -q "a/b same, c/d same" "$TMP/exact.pre.out" ||
-    ms_fail "leaf's frame moved between paths, the test proves nothing: $(cat "$TMP/exact.pre.out")"
+grep -q "a/b same, c/d same, e/f same" "$TMP/exact.pre.out" ||
+    ms_fail "a frame moved between paths, the test proves nothing: $(cat "$TMP/exact.pre.out")"
 "$MEMSCOPE_TOOL" report "$TMP/reports/exact.bin" --format folded --metric allocated \
     >"$TMP/exact.alloc.folded" || ms_fail "memscope report exact.bin --format folded failed"
 
@@ -39,7 +43,11 @@ out, folded = sys.argv[1], sys.argv[2]
 want = {("leaf", "path_a", "main"): (600, 10),
         ("leaf", "path_b", "main"): (400, 20),
         ("leaf", "mid", "outer_c", "main"): (625, 30),
-        ("leaf", "mid", "outer_d", "main"): (375, 40)}
+        ("leaf", "mid", "outer_d", "main"): (375, 40),
+        ("leaf_x", "mid2", "outer_e", "main"): (250, 50),
+        ("leaf_y", "mid2", "outer_e", "main"): (250, 50),
+        ("leaf_x", "mid2", "outer_f", "main"): (250, 60),
+        ("leaf_y", "mid2", "outer_f", "main"): (250, 60)}
 fails = []
 
 def base(name):
@@ -49,20 +57,20 @@ def leaf_sites(tag):
     r = msjson.load(f"{out}/{tag}.json")
     for s in r["sites"]:
         names = [base((f or {}).get("function")) for f in s["frames"]]
-        if names and names[0] == "leaf":
+        if names and names[0] in ("leaf", "leaf_x", "leaf_y"):
             yield names, s
 
-for tag, depth in (("exact", 64), ("depth3", 3)):
+for tag, depth in (("exact", 64), ("depth4", 4)):
     got = {}
     for names, s in leaf_sites(tag):
-        if depth == 3:
-            if names[3:] != ["[truncated]"]:
-                fails.append(f"{tag}: not cut after 3 frames: {names}")
-            key = next((k for k in want if list(k[:3]) == names[:3]), None)
+        if depth == 4:
+            if len(names) != 5 or names[4] != "[truncated]":
+                fails.append(f"{tag}: not cut after 4 frames: {names}")
+            key = next((k for k in want if list(k[:4]) == names[:len(k[:4])]), None)
         else:
             key = next((k for k in want if list(k) == names[:len(k)]), None)
         if key is None:
-            fails.append(f"{tag}: a leaf stack of no path: {names} ({s['allocs']} blocks)")
+            fails.append(f"{tag}: a stack of no path: {names} ({s['allocs']} blocks)")
             continue
         a, b = got.get(key, (0, 0))
         got[key] = (a + s["allocs"], b + s["bytes"])
@@ -71,7 +79,7 @@ for tag, depth in (("exact", 64), ("depth3", 3)):
             fails.append(f"{tag}: {';'.join(reversed(key))}: (blocks, bytes) {got.get(key)}, expected {(n, n * size)}")
     if not any(f.startswith(tag + ":") for f in fails):
         print(f"ok: {tag}: each path's blocks under its own stack: " +
-              ", ".join(f"{k[1]} {v[0]}" for k, v in got.items()))
+              ", ".join(f"{';'.join(reversed(k[:-1]))} {v[0]}" for k, v in got.items()))
 
 lines = {}
 for line in open(folded):
@@ -89,7 +97,7 @@ seen = set()
 for names, s in leaf_sites("sampled"):
     key = next((k for k in want if list(k) == names[:len(k)]), None)
     if key is None:
-        fails.append(f"sampled: a leaf stack of no path: {names}")
+        fails.append(f"sampled: a stack of no path: {names}")
         continue
     n, b = s["sampled_allocs"], s["sampled_bytes"]
     if n and b != n * want[key][1]:

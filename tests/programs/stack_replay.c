@@ -8,9 +8,15 @@
  * caller), outer_c or outer_d (through mid: they differ two frames up).
  * The tracer keeps its last stack walks and reuses one only after reading
  * again every stack word it read: a cache keyed by return address and
- * frame alone would give every block the path of the first. Each path
- * allocates its own size, a known number of times. The program says
- * whether leaf's frame was indeed the same on both paths of each pair
+ * frame alone would give every block the path of the first.
+ *
+ * leaf_x and leaf_y (each with a malloc call of its own) are called from
+ * one call site of mid2 in one frame, under outer_e or outer_f: a walk
+ * from leaf_y may take the rest of a walk from leaf_x at mid2's frame only
+ * if the words above read the same (they do not: outer_e or outer_f).
+ *
+ * Each path allocates its own size, a known number of times. The program
+ * says whether the frames were indeed the same on both paths of each pair
  * (else the test would prove nothing).
  */
 #pragma GCC optimize("no-omit-frame-pointer")
@@ -18,9 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { PATH_A, PATH_B, PATH_C, PATH_D, NPATHS };
+enum { PATH_A, PATH_B, PATH_C, PATH_D, PATH_E, PATH_F, NPATHS };
 
-static void *frame_of[NPATHS];
+static void *frame_of[NPATHS];      /* leaf's, per path (1: it moved) */
+static void *mid2_frame[NPATHS];
 static unsigned long total;
 
 __attribute__((noinline)) static void
@@ -74,6 +81,56 @@ outer_d(void)
     total++;
 }
 
+/* leaf_x and leaf_y: leaf's body, each with a malloc call of its own */
+#define LEAF_BODY(n, path, bump) do { \
+        char *p = malloc(n); \
+        if (p == NULL) \
+            exit(1); \
+        p[0] = (char)(path); \
+        total += (unsigned char)p[0] + (n) + (bump); \
+        free(p); \
+    } while (0)
+
+__attribute__((noinline)) static void
+leaf_x(size_t n, int path)
+{
+    LEAF_BODY(n, path, 1);
+}
+
+__attribute__((noinline)) static void
+leaf_y(size_t n, int path)
+{
+    LEAF_BODY(n, path, 2);
+}
+
+static void (*volatile which[2])(size_t, int) = { leaf_x, leaf_y };
+
+__attribute__((noinline)) static void
+mid2(size_t n, int path, int w)
+{
+    void *fa = __builtin_frame_address(0);
+    if (mid2_frame[path] == NULL)
+        mid2_frame[path] = fa;
+    else if (mid2_frame[path] != fa)
+        mid2_frame[path] = (void *)1;
+    which[w](n, path);                  /* one call site for both */
+    total++;
+}
+
+__attribute__((noinline)) static void
+outer_e(int w)
+{
+    mid2(50, PATH_E, w);
+    total++;
+}
+
+__attribute__((noinline)) static void
+outer_f(int w)
+{
+    mid2(60, PATH_F, w);
+    total++;
+}
+
 int
 main(void)
 {
@@ -87,10 +144,19 @@ main(void)
             outer_c();
         else
             outer_d();
+        /* e and f, each through leaf_x and leaf_y, 250 times each */
+        switch (i % 4) {
+        case 0: outer_e(0); break;
+        case 1: outer_f(1); break;
+        case 2: outer_e(1); break;
+        default: outer_f(0); break;
+        }
     }
     int ab = frame_of[PATH_A] == frame_of[PATH_B] && frame_of[PATH_A] != (void *)1;
     int cd = frame_of[PATH_C] == frame_of[PATH_D] && frame_of[PATH_C] != (void *)1;
-    printf("leaf's frame: a/b %s, c/d %s; total %lu\n", ab ? "same" : "differs",
-        cd ? "same" : "differs", total);
+    int ef = mid2_frame[PATH_E] == mid2_frame[PATH_F] &&
+        mid2_frame[PATH_E] != (void *)1;
+    printf("frames: a/b %s, c/d %s, e/f %s; total %lu\n", ab ? "same" : "differs",
+        cd ? "same" : "differs", ef ? "same" : "differs", total);
     return 0;
 }
