@@ -178,8 +178,8 @@ memscope_configure_sampling(const memscope_sampling_config_t *cfg)
     if (interval == 0 && ms_opt.sample != 0 && allocs != 0)
         return -EBUSY;      /* unsampled blocks have no records to free */
     ms_opt.sample = interval;
-    ms_fast_update();
     ms_max_events = cfg->max_events;
+    ms_fast_update();       /* reads both */
     return 0;
 }
 

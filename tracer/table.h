@@ -125,8 +125,13 @@ ms_table_seg_of(const ms_table_t *t, uintptr_t ptr)
     uint64_t mask = d->mask;
     for (uint64_t i = ms_table_dir_home(region, mask);; i = (i + 1) & mask) {
         const ms_tdirent_t *e = &d->e[i];
-        if (MS_LIKELY(e->region == region))
+        if (MS_LIKELY(e->region == region)) {
+            /* an entry's segment is set before its region, never cleared:
+             * NULL means absent, for the callers' one test */
+            if (e->seg == NULL)
+                __builtin_unreachable();
             return e->seg;
+        }
         if (e->region == 0)
             return NULL;
     }

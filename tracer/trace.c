@@ -35,8 +35,8 @@ uint32_t ms_tick_ms;
 int ms_ticking;
 static int warned_table_oom;
 
-/* Exact mode at depth 1: the allocation hooks' fast path may be taken
- * (one load for ms_trace_alloc's first test). */
+/* Exact mode at depth 1 without a cap on events: the allocation hooks'
+ * fast path may be taken (one load for ms_trace_alloc's first test). */
 static int exact_depth1;
 
 /* Whether malloc and free may take the inlined sampled path (fast.h):
@@ -46,7 +46,7 @@ void
 ms_fast_update(void)
 {
     __atomic_store_n(&exact_depth1, ms_opt.sample == 0 &&
-        ms_opt.stack_depth == 1, __ATOMIC_RELAXED);
+        ms_opt.stack_depth == 1 && ms_max_events == 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ms_fast_sampled, ms_opt.sample != 0 &&
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) == 0,
         __ATOMIC_RELEASE);
@@ -334,13 +334,13 @@ alloc_exact_entered(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
 }
 
 /*
- * Exact mode's allocation at depth 1, entered and ticked, in its common
- * case: no task, no cap on events, the site cache hit, a small request of
- * a kind not aligned past its class, a free slot in the record's home
- * group of a segment with room, no live-bytes flush due, the table not
- * an orphan's. As free_fast: all is tested before anything is written,
- * any other case goes on to the general path as a tail call, and the path
- * calls nothing.
+ * Exact mode's allocation at depth 1 without a cap on events
+ * (exact_depth1), entered and ticked, in its common case: no task, the
+ * site cache hit, a small request of a kind not aligned past its class,
+ * a free slot in the record's home group of a segment with room, no
+ * live-bytes flush due, the table not an orphan's. As free_fast: all is
+ * tested before anything is written, any other case goes on to the
+ * general path as a tail call, and the path calls nothing.
  */
 static inline __attribute__((always_inline)) void *
 alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
@@ -348,7 +348,7 @@ alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
 {
     uint32_t task = ms_tls_task, epoch;
     uint64_t key;
-    if (MS_UNLIKELY(task != 0 || ms_max_events != 0 || t->inbox.orphan ||
+    if (MS_UNLIKELY(task != 0 || t->inbox.orphan ||
             req > SMALL_MAX || ((ALIGNED_KINDS >> kind) & 1)))
         goto slow;
     struct ms_scache *e = site_cache_1(t, ra, 0, &key, &epoch);
