@@ -328,17 +328,19 @@ typedef struct {
 /* Reads free side f (NULL: no frees yet) into *out; any thread (sites.c). */
 void ms_sitefree_read(const ms_sitefree_t *f, ms_sitefree_view_t *out);
 
+/* A chunk's slots take 12 KiB, one of jemalloc's size classes exactly
+ * (a header beside them would have made it a 14 KiB block). */
 #define MS_SITE_CHUNK 256
 typedef struct ms_sitechunk {
     struct ms_sitechunk *next;
     uint32_t n;             /* slots in use, published with release */
-    ms_sitestat_t s[MS_SITE_CHUNK];
+    ms_sitestat_t *s;       /* MS_SITE_CHUNK slots */
 } ms_sitechunk_t;
 
 /* A thread's sites: slot i is chunk i / 256, entry i % 256. */
 typedef struct {
     ms_sitechunk_t *head, *tail;    /* chunks never move: readers walk them */
-    ms_sitechunk_t **dir;           /* owner's directory of chunks */
+    ms_sitestat_t **dir;            /* owner's directory of chunks' slots */
     uint32_t ndir, capdir;
     uint32_t count;
     uint32_t *index;                /* open addressing: key -> slot+1 */
@@ -353,7 +355,7 @@ uint32_t ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task,
 static inline ms_sitestat_t *
 ms_sites_at(ms_sites_t *s, uint32_t slot)
 {
-    return &s->dir[slot / MS_SITE_CHUNK]->s[slot % MS_SITE_CHUNK];
+    return &s->dir[slot / MS_SITE_CHUNK][slot % MS_SITE_CHUNK];
 }
 /* The global stack id of a slot; any thread may ask (chunks never move). */
 uint32_t ms_sites_stack_of(ms_sites_t *s, uint32_t slot);

@@ -24,6 +24,9 @@
 
 /* A free side in jemalloc's 80-byte class: every slot that frees has one. */
 _Static_assert(sizeof(ms_sitefree_t) <= 80, "ms_sitefree_t grew");
+/* A chunk's slots in 12 KiB, a size class exactly. */
+_Static_assert(MS_SITE_CHUNK * sizeof(ms_sitestat_t) == 12288,
+    "a chunk's slots are no longer 12 KiB");
 
 static inline uint64_t
 key_hash(uint32_t stack, uint32_t task, uint32_t owner)
@@ -76,16 +79,21 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
     if (s->count % MS_SITE_CHUNK == 0) {
         if (s->ndir == s->capdir) {
             uint32_t nc = s->capdir ? s->capdir * 2 : 16;
-            ms_sitechunk_t **d = ms_trealloc(s->dir, nc * sizeof(*d));
+            ms_sitestat_t **d = ms_trealloc(s->dir, nc * sizeof(*d));
             if (d == NULL)
                 return UINT32_MAX;
             s->dir = d;
             s->capdir = nc;
         }
         ms_sitechunk_t *c = ms_tcalloc(sizeof(*c));
-        if (c == NULL)
+        ms_sitestat_t *slots = ms_tcalloc(MS_SITE_CHUNK * sizeof(*slots));
+        if (c == NULL || slots == NULL) {
+            ms_tfree(c);
+            ms_tfree(slots);
             return UINT32_MAX;
-        s->dir[s->ndir++] = c;
+        }
+        c->s = slots;
+        s->dir[s->ndir++] = slots;
         if (s->tail)
             __atomic_store_n(&s->tail->next, c, __ATOMIC_RELEASE);
         else
@@ -93,7 +101,7 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
         s->tail = c;
     }
     uint32_t slot = s->count++;
-    ms_sitechunk_t *c = s->dir[slot / MS_SITE_CHUNK];
+    ms_sitechunk_t *c = s->tail;    /* the slot's: chunks fill in order */
     c->s[slot % MS_SITE_CHUNK].stack = stack;
     c->s[slot % MS_SITE_CHUNK].task = task;
     c->s[slot % MS_SITE_CHUNK].owner = owner;
