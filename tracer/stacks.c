@@ -6,9 +6,9 @@
  *
  * Writers hold stacks_mu. A report reads stacks by id without it, while
  * the program's threads intern more: nstacks is published (release) after
- * the stack it counts, and an array replaced by a larger one is kept, not
- * freed, since a reader may still be in it (the new array's unused slot 0
- * holds the old one; together they are smaller than the one in use).
+ * the stack it counts. Ids name stacks through blocks of ID_BLOCK
+ * pointers, made as needed and never moved, so that growing copies and
+ * keeps nothing.
  *
  * A stack is kept compact, since a program may have tens of thousands
  * (python3's JSON bench: 14k of about 40 frames). Stacks met one after
@@ -46,8 +46,11 @@ typedef struct {
 #define STACK_HOPS       8
 
 static pthread_mutex_t stacks_mu = PTHREAD_MUTEX_INITIALIZER;
-static ms_stack_t **stacks;          /* by id; [0]: the array it replaced */
-static uint32_t nstacks = 1, cap_stacks;
+/* id -> stack: block id / ID_BLOCK, entry id % ID_BLOCK (2^26 ids) */
+#define ID_BLOCK   4096u
+#define ID_BLOCKS  16384u
+static ms_stack_t **id_blocks[ID_BLOCKS];
+static uint32_t nstacks = 1;
 static uint32_t *index_ids;          /* open addressing on hash */
 static uint64_t index_mask;
 static uint8_t *pool, *pool_end;     /* the pool block being filled */
@@ -89,7 +92,8 @@ stack_encode(const uintptr_t *frames, int depth, uint8_t *code)
 static inline const ms_stack_t *
 stack_at(uint32_t id)
 {
-    return __atomic_load_n(&stacks, __ATOMIC_ACQUIRE)[id];
+    return __atomic_load_n(&id_blocks[id / ID_BLOCK],
+        __ATOMIC_ACQUIRE)[id % ID_BLOCK];
 }
 
 /* Decodes stack id's frames into out (MS_MAX_FRAMES); returns the depth.
@@ -172,7 +176,7 @@ index_grow(void)
     if (idx == NULL)
         return -1;
     for (uint32_t id = 1; id < nstacks; id++) {
-        uint64_t j = stack_hash(stacks[id]) & (cap - 1);
+        uint64_t j = stack_hash(stack_at(id)) & (cap - 1);
         while (idx[j] != 0)
             j = (j + 1) & (cap - 1);
         idx[j] = id;
@@ -197,7 +201,7 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     if (index_ids != NULL) {
         for (uint64_t i = hash & index_mask; index_ids[i] != 0;
              i = (i + 1) & index_mask) {
-            ms_stack_t *s = stacks[index_ids[i]];
+            const ms_stack_t *s = stack_at(index_ids[i]);
             if (stack_hash(s) == hash && s->depth == (uint32_t)depth &&
                 s->epoch == epoch &&
                 stack_decode(index_ids[i], have) == depth &&
@@ -210,16 +214,13 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     if ((index_ids == NULL || (uint64_t)nstacks * 2 > index_mask + 1) &&
         index_grow() != 0)
         goto out;
-    if (nstacks >= cap_stacks) {
-        uint32_t ncap = cap_stacks ? cap_stacks * 2 : 1024;
-        ms_stack_t **n = ms_tmalloc(ncap * sizeof(*n));
-        if (n == NULL)
+    if (nstacks / ID_BLOCK >= ID_BLOCKS)
+        goto out;
+    if (id_blocks[nstacks / ID_BLOCK] == NULL) {
+        ms_stack_t **b = ms_tmalloc(ID_BLOCK * sizeof(*b));
+        if (b == NULL)
             goto out;
-        n[0] = (ms_stack_t *)(void *)stacks;
-        if (stacks != NULL)
-            memcpy(n + 1, stacks + 1, (size_t)(nstacks - 1) * sizeof(*n));
-        __atomic_store_n(&stacks, n, __ATOMIC_RELEASE);
-        cap_stacks = ncap;
+        __atomic_store_n(&id_blocks[nstacks / ID_BLOCK], b, __ATOMIC_RELEASE);
     }
     /* the parent: the recent stack sharing the most outer frames, of a
      * chain short enough (and of the same epoch: its frames are this
@@ -227,8 +228,8 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     uint32_t parent = 0;
     int shared = 0;
     for (int r = 0; r < STACK_RING; r++) {
-        if (ring[r].id == 0 || stacks[ring[r].id]->hops >= STACK_HOPS ||
-            stacks[ring[r].id]->epoch != epoch)
+        if (ring[r].id == 0 || stack_at(ring[r].id)->hops >= STACK_HOPS ||
+            stack_at(ring[r].id)->epoch != epoch)
             continue;
         int rd = (int)ring[r].depth;
         /* one more than the best so far, or none */
@@ -252,10 +253,10 @@ ms_stack_intern(uint64_t hash, const uintptr_t *frames, int depth)
     s->parent = parent;
     s->depth = (uint8_t)depth;
     s->own = (uint8_t)own;
-    s->hops = parent ? (uint8_t)(stacks[parent]->hops + 1) : 0;
+    s->hops = parent ? (uint8_t)(stack_at(parent)->hops + 1) : 0;
     memcpy(s->code, code, len);
     id = nstacks;
-    stacks[id] = s;
+    id_blocks[id / ID_BLOCK][id % ID_BLOCK] = s;
     __atomic_store_n(&nstacks, id + 1, __ATOMIC_RELEASE);
     uint64_t i = hash & index_mask;
     while (index_ids[i] != 0)
@@ -289,7 +290,7 @@ ms_stack_epoch(uint32_t id)
 {
     if (id == 0 || id >= __atomic_load_n(&nstacks, __ATOMIC_ACQUIRE))
         return 0;
-    return __atomic_load_n(&stacks, __ATOMIC_ACQUIRE)[id]->epoch;
+    return stack_at(id)->epoch;
 }
 
 uint32_t
