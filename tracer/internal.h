@@ -395,7 +395,6 @@ typedef struct {
     uintptr_t ra, fp;               /* the walk's start; ra 0: empty */
     uint32_t epoch;                 /* ms_unload_epoch it was walked in */
     uint32_t nw;                    /* words to compare */
-    int32_t lo, hi;                 /* fp-relative span of the words */
     uint64_t hash;                  /* the stack's hash */
     ms_sitestat_t *st;              /* its site slot (trace.c), or NULL */
     uint64_t gen;                   /* its walk's number; 0: none */
@@ -418,6 +417,8 @@ typedef struct {
     ms_replay_t e[MS_REPLAY];
     ms_memo_t memo[MS_MEMO];
     uint64_t gen;                   /* walks so far: never wraps */
+    /* the stack every word kept was read in (the thread's, for good) */
+    uintptr_t stack_lo, stack_hi;
 } ms_replay_cache_t;
 
 /* ---- threads (threads.c) ------------------------------------------------ */

@@ -1008,9 +1008,9 @@ ms_stack_replay(ms_thread_t *t, void *ra, void *fp)
     if (e->ra != (uintptr_t)ra || e->fp != f ||
         e->epoch != __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED))
         return NULL;
-    /* The words lie in the thread's stack, as when they were read. */
-    if (f + (uintptr_t)(intptr_t)e->lo < t->stack_lo ||
-        f + (uintptr_t)(intptr_t)e->hi + 8 > t->stack_hi)
+    /* The words were read in this stack: it is still the thread's. */
+    if (MS_UNLIKELY(t->replay->stack_lo != t->stack_lo ||
+            t->replay->stack_hi != t->stack_hi))
         return NULL;
     for (uint32_t i = 0; i < e->nw; i++)
         if (*(const uintptr_t *)(f + (uintptr_t)(intptr_t)e->off[i]) !=
@@ -1030,6 +1030,8 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
             *kept = NULL;
             return walk(t, ra, fp, frames, hash, NULL);
         }
+        c->stack_lo = t->stack_lo;
+        c->stack_hi = t->stack_hi;
     }
     ms_replay_t *e = replay_entry(c, ra, fp);
     uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
@@ -1042,7 +1044,8 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     if (hi > f + (1ull << 31) - 16)
         hi = f + (1ull << 31) - 16;
     keep_t k = { .c = c, .e = e, .fp = f, .lo_off = lo - f, .span = hi - lo,
-        .ok = ra != NULL && t->stack_hi >= t->stack_lo + 8 && lo <= hi };
+        .ok = ra != NULL && t->stack_hi >= t->stack_lo + 8 && lo <= hi &&
+            c->stack_lo == t->stack_lo && c->stack_hi == t->stack_hi };
     e->ra = 0;
     e->nw = 0;
     e->gen = ++c->gen;
@@ -1053,16 +1056,9 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
      * is of the epoch at its end) */
     if (k.ok && e->nw > 0 &&
         epoch == __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED)) {
-        int32_t mn = e->off[0], mx = e->off[0];
-        for (uint32_t i = 1; i < e->nw; i++) {
-            mn = e->off[i] < mn ? e->off[i] : mn;
-            mx = e->off[i] > mx ? e->off[i] : mx;
-        }
         e->ra = (uintptr_t)ra;
         e->fp = f;
         e->epoch = epoch;
-        e->lo = mn;
-        e->hi = mx;
         e->hash = *hash;
         e->st = NULL;
         e->nframes = (uint32_t)n;
