@@ -194,7 +194,9 @@ typedef struct {
  */
 typedef struct {
     ms_tdir_t *dir;                     /* NULL until first used */
-    uint64_t count;
+    /* count and seq, which the owner writes at each change, apart from
+     * dir, which each foreign free reads (ms_table_peek_held) */
+    uint64_t count __attribute__((aligned(64)));
     uint64_t seq;
     uint64_t bytes;                     /* segments and directory */
     struct ms_retired { void *p; uint64_t bytes; } *retired;
@@ -211,8 +213,10 @@ int ms_table_insert(ms_table_t *t, const ms_rec_t *r);
 int ms_table_remove(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
 /* A consistent copy of ptr's record, read by any thread; 0 when found. */
 int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
-/* The same, held: *held (the reader's own, that ms_table_held looks at)
- * names t while the reader is inside it; 0 when found. */
+/* The same for a block the caller may free or resize (so its record, if
+ * t holds it, stays as it is while the reader looks), held: *held (the
+ * reader's own, that ms_table_held looks at) names t while the reader is
+ * inside it; without seq (table.c says why); 0 when found. */
 int ms_table_peek_held(ms_table_t *t, uintptr_t ptr, ms_rec_t *out,
     ms_table_t **held);
 /* Whether a reader's slot names t now (remote.c: the registry's slots). */

@@ -372,14 +372,39 @@ ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
  * The reader's own slot names t while it reads: the exchange is a full
  * barrier, so either the owner's reap (a fence, then the slots read)
  * sees t there, or this reader sees the arrays the owner published before
- * retiring the old ones. No write to the owner's lines.
+ * retiring the old ones. No write to the owner's lines, and no read of
+ * seq (the line the owner writes at each change):
+ *  - ptr is a block the caller frees or resizes, so if t holds its record
+ *    the record went in before the program handed ptr over, and stays:
+ *    the owner takes it out only at the caller's own hand-off (the inbox)
+ *    or at a second free of ptr, a heap error either way. Nothing the
+ *    owner does meanwhile hides it: a directory entry and a group with no
+ *    empty slot, which a look-up walks past, never become empty (entries
+ *    stay; a delete leaves a slot empty only where its group has another
+ *    empty one), and a resize publishes a complete copy (release).
+ *  - if t does not hold it, a slot of t shows ptr's offset only with a
+ *    tag stored after its record (ms_tseg_put), so only a record of ptr;
+ *    and t's last record of ptr, if any, was taken out before ptr went
+ *    back to the engine, before the caller got it.
  */
 int
 ms_table_peek_held(ms_table_t *t, uintptr_t ptr, ms_rec_t *out,
     ms_table_t **held)
 {
     (void)__atomic_exchange_n(held, t, __ATOMIC_SEQ_CST);
-    int found = peek_in(t, ptr, out);
+    ms_tdir_t *d = __atomic_load_n(&t->dir, __ATOMIC_ACQUIRE);
+    ms_tseg_t *s = d ? peek_seg(d, ptr) : NULL;
+    int found = -1;
+    if (s != NULL) {
+        __m128i c;
+        int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
+        if (i >= 0) {
+            ms_tslot_t x;
+            memcpy(&x, (const void *)&ms_tseg_slots(s)[i], sizeof(x));
+            ms_tslot_unpack(&x, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
+            found = 0;
+        }
+    }
     __atomic_store_n(held, NULL, __ATOMIC_RELEASE);
     return found;
 }

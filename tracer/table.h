@@ -213,7 +213,10 @@ ms_tseg_put(ms_tseg_t *s, const ms_rec_t *r)
             unsigned i = g * MS_TGROUP + (unsigned)__builtin_ctz(m);
             s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
             ms_tseg_slots(s)[i] = ms_tslot_pack(r);
-            s->ctrl[i] = (uint8_t)ms_table_tag(h);
+            /* after the slot: a reader that sees the tag sees the record
+             * (ms_table_peek_held; a plain store on x86) */
+            __atomic_store_n(&s->ctrl[i], (uint8_t)ms_table_tag(h),
+                __ATOMIC_RELEASE);
             s->count++;
             return;
         }
@@ -245,7 +248,8 @@ ms_table_put_at(ms_table_t *t, ms_tseg_t *s, int i, const ms_rec_t *r)
     uint64_t q = ms_table_write_begin(t);
     s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
     ms_tseg_slots(s)[i] = ms_tslot_pack(r);
-    s->ctrl[i] = (uint8_t)ms_table_tag(h);
+    __atomic_store_n(&s->ctrl[i], (uint8_t)ms_table_tag(h),
+        __ATOMIC_RELEASE);      /* after the slot, as in ms_tseg_put */
     s->count++;
     t->count++;
     ms_table_write_end(t, q);
