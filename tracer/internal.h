@@ -300,17 +300,18 @@ ms_sites_free(ms_sitestat_t *st)
 /* The extension of free side f, made on first use (sites.c); NULL
  * without memory. Owner only. */
 ms_siteext_t *ms_sitefree_ext(ms_sitefree_t *f);
-/* Moves lifetime bucket b of f, just grown to MS_LIFE_CARRY, into its
- * 64-bit carry (sites.c). Owner only. */
+/* Counts a free in lifetime bucket b of f, full (MS_LIFE_CARRY - 1): the
+ * bucket's MS_LIFE_CARRY go to its 64-bit carry (sites.c). Owner only. */
 void ms_sitefree_carry(ms_sitefree_t *f, int b);
 /* Counts a free in lifetime bucket b of f. Owner only. */
 static inline __attribute__((always_inline)) void
 ms_sitefree_count(ms_sitefree_t *f, size_t b)
 {
-    uint16_t v = (uint16_t)(f->life[b] + 1u);
-    f->life[b] = v;
-    if (MS_UNLIKELY(v & MS_LIFE_CARRY))
-        ms_sitefree_carry(f, b);
+    unsigned v = f->life[b];
+    if (MS_UNLIKELY(v == MS_LIFE_CARRY - 1))
+        ms_sitefree_carry(f, (int)b);
+    else
+        f->life[b] = (uint16_t)(v + 1);
 }
 
 /* Whether a free in bucket b of f would carry: a path that must not call

@@ -9,12 +9,17 @@
  * (ms_sitefree_t), made on its first free and never freed, and their
  * extension (ms_siteext_t).
  *
- * A lifetime bucket's carry: the owner's free that brings a bucket to
- * MS_LIFE_CARRY (its top bit, a mark) then stores the carry with that
- * added, then the bucket less it (releases). A reader reads the carry,
- * the bucket, the carry again (acquires): when both carries agree and the
- * bucket has no mark, bucket and carry belong together (the owner was
- * before the mark or past the bucket's reset).
+ * A lifetime bucket's carry: the owner's free that finds a bucket full
+ * (MS_LIFE_CARRY - 1) marks it MS_LIFE_CARRY, with the parity of its
+ * carry's count of MS_LIFE_CARRY at bit 14 ("the bucket holds
+ * MS_LIFE_CARRY, not yet in a carry of that parity"), then stores the
+ * carry with MS_LIFE_CARRY added, then the bucket at 0 (releases). A
+ * reader reads the carry, the bucket, the carry again (acquires): when
+ * both carries agree they were the carry when the bucket was read, and a
+ * marked bucket says by its parity whether that carry holds its
+ * MS_LIFE_CARRY yet. So a reader never waits on an owner inside a carry,
+ * and an owner stopped there (a thread fork did not copy) leaves figures
+ * that still read exact.
  */
 #include <sched.h>
 #include <string.h>
@@ -165,21 +170,29 @@ ms_sitefree_carry(ms_sitefree_t *f, int b)
 {
     ms_siteext_t *x = ms_sitefree_ext(f);
     if (x == NULL) {
-        /* not counted, and said so: the bucket stays below the mark */
-        __atomic_store_n(&f->life[b], (uint16_t)(MS_LIFE_CARRY - 1),
-            __ATOMIC_RELEASE);
+        /* not counted, and said so: the bucket stays full */
         ms_dropped();
         return;
     }
-    __atomic_store_n(&x->carry[b], x->carry[b] + MS_LIFE_CARRY,
+    uint64_t c = x->carry[b];
+    unsigned parity = (unsigned)(c / MS_LIFE_CARRY) & 1;
+    __atomic_store_n(&f->life[b], (uint16_t)(MS_LIFE_CARRY | parity << 14),
         __ATOMIC_RELEASE);
-    __atomic_store_n(&f->life[b], (uint16_t)(f->life[b] - MS_LIFE_CARRY),
-        __ATOMIC_RELEASE);
+    __atomic_store_n(&x->carry[b], c + MS_LIFE_CARRY, __ATOMIC_RELEASE);
+    __atomic_store_n(&f->life[b], (uint16_t)0, __ATOMIC_RELEASE);
 }
 
-/* Bucket b's count: its carry and its own, read as one (see above). A
- * reader that keeps finding the mark (an owner stopped inside a carry,
- * as in a child of fork) takes the carry it sees and the rest. */
+/* What bucket value v adds to carry c read with it (see above). */
+static uint64_t
+life_own(unsigned v, uint64_t c)
+{
+    if (!(v & MS_LIFE_CARRY))
+        return v;
+    unsigned parity = (v >> 14) & 1;
+    return ((unsigned)(c / MS_LIFE_CARRY) & 1) == parity ? MS_LIFE_CARRY : 0;
+}
+
+/* Bucket b's count: its carry and its own, read as one (see above). */
 static uint64_t
 life_read(const ms_sitefree_t *f, int b)
 {
@@ -189,8 +202,10 @@ life_read(const ms_sitefree_t *f, int b)
         unsigned v = __atomic_load_n(&f->life[b], __ATOMIC_ACQUIRE);
         x = __atomic_load_n(&f->ext, __ATOMIC_ACQUIRE);
         uint64_t c2 = x ? __atomic_load_n(&x->carry[b], __ATOMIC_ACQUIRE) : 0;
-        if ((c1 == c2 && !(v & MS_LIFE_CARRY)) || tries >= 1000)
-            return c2 + (v & (MS_LIFE_CARRY - 1));
+        /* the carries differ only while the owner counts on: it soon
+         * stops carrying (a carry every MS_LIFE_CARRY frees at most) */
+        if (c1 == c2 || tries >= 1000)
+            return c2 + life_own(v, c2);
         if (tries >= 16)
             sched_yield();
     }

@@ -324,6 +324,25 @@ peek_seg(ms_tdir_t *d, uintptr_t ptr)
     return NULL;
 }
 
+/* ptr's record in t's current arrays, copied to out: 0, or -1 when none.
+ * No ordering of its own: the callers' protocols make the copy good. */
+static inline __attribute__((always_inline)) int
+peek_find(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
+{
+    ms_tdir_t *d = __atomic_load_n(&t->dir, __ATOMIC_ACQUIRE);
+    ms_tseg_t *s = d ? peek_seg(d, ptr) : NULL;
+    if (s == NULL)
+        return -1;
+    __m128i c;
+    int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
+    if (i < 0)
+        return -1;
+    ms_tslot_t x;
+    memcpy(&x, (const void *)&ms_tseg_slots(s)[i], sizeof(x));
+    ms_tslot_unpack(&x, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
+    return 0;
+}
+
 /* The seqlock's read of ptr's record, for a reader whose presence the
  * owner can see (peek, peek_held). */
 static inline __attribute__((always_inline)) int
@@ -339,19 +358,7 @@ peek_in(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
                 __builtin_ia32_pause();
             continue;
         }
-        ms_tdir_t *d = __atomic_load_n(&t->dir, __ATOMIC_ACQUIRE);
-        ms_tseg_t *s = d ? peek_seg(d, ptr) : NULL;
-        found = 0;
-        if (s != NULL) {
-            __m128i c;
-            int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
-            if (i >= 0) {
-                ms_tslot_t x;
-                memcpy(&x, (const void *)&ms_tseg_slots(s)[i], sizeof(x));
-                ms_tslot_unpack(&x, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
-                found = 1;
-            }
-        }
+        found = peek_find(t, ptr, out) == 0;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == s1)
             break;
@@ -392,19 +399,7 @@ ms_table_peek_held(ms_table_t *t, uintptr_t ptr, ms_rec_t *out,
     ms_table_t **held)
 {
     (void)__atomic_exchange_n(held, t, __ATOMIC_SEQ_CST);
-    ms_tdir_t *d = __atomic_load_n(&t->dir, __ATOMIC_ACQUIRE);
-    ms_tseg_t *s = d ? peek_seg(d, ptr) : NULL;
-    int found = -1;
-    if (s != NULL) {
-        __m128i c;
-        int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
-        if (i >= 0) {
-            ms_tslot_t x;
-            memcpy(&x, (const void *)&ms_tseg_slots(s)[i], sizeof(x));
-            ms_tslot_unpack(&x, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
-            found = 0;
-        }
-    }
+    int found = peek_find(t, ptr, out);
     __atomic_store_n(held, NULL, __ATOMIC_RELEASE);
     return found;
 }

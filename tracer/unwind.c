@@ -821,7 +821,10 @@ splice(ms_replay_cache_t *c, keep_t *k, const ms_memo_t *m,
     if (j >= s->nframes || m->word > s->nw)
         return 0;
     int trunc = s->frames[s->nframes - 1] == MS_FRAME_TRUNCATED;
-    if ((uint32_t)n != j && (trunc || (uint32_t)n + rest > (uint32_t)max))
+    /* elsewhere than its own frame, only a tail a fresh walk would take
+     * whole: one that ended by the depth limit, or that reaches it (a
+     * fresh walk there stops at the limit before it reads on), would not */
+    if ((uint32_t)n != j && (trunc || (uint32_t)n + rest >= (uint32_t)max))
         return 0;
     for (uint32_t i = m->word; i < s->nw; i++)
         if (*(const uintptr_t *)(s->fp + (uintptr_t)(intptr_t)s->off[i]) !=
@@ -842,7 +845,6 @@ splice(ms_replay_cache_t *c, keep_t *k, const ms_memo_t *m,
     return n + (int)rest;
 }
 
-/* The walk; k NULL: not kept. */
 /* the stack ends here, cut: never kept (a rule may be missing only until
  * a module is loaded) */
 #define CUT() do { frames[n++] = MS_FRAME_CUT; if (k) k->ok = 0; } while (0)

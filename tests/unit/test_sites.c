@@ -1,0 +1,144 @@
+/*
+ * test_sites.c - the lifetime buckets of a site's free side
+ * (tracer/sites.c): 16-bit counts that move into a 64-bit carry.
+ *
+ * The sites code is compiled into this test (its arena is malloc), so a
+ * free side is counted and read directly:
+ *
+ * test_carry_exact: 5 * MS_LIFE_CARRY + 7 frees into one bucket and a few
+ *   into another read back exactly, and the frees total is their sum.
+ * test_owner_stopped: an owner stopped inside a carry (as a thread that
+ *   fork did not copy leaves it), at each of its two steps, leaves a
+ *   bucket that still reads its exact count: the mark tells whether the
+ *   carry holds it yet. An owner stopped before the carry stored it must
+ *   not read MS_LIFE_CARRY short, nor one stopped after it read twice.
+ * test_reader_racing: a reader thread reads a bucket while the owner
+ *   counts through many carries: every read lies between the counts
+ *   before and after it (one more: the free being counted), never
+ *   MS_LIFE_CARRY off.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "../../tracer/sites.c"
+
+void *ms_tmalloc(size_t n) { return malloc(n); }
+void *ms_tcalloc(size_t n) { return calloc(1, n); }
+void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
+void ms_tfree(void *p) { free(p); }
+static int dropped;
+void ms_dropped(void) { dropped++; }
+
+static uint64_t
+bucket(const ms_sitefree_t *f, int b)
+{
+    ms_sitefree_view_t v;
+    ms_sitefree_read(f, &v);
+    return v.life[b];
+}
+
+START_TEST(test_carry_exact)
+{
+    ms_sitefree_t *f = calloc(1, sizeof(*f));
+    ck_assert_ptr_nonnull(f);
+    uint64_t n = 5ull * MS_LIFE_CARRY + 7;
+    for (uint64_t i = 0; i < n; i++)
+        ms_sitefree_count(f, 3);
+    for (int i = 0; i < 11; i++)
+        ms_sitefree_count(f, 0);
+    ms_sitefree_view_t v;
+    ms_sitefree_read(f, &v);
+    ck_assert_uint_eq(v.life[3], n);
+    ck_assert_uint_eq(v.life[0], 11);
+    ck_assert_uint_eq(v.frees, n + 11);
+    ck_assert_int_eq(dropped, 0);
+    free(f->ext);
+    free(f);
+}
+END_TEST
+
+START_TEST(test_owner_stopped)
+{
+    for (int carries = 0; carries < 3; carries++) {
+        ms_sitefree_t *f = calloc(1, sizeof(*f));
+        ck_assert_ptr_nonnull(f);
+        uint64_t n = (uint64_t)(carries + 1) * MS_LIFE_CARRY - 1;
+        for (uint64_t i = 0; i < n; i++)
+            ms_sitefree_count(f, 5);
+        ck_assert_uint_eq(bucket(f, 5), n);
+        /* the next free carries: redo its steps by hand, reading between */
+        ms_siteext_t *x = ms_sitefree_ext(f);
+        ck_assert_ptr_nonnull(x);
+        uint64_t c = x->carry[5];
+        unsigned parity = (unsigned)(c / MS_LIFE_CARRY) & 1;
+        f->life[5] = (uint16_t)(MS_LIFE_CARRY | parity << 14);
+        ck_assert_uint_eq(bucket(f, 5), n + 1);     /* marked, carry old */
+        x->carry[5] = c + MS_LIFE_CARRY;
+        ck_assert_uint_eq(bucket(f, 5), n + 1);     /* marked, carry new */
+        f->life[5] = 0;
+        ck_assert_uint_eq(bucket(f, 5), n + 1);
+        ms_sitefree_count(f, 5);
+        ck_assert_uint_eq(bucket(f, 5), n + 2);
+        free(f->ext);
+        free(f);
+    }
+}
+END_TEST
+
+static ms_sitefree_t *racing;
+static uint64_t counted;   /* the owner's count, after each free */
+static volatile int racing_done;
+
+static void *
+reader(void *arg)
+{
+    uint64_t *bad = arg;
+    while (!racing_done) {
+        uint64_t before = __atomic_load_n(&counted, __ATOMIC_ACQUIRE);
+        uint64_t got = bucket(racing, 1);
+        uint64_t after = __atomic_load_n(&counted, __ATOMIC_ACQUIRE);
+        /* the free being counted may show before its count is stored */
+        if (got < before || got > after + 1)
+            (*bad)++;
+    }
+    return NULL;
+}
+
+START_TEST(test_reader_racing)
+{
+    racing = calloc(1, sizeof(*racing));
+    ck_assert_ptr_nonnull(racing);
+    uint64_t bad = 0;
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, reader, &bad), 0);
+    uint64_t n = 40ull * MS_LIFE_CARRY;
+    for (uint64_t i = 1; i <= n; i++) {
+        ms_sitefree_count(racing, 1);
+        __atomic_store_n(&counted, i, __ATOMIC_RELEASE);
+    }
+    racing_done = 1;
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(bucket(racing, 1), n);
+    free(racing->ext);
+    free(racing);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("sites");
+    TCase *tc = tcase_create("life");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_carry_exact);
+    tcase_add_test(tc, test_owner_stopped);
+    tcase_add_test(tc, test_reader_racing);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
