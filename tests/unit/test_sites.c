@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../../tracer/sites.c"
+#include "no_exit_report.h"
 
 void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
@@ -131,16 +132,8 @@ END_TEST
 int
 main(int argc, char **argv)
 {
-    /* The binary runs over our allocator (linked), whose exit report would
-     * land in the working directory, the checkout: none is wanted. The
-     * library reads its options at start-up, so start again with them. */
     (void)argc;
-    if (getenv("MEMSCOPE_AUTO_EXPORT") == NULL) {
-        setenv("MEMSCOPE_AUTO_EXPORT", "0", 1);
-        execv("/proc/self/exe", argv);
-        perror("test_sites: execv");
-        return EXIT_FAILURE;
-    }
+    no_exit_report(argv);
     Suite *s = suite_create("sites");
     TCase *tc = tcase_create("life");
     tcase_set_timeout(tc, 60);

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "../../tracer/table.c"
+#include "no_exit_report.h"
 
 /* The arena of the table's own memory: malloc here. */
 void *ms_tmalloc(size_t n) { return malloc(n); }
@@ -431,16 +432,8 @@ table_suite(void)
 int
 main(int argc, char **argv)
 {
-    /* The binary runs over our allocator (linked), whose exit report would
-     * land in the working directory, the checkout: none is wanted. The
-     * library reads its options at start-up, so start again with them. */
     (void)argc;
-    if (getenv("MEMSCOPE_AUTO_EXPORT") == NULL) {
-        setenv("MEMSCOPE_AUTO_EXPORT", "0", 1);
-        execv("/proc/self/exe", argv);
-        perror("test_table: execv");
-        return EXIT_FAILURE;
-    }
+    no_exit_report(argv);
     SRunner *sr = srunner_create(table_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
