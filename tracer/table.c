@@ -199,7 +199,10 @@ dir_room(ms_table_t *t)
     return 0;
 }
 
-/* Replaces entry e's segment with one of cap slots holding its records. */
+/* Replaces entry e's segment with one of cap slots holding its records.
+ * A slot moves as it is, with its control byte (the tag is the same
+ * hash's): only its home group among the new groups is computed again.
+ * The new segment is published only once complete. */
 static int
 seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
 {
@@ -209,14 +212,29 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
     ms_tseg_t *s = seg_new(cap);
     if (s == NULL)
         return -1;
-    uintptr_t base = e->region << MS_REGION_BITS;
-    const ms_tslot_t *sl = ms_tseg_slots(old);
-    for (uint32_t i = 0; i < old->cap; i++)
-        if (old->ctrl[i] < MS_CTRL_EMPTY) {
-            ms_rec_t r;
-            ms_tslot_unpack(&sl[i], base, &r);
-            ms_tseg_put(s, &r);
+    const ms_tslot_t *from = ms_tseg_slots(old);
+    ms_tslot_t *to = ms_tseg_slots(s);
+    uint32_t ng = s->ngroups;
+    for (uint32_t og = 0; og < old->ngroups; og++) {
+        /* full slots: control bytes below 0x80 */
+        unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_loadu_si128(
+            (const __m128i *)(old->ctrl + MS_TGROUP * og))) & 0xffffu;
+        for (; m != 0; m &= m - 1) {
+            unsigned i = og * MS_TGROUP + (unsigned)__builtin_ctz(m);
+            uint32_t g = ms_table_home(ms_table_hash(
+                (uint32_t)(from[i].a & MS_TSLOT_OFF_MASK)), ng);
+            unsigned f;
+            while ((f = ms_ctrl_free(_mm_loadu_si128(
+                    (const __m128i *)(s->ctrl + MS_TGROUP * g)))) == 0)
+                if (++g == ng)
+                    g = 0;
+            unsigned j = g * MS_TGROUP + (unsigned)__builtin_ctz(f);
+            to[j] = from[i];
+            s->ctrl[j] = old->ctrl[i];
         }
+    }
+    s->count = old->count;
+    s->left = (uint16_t)(s->left - old->count);
     if (cap < old->cap)
         s->shrunk_from = old->cap;
     uint64_t q = ms_table_write_begin(t);
