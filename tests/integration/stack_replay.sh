@@ -9,7 +9,9 @@
 #    (malloc calls of their own, called from one call site in mid2, in
 #    one frame) under outer_e 250 of 50 and
 #    under outer_f 250 of 60 (a walk taking the rest of another at mid2
-#    must see outer_e and outer_f differ), in the JSON and in the
+#    must see outer_e and outer_f differ), leaf;path_gN;main (N 0..9,
+#    with path_a and path_b more walks from one start than it keeps)
+#    100 of 100+N, in the JSON and in the
 #    allocated folded stacks (memscope report --metric allocated);
 #  - exact mode, MEMSCOPE_STACK_DEPTH=4: the same counts on stacks cut at
 #    4 frames, [truncated] after them (c and d, e and f still differ);
@@ -48,6 +50,8 @@ want = {("leaf", "path_a", "main"): (600, 10),
         ("leaf_y", "mid2", "outer_e", "main"): (250, 50),
         ("leaf_x", "mid2", "outer_f", "main"): (250, 60),
         ("leaf_y", "mid2", "outer_f", "main"): (250, 60)}
+for g in range(10):
+    want[("leaf", f"path_g{g}", "main")] = (100, 100 + g)
 fails = []
 
 def base(name):

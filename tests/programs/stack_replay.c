@@ -15,6 +15,10 @@
  * from leaf_y may take the rest of a walk from leaf_x at mid2's frame only
  * if the words above read the same (they do not: outer_e or outer_f).
  *
+ * path_g0 ... path_g9 call leaf too, in turn: with path_a and path_b,
+ * twelve walks from one start, more than the ways the tracer keeps of one
+ * set, so that each is evicted and walked again in turn.
+ *
  * Each path allocates its own size, a known number of times. The program
  * says whether the frames were indeed the same on both paths of each pair
  * (else the test would prove nothing).
@@ -24,7 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { PATH_A, PATH_B, PATH_C, PATH_D, PATH_E, PATH_F, NPATHS };
+enum { PATH_A, PATH_B, PATH_C, PATH_D, PATH_E, PATH_F, PATH_G0,
+    NPATHS = PATH_G0 + 10 };
 
 static void *frame_of[NPATHS];      /* leaf's, per path (1: it moved) */
 static void *mid2_frame[NPATHS];
@@ -59,6 +64,21 @@ path_b(void)
     leaf(20, PATH_B);
     total++;
 }
+
+/* path_g0 ... path_g9: 100 blocks of 100 ... 109 bytes each */
+#define PATH_G(g) \
+    __attribute__((noinline)) static void \
+    path_g##g(void) \
+    { \
+        leaf(100 + (g), PATH_G0 + (g)); \
+        total++; \
+    }
+PATH_G(0) PATH_G(1) PATH_G(2) PATH_G(3) PATH_G(4)
+PATH_G(5) PATH_G(6) PATH_G(7) PATH_G(8) PATH_G(9)
+static void (*const path_g[10])(void) = {
+    path_g0, path_g1, path_g2, path_g3, path_g4,
+    path_g5, path_g6, path_g7, path_g8, path_g9
+};
 
 __attribute__((noinline)) static void
 mid(size_t n, int path)
@@ -151,8 +171,11 @@ main(void)
         case 2: outer_e(1); break;
         default: outer_f(0); break;
         }
+        path_g[i % 10]();
     }
     int ab = frame_of[PATH_A] == frame_of[PATH_B] && frame_of[PATH_A] != (void *)1;
+    for (int g = 0; g < 10; g++)
+        ab = ab && frame_of[PATH_G0 + g] == frame_of[PATH_A];
     int cd = frame_of[PATH_C] == frame_of[PATH_D] && frame_of[PATH_C] != (void *)1;
     int ef = mid2_frame[PATH_E] == mid2_frame[PATH_F] &&
         mid2_frame[PATH_E] != (void *)1;
