@@ -184,7 +184,33 @@ def clean_env():
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("MEMSCOPE_") and k not in ("LD_PRELOAD", "PYTHONMALLOC")}
     env["LC_ALL"] = "C"
+    # memscope's symbol cache (by default under ~/.cache) is this run's own:
+    # every configuration starts from the same state, filled by the warm-up
+    if getattr(args, "cache_home", None):
+        env["XDG_CACHE_HOME"] = args.cache_home
     return env
+
+
+def symcache_cost(tmp, timeout):
+    """The exit cost of a cold symbol cache: churn 1 100000 1000 (exact,
+    default depth) once with an empty cache, then once with it warm."""
+    churn = os.path.join(args.build, "bench", "churn")
+    home = os.path.join(tmp, "xdg-cold")
+    os.makedirs(home)
+    r = {}
+    for kind in ("cold", "warm"):
+        env = clean_env()
+        env.update({"LD_PRELOAD": args.lib, "XDG_CACHE_HOME": home,
+                    "MEMSCOPE_OUT": os.path.join(tmp, "symcache-" + kind)})
+        sp, _, stderr = spawn([churn, "1", "100000", "1000"], env, None, tmp,
+                              "symcache-" + kind, timeout)
+        shutil.rmtree(env["MEMSCOPE_OUT"], ignore_errors=True)
+        if sp["status"] != "ok":
+            return {"status": sp["status"], "stderr_tail": stderr[-800:]}
+        r[kind + "_wall_s"], r[kind + "_maxrss_kb"] = sp["wall_s"], sp["maxrss_kb"]
+    shutil.rmtree(home, ignore_errors=True)
+    r["status"] = "ok"
+    return r
 
 
 def parse_kv(line):
@@ -549,6 +575,17 @@ def markdown(res):
     mode = "SMOKE (one short run per cell: proves the harness, figures meaningless)" if st["smoke"] \
         else "QUICK (less work, indicative only)" if st["quick"] else "full"
     L.append(f"- date: {m['date']}; mode: {mode}; rounds: {st['warmup']} warm-up + {st['runs']} counted, interleaved")
+    sc = res.get("symcache")
+    if sc is not None:
+        cold = ""
+        if sc.get("status") == "ok":
+            cold = (f"; a cold cache costs a process its naming at exit: churn 1 100000 1000 (exact) "
+                    f"{sc['cold_wall_s']:.3f} s, {fmib(sc['cold_maxrss_kb'])} MiB peak cold vs "
+                    f"{sc['warm_wall_s']:.3f} s, {fmib(sc['warm_maxrss_kb'])} MiB warm")
+        L.append("- memscope's symbol cache (its default, kept across runs) is this run's own, "
+                 + ("warm after the warm-up round: counted runs name their stacks from it, as a "
+                    "program's second run does" if st["warmup"] else
+                    "filled by each cell's first run (no warm-up round)") + cold)
     L.append(f"- machine: {m['cores']} cores ({m['cores_usable']} usable), {m['cpu_model']}, "
              f"Linux {m['kernel']}, {fbytes(m['memory_bytes'])} RAM")
     L.append(f"- memscope {m['memscope_rev']} (library built {m.get('library_mtime', '?')}) over {m['jemalloc']}; {m['glibc']}; "
@@ -1008,6 +1045,8 @@ def main():
         m["library_mtime"] = datetime.datetime.fromtimestamp(
             os.path.getmtime(args.lib), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         args.lib = frozen
+        args.cache_home = os.path.join(tmp, "xdg-cache")
+        os.makedirs(args.cache_home)
         wls = workloads(sizes, threads, cores, tmp)
         if args.workloads:
             want = csv_list(args.workloads)
@@ -1065,6 +1104,7 @@ def main():
             not args.workloads or "export" in csv_list(args.workloads)) else []
         short = short_bench(1 if smoke else 3 if quick else 5, tmp, max(timeout, 120)) if (
             not args.workloads or "short" in csv_list(args.workloads)) else None
+        symcache = symcache_cost(tmp, timeout)
         slope = None
         pts = [(e["report"]["tracked_blocks"], e["report"]["tracer_overhead_bytes"])
                for e in ex if e.get("report") and e["report"].get("tracked_blocks")
@@ -1085,6 +1125,7 @@ def main():
             "vs_heaptrack": vs,
             "export": ex,
             "short": short,
+            "symcache": symcache,
             "rec_size": rec_size(),
             "memory_slope": slope,
             "raw_runs": runs_by,

@@ -16,7 +16,6 @@
  * when it has ended; then it prints a summary of PROG's exit report on
  * stderr (not with -q) and exits with PROG's status.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -722,23 +721,13 @@ want_bin(void)
     return has;
 }
 
-/* Removes the run's directory: its log, its symbol cache. */
+/* Removes the run's directory: its log. */
 static void
 remove_rundir(const char *dir)
 {
     if (dir[0] == '\0')
         return;
     char path[1200];
-    snprintf(path, sizeof(path), "%s/symbols", dir);
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL)
-            if (e->d_name[0] != '.')
-                unlinkat(dirfd(d), e->d_name, 0);
-        closedir(d);
-        rmdir(path);
-    }
     snprintf(path, sizeof(path), "%s/reports", dir);
     unlink(path);
     rmdir(dir);
@@ -771,19 +760,18 @@ cmd_run(int argc, char **argv)
     char logpath[PATH_MAX] = "";
     absolute_out();
     int kept_bin = want_bin();
-    /* the run's own directory: the run log, and the symbol cache */
+    /* the run's own directory: the run log (the symbol cache is the
+     * library's default, kept across runs: each process of the run, and
+     * of the next run, finds what the others named) */
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || *tmp != '/' || strlen(tmp) > 900)
         tmp = "/tmp";
-    char rundir[1024], cache[1100];
+    char rundir[1024];
     int logfd = -1;
     snprintf(rundir, sizeof(rundir), "%s/memscope-run.XXXXXX", tmp);
     if (mkdtemp(rundir) == NULL) {
         rundir[0] = '\0';
     } else {
-        snprintf(cache, sizeof(cache), "%s/symbols", rundir);
-        if (getenv("MEMSCOPE_SYMBOL_CACHE") == NULL && mkdir(cache, 0700) == 0)
-            setenv("MEMSCOPE_SYMBOL_CACHE", cache, 1);
         snprintf(logpath, sizeof(logpath), "%s/reports", rundir);
         logfd = open(logpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (logfd >= 0)

@@ -9,6 +9,12 @@ export MEMSCOPE_LIB="$BUILD/libmemscope_malloc.so"
 export MEMSCOPE_TOOL="$BUILD/memscope"
 export PROGS="$BUILD/tests/prog"
 LIMIT=${TEST_TIMEOUT:-300}
+# the symbol cache (by default under ~/.cache) of this run only (each
+# integration script takes its own: common.bash)
+mkdir -p "$BUILD"
+XDG_CACHE_HOME=$(mktemp -d "$BUILD/test-cache.XXXXXX") || exit 1
+export XDG_CACHE_HOME
+trap 'rm -rf "$XDG_CACHE_HOME"' EXIT
 pass=0 fail=0 skip=0 failed=()
 logdir="$BUILD/test-logs"
 mkdir -p "$logdir"

@@ -83,7 +83,8 @@ static const opt_desc_t opts[] = {
       "appended to" },
     { "MEMSCOPE_SYMBOL_CACHE", OPT_STRING, ms_opt.symbol_cache,
       sizeof(ms_opt.symbol_cache), 0, 0,
-      "directory of function names by build ID, shared by processes" },
+      "directory of function names by build ID and debug files, kept "
+      "across runs (none = off)" },
     { "MEMSCOPE_SUPPRESSIONS", OPT_STRING, ms_opt.suppressions,
       sizeof(ms_opt.suppressions), 0, 0,
       "file of leak:PATTERN lines: matching leaks left out of the reports" },
@@ -167,6 +168,11 @@ parse_one(const opt_desc_t *d, const char *v)
     case OPT_SIGNAL:
         return parse_signal(v, d->dst);
     case OPT_STRING:
+        if (d->dst == ms_opt.symbol_cache &&
+            (*v == '\0' || strcmp(v, "none") == 0)) {
+            ms_opt.symbol_cache[0] = '\0';
+            return 0;
+        }
         if (*v == '\0' || strlen(v) >= d->dst_len)
             return -1;
         if (d->dst == ms_opt.name && strchr(v, '/') != NULL)
@@ -195,9 +201,30 @@ parse_one(const opt_desc_t *d, const char *v)
     return -1;
 }
 
+/* The symbol cache by default: $XDG_CACHE_HOME/memscope/symbols, else
+ * $HOME/.cache/memscope/symbols (symcache.c makes it); none without an
+ * absolute one of these (a setuid process reads neither). */
+static void
+symbol_cache_default(void)
+{
+    const char *xdg = secure_getenv("XDG_CACHE_HOME"),
+        *home = secure_getenv("HOME");
+    int n = -1;
+    if (xdg != NULL && xdg[0] == '/')
+        n = snprintf(ms_opt.symbol_cache, sizeof(ms_opt.symbol_cache),
+            "%s/memscope/symbols", xdg);
+    else if (home != NULL && home[0] == '/')
+        n = snprintf(ms_opt.symbol_cache, sizeof(ms_opt.symbol_cache),
+            "%s/.cache/memscope/symbols", home);
+    if (n < 0 || (size_t)n >= sizeof(ms_opt.symbol_cache))
+        ms_opt.symbol_cache[0] = '\0';
+}
+
 void
 ms_options_load(void)
 {
+    if (secure_getenv("MEMSCOPE_SYMBOL_CACHE") == NULL)
+        symbol_cache_default();
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         /* secure_getenv: NULL in a setuid or otherwise AT_SECURE process. */
         const char *v = secure_getenv(opts[i].name);

@@ -390,10 +390,12 @@ module_func(modsyms_t *ms, uint64_t pc)
     return f->name;
 }
 
-/* The Dwfl of unloaded module i, made on first use from its file. */
+/* The Dwfl of unloaded module i, made on first use from its file (libdw
+ * loaded then: every live address may have come from the symbol cache). */
 static Dwfl *
 dead_dwfl(ms_symtab_t *st, int i, const char *path, uintptr_t bias)
 {
+    dw_load();
     if (!dw.ok || i >= 1 << 16)
         return NULL;
     if (i >= st->ndead) {

@@ -1,6 +1,7 @@
 /*
- * symcache.h - names of return addresses kept across processes by module
- * build ID (symcache.c), for symbols.c: MEMSCOPE_SYMBOL_CACHE.
+ * symcache.h - names of return addresses kept across processes and runs,
+ * by module build ID and debug files (symcache.c), for symbols.c:
+ * MEMSCOPE_SYMBOL_CACHE.
  */
 #ifndef MS_TRACER_SYMCACHE_H
 #define MS_TRACER_SYMCACHE_H
@@ -15,10 +16,13 @@ typedef struct ms_symcache_mod ms_symcache_mod_t;
 typedef struct {
     ms_symcache_mod_t **mods;
     int n, cap;
+    int seeded;
+    uint64_t seed;          /* the keys' part shared by every module */
 } ms_symcache_t;
 
 /* The cache of the loaded module at base (dladdr's dli_fbase), or NULL:
- * no cache directory, no build ID, no memory. */
+ * no cache directory, no build ID, a module not cached (symcache.c), no
+ * memory. */
 ms_symcache_mod_t *ms_symcache_module(ms_symcache_t *c, uintptr_t base);
 /* Its build ID, in hex. */
 const char *ms_symcache_bid(const ms_symcache_mod_t *m);
@@ -28,7 +32,8 @@ int ms_symcache_get(ms_symcache_mod_t *m, uintptr_t offset, ms_sym_t *out);
 /* Keeps what sym says of offset, written at ms_symcache_flush. */
 void ms_symcache_put(ms_symcache_mod_t *m, uintptr_t offset,
     const ms_sym_t *sym);
-/* Appends each module's new lines to its file and frees c's contents. */
+/* Appends each module's new lines to its file (made as needed) and frees
+ * c's contents. */
 void ms_symcache_flush(ms_symcache_t *c);
 
 #endif

@@ -36,8 +36,8 @@ ms_need() {
 # ms_setup NAME: checks the library is built, makes $TMP (removed on exit)
 # and goes there. The library's reports (it traces by default and writes
 # them at exit) go to $TMP/reports, never into the repository or into a
-# directory a test compares; the other MEMSCOPE_* options are left as the
-# caller set them.
+# directory a test compares; its symbol cache under $TMP/xdg-cache; the
+# other MEMSCOPE_* options are left as the caller set them.
 ms_setup() {
     [ -f "$MEMSCOPE_LIB" ] || ms_fail "$MEMSCOPE_LIB not built (run make)"
     MEMSCOPE_LIB=$(cd "$(dirname "$MEMSCOPE_LIB")" && pwd -P)/$(basename "$MEMSCOPE_LIB")
@@ -46,6 +46,9 @@ ms_setup() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     export MEMSCOPE_OUT=$TMP/reports
+    # the symbol cache (by default under ~/.cache) of this test only: a
+    # test neither reads what another run left nor fills the user's
+    export XDG_CACHE_HOME=$TMP/xdg-cache
     cd "$TMP"
     ulimit -c 0 2>/dev/null || true
 }

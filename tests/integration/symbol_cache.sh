@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # symbol_cache.sh - MEMSCOPE_SYMBOL_CACHE (issue 14, point 6): names of
-# return addresses kept across processes by module build ID.
+# return addresses kept across processes and runs, by module build ID and
+# the identity of the module's debug files.
 # tests/programs/cxx_containers (C++: demangled names, inlined frames) is
-# traced without a cache, then twice with one empty directory:
-#  - the frames of all three JSON reports are the same (function, file,
+# traced without a cache (none), then twice with one empty directory:
+#  - the frames of all the JSON reports are the same (function, file,
 #    line, module, offset, inlined; the address moves with ASLR);
 #  - the first run with the cache loads libdw and fills the directory
-#    (one file per build ID); the second loads no libdw (LD_DEBUG=files)
+#    (one file per module); the second loads no libdw (LD_DEBUG=files)
 #    and adds no line;
 #  - a cache file with garbage lines is skipped where it does not parse:
 #    the report is the same again.
-# `memscope run` gives each run such a directory, removed at the end.
+#  - a file past 16 MB is replaced by the lines used, named the same.
+# Then:
+#  - unset, the cache is $XDG_CACHE_HOME/memscope/symbols, else
+#    $HOME/.cache/memscope/symbols (made 0700); none or empty: no cache;
+#    a HOME where nothing can be made: libdw, nothing said, same report;
+#  - never stale: a copy of the program whose DWARF is in a separate file
+#    next to it (objcopy --only-keep-debug, .gnu_debuglink) is named with
+#    its file:line; once the debug file is gone, a warm cache must give
+#    what libdw says now (no file:line), and back with it;
+#  - memscope run uses the default cache.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -19,6 +29,7 @@ ms_setup symbol_cache
 P=$PROGS/cxx_containers
 export MEMSCOPE_SAMPLE=0 MEMSCOPE_FORMATS=json MEMSCOPE_TEST_MODE=1
 unset MEMSCOPE_NAME MEMSCOPE_SYMBOL_CACHE
+export XDG_CACHE_HOME=$TMP/xdg
 C=$TMP/cache
 mkdir "$C"
 
@@ -33,7 +44,13 @@ traced() {
 }
 loads_libdw() { cat "$TMP/$1".ld.* | grep -q "file=libdw.so"; }
 
-traced none
+traced none MEMSCOPE_SYMBOL_CACHE=none
+loads_libdw none || ms_fail "the run without a cache did not load libdw (test is broken?)"
+[ ! -e "$XDG_CACHE_HOME" ] || ms_fail "MEMSCOPE_SYMBOL_CACHE=none made $XDG_CACHE_HOME"
+traced empty MEMSCOPE_SYMBOL_CACHE=
+[ ! -e "$XDG_CACHE_HOME" ] || ms_fail "MEMSCOPE_SYMBOL_CACHE= (empty) made $XDG_CACHE_HOME"
+grep -q "MEMSCOPE_SYMBOL_CACHE" "$TMP/empty.out" && ms_fail "MEMSCOPE_SYMBOL_CACHE= warned: $(cat "$TMP/empty.out")"
+echo "ok: none and empty: no cache"
 traced cold MEMSCOPE_SYMBOL_CACHE="$C"
 loads_libdw cold || ms_fail "the cold run did not load libdw (test is broken?)"
 n_files=$(ls "$C" | wc -l)
@@ -48,6 +65,19 @@ for f in "$C"/*; do
     printf 'zz\tnot\tan\toffset\n0\n1\t\t\n%s' "5	a	b" >>"$f"
 done
 traced junk MEMSCOPE_SYMBOL_CACHE="$C"
+# a file past the limit (16 MB) is replaced by the lines used, not grown:
+# the biggest loses its first lines (named again) and gains 17 MB of junk
+big=$(ls -S "$C" | head -1)
+tail -n +4 "$C/$big" >"$TMP/big"
+/usr/bin/python3 -c 'import sys; sys.stdout.write("zz\tjunk\t\t0\n" * 1700000)' >>"$TMP/big"
+mv "$TMP/big" "$C/$big"
+traced big MEMSCOPE_SYMBOL_CACHE="$C"
+size=$(stat -c %s "$C/$big")
+[ "$size" -lt 1000000 ] || ms_fail "a cache file of 17 MB was not replaced (now $size bytes)"
+ls -a "$C" | grep -q tmp && ms_fail "a temporary file left in the cache: $(ls -a "$C")"
+traced bigwarm MEMSCOPE_SYMBOL_CACHE="$C"
+loads_libdw bigwarm && ms_fail "after its replacement, the file does not name what it did"
+echo "ok: a cache file past 16 MB is replaced ($size bytes now), and names all it did"
 
 /usr/bin/python3 - "$TMP" <<'PY'
 import glob, json, sys
@@ -67,7 +97,7 @@ named = sum(1 for f in base if json.loads(f).get("function"))
 inl = sum(1 for f in base if json.loads(f).get("inlined"))
 if named < 10:
     sys.exit(f"FAIL: only {named} named frames without the cache (test is broken?)")
-for tag in ("cold", "warm", "junk"):
+for tag in ("cold", "warm", "junk", "big", "bigwarm"):
     got = frames(tag)
     if got != base:
         a, b = set(base), set(got)
@@ -75,10 +105,98 @@ for tag in ("cold", "warm", "junk"):
 print(f"ok: the same {len(base)} frames ({named} named, {inl} inlined) with and without the cache, and with garbage in it")
 PY
 
-# memscope run: its cache directory is gone at the end
-count_rundirs() { find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'memscope-run.*' 2>/dev/null | wc -l; }
-before=$(count_rundirs)
-"$MEMSCOPE_TOOL" run -q -o "$TMP/run" -- "$P" >/dev/null
-after=$(count_rundirs)
-[ "$after" -le "$before" ] || ms_fail "memscope run left its directory behind"
-echo "ok: memscope run removes its symbol cache"
+# the default place: XDG_CACHE_HOME, else HOME/.cache; warm there too
+traced xdg
+D=$XDG_CACHE_HOME/memscope/symbols
+[ "$(ls "$D" | wc -l)" = "$n_files" ] || ms_fail "unset: $D holds $(ls "$D" 2>/dev/null | wc -l) files, want $n_files"
+[ "$(stat -c %a "$XDG_CACHE_HOME/memscope")/$(stat -c %a "$D")" = 700/700 ] ||
+    ms_fail "the default cache directories are not 0700"
+traced xdgwarm
+loads_libdw xdgwarm && ms_fail "the warm run in the default cache loaded libdw"
+mkdir "$TMP/home"
+traced home -u XDG_CACHE_HOME HOME="$TMP/home"
+[ "$(ls "$TMP/home/.cache/memscope/symbols" | wc -l)" = "$n_files" ] ||
+    ms_fail "no XDG_CACHE_HOME: not in HOME/.cache/memscope/symbols"
+traced homewarm -u XDG_CACHE_HOME HOME="$TMP/home"
+loads_libdw homewarm && ms_fail "the warm run in HOME/.cache loaded libdw"
+# a HOME nothing can be made in (a file: even root cannot): names from
+# libdw, nothing said
+echo >"$TMP/homefile"
+traced rohome -u XDG_CACHE_HOME HOME="$TMP/homefile"
+cmp -s "$TMP/none.out" "$TMP/rohome.out" ||
+    ms_fail "an unwritable HOME: the output differs: $(diff "$TMP/none.out" "$TMP/rohome.out" | head -3)"
+echo "ok: an unwritable HOME: no cache, nothing said"
+echo "ok: unset: the cache is XDG_CACHE_HOME/memscope/symbols, else HOME/.cache/memscope/symbols (0700), warm there"
+
+/usr/bin/python3 - "$TMP" <<'PY'
+import glob, json, sys
+tmp = sys.argv[1]
+def frames(tag):
+    (path,) = glob.glob(f"{tmp}/{tag}/*.json")
+    r = json.load(open(path))
+    fr = r.get("frames")
+    if fr is None:
+        fr = [f for s in r["sites"] for f in s["frames"]]
+    return sorted(json.dumps({k: v for k, v in (f or {}).items() if k != "address"},
+                             sort_keys=True) for f in fr)
+base = frames("none")
+for tag in ("empty", "xdg", "xdgwarm", "home", "homewarm", "rohome"):
+    if frames(tag) != base:
+        sys.exit(f"FAIL: {tag}: frames differ from the run without a cache")
+print("ok: the same frames in the default places, cold and warm")
+PY
+
+# never stale: the program's DWARF in a separate file next to it, then gone
+ms_need objcopy
+mkdir "$TMP/split"
+S=$TMP/split/cxx_containers
+cp "$P" "$S"
+objcopy --only-keep-debug "$S" "$S.debug"
+objcopy --strip-debug --add-gnu-debuglink="$S.debug" "$S"
+P=$S
+export MEMSCOPE_SYMBOL_CACHE=$TMP/split-cache
+traced dbg-none MEMSCOPE_SYMBOL_CACHE=none
+traced dbg-cold
+traced dbg-warm
+loads_libdw dbg-warm && ms_fail "split debug file: the warm run loaded libdw"
+mv "$S.debug" "$TMP/kept.debug"
+traced nodbg-none MEMSCOPE_SYMBOL_CACHE=none
+traced nodbg
+traced nodbg-warm
+mkdir "$TMP/split/.debug"
+mv "$TMP/kept.debug" "$TMP/split/.debug/cxx_containers.debug"
+traced subdbg
+unset MEMSCOPE_SYMBOL_CACHE
+/usr/bin/python3 - "$TMP" "$S" <<'PY'
+import glob, json, sys
+tmp, prog = sys.argv[1], sys.argv[2]
+def frames(tag):
+    (path,) = glob.glob(f"{tmp}/{tag}/*.json")
+    r = json.load(open(path))
+    fr = r.get("frames")
+    if fr is None:
+        fr = [f for s in r["sites"] for f in s["frames"]]
+    return sorted(json.dumps({k: v for k, v in (f or {}).items() if k != "address"},
+                             sort_keys=True) for f in fr)
+def lines_in_prog(fr):
+    return sum(1 for f in map(json.loads, fr) if f.get("module") == prog and f.get("line"))
+with_dbg, without = frames("dbg-none"), frames("nodbg-none")
+if lines_in_prog(with_dbg) < 5:
+    sys.exit(f"FAIL: the split program has {lines_in_prog(with_dbg)} frames with a line (test is broken?)")
+if lines_in_prog(without) != 0:
+    sys.exit("FAIL: without its debug file the program still has lines (test is broken?)")
+for tag, want in (("dbg-cold", with_dbg), ("dbg-warm", with_dbg), ("nodbg", without),
+                  ("nodbg-warm", without), ("subdbg", with_dbg)):
+    if frames(tag) != want:
+        sys.exit(f"FAIL: {tag}: the frames are not what libdw says now (a stale cache?): "
+                 f"{lines_in_prog(frames(tag))} frames of the program with a line, want {lines_in_prog(want)}")
+print(f"ok: the debug file there, gone, back in .debug/: the cache follows ({lines_in_prog(with_dbg)} frames with a line, then 0)")
+PY
+loads_libdw nodbg || ms_fail "the debug file gone: the run did not load libdw (the key did not change)"
+
+# memscope run: the default cache, kept
+rm -rf "$XDG_CACHE_HOME"
+"$MEMSCOPE_TOOL" run -q -o "$TMP/run" -- "$PROGS/cxx_containers" >/dev/null
+[ "$(ls "$XDG_CACHE_HOME/memscope/symbols" | wc -l)" = "$n_files" ] ||
+    ms_fail "memscope run did not fill the default cache"
+echo "ok: memscope run uses the default cache"
