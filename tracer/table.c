@@ -3,9 +3,9 @@
  * regions, each with a segment of its records in groups of 16 slots with
  * control bytes (table.h): no probe chain to walk and no shift on delete.
  * A segment is rehashed when no empty slot is left below 7/8 load: to a
- * capacity where its records fill 3/4 of that (so it grows by a third,
- * or stays as it is when deleted slots took the room), and shrinks as it
- * empties, so the table stays near the size of its thread's live set, and
+ * capacity where its records fill 3/4 of that (so it grows by a third;
+ * half of it under GROW_HALF records, so it doubles; or it stays as it is
+ * when deleted slots took the room), and shrinks as it empties, so the table stays near the size of its thread's live set, and
  * a resize copies one region's records only. The directory doubles at 1/4
  * load; regions stay in it once seen (an empty one keeps a segment of
  * MS_TABLE_SEG_MIN slots).
@@ -34,6 +34,7 @@
 
 #define DIR_MIN 16u
 #define SETTLE_MS 16u
+#define GROW_HALF 128u
 
 static int
 no_readers(ms_table_t *t)
@@ -75,12 +76,12 @@ seg_max(uint32_t cap)
     return cap < MS_TGROUP ? cap - 1 : cap - cap / 8;
 }
 
-/* The capacity where n records fill 3/4 of the most a segment holds:
+/* The capacity where n records fill num/8 of the most a segment holds:
  * 4, 8, or a multiple of 16; 0 past the largest. */
 static uint32_t
-seg_cap_for(uint64_t n)
+seg_cap_fill(uint64_t n, unsigned num)
 {
-    uint64_t want = (n * 4 + 2) / 3;
+    uint64_t want = (n * 8 + num - 1) / num;
     if (want <= seg_max(4))
         return 4;
     if (want <= seg_max(8))
@@ -88,6 +89,23 @@ seg_cap_for(uint64_t n)
     uint64_t cap = (want * 8 + 6) / 7;
     cap = (cap + MS_TGROUP - 1) / MS_TGROUP * MS_TGROUP;
     return cap > UINT16_MAX ? 0 : (uint32_t)cap;
+}
+
+/* The capacity where n records fill 3/4 of the most a segment holds. */
+static uint32_t
+seg_cap_for(uint64_t n)
+{
+    return seg_cap_fill(n, 6);
+}
+
+/* The capacity a full segment of n records grows to: where they fill half
+ * of its most below GROW_HALF records (it about doubles: a region filling
+ * up from one block copies each record about once, not three times, and
+ * small segments are little memory), 3/4 above (it grows by a third). */
+static uint32_t
+seg_cap_grow(uint64_t n)
+{
+    return seg_cap_fill(n, n < GROW_HALF ? 4 : 6);
 }
 
 /* A new empty segment of cap slots, or NULL without memory. */
@@ -252,7 +270,7 @@ ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
     ms_tdirent_t *e = t->dir ? dir_find(t->dir, region) : NULL;
     if (e != NULL) {
         /* grown, or rehashed at its size when deleted slots took the room */
-        uint32_t cap = seg_cap_for((uint64_t)e->seg->count + 1);
+        uint32_t cap = seg_cap_grow((uint64_t)e->seg->count + 1);
         if (cap < e->seg->cap)
             cap = e->seg->cap;
         if (e->seg->shrunk_from > cap &&
