@@ -393,11 +393,13 @@ ms_life_bucket(uint64_t ms)
 /* Entries: sets of ways by start (ra, fp). Ways let walks from one start
  * through different callers (python3's allocators, from each call site of
  * theirs) and starts of one set stay kept together: python3's JSON bench
- * walks 663k times for 2.04M allocations with 32 entries direct-mapped,
- * ~400k with 4 ways of 32 sets. At most 256 (ms_memo_t.entry). */
+ * walks 663k times for 2.04M allocations with 32 entries direct-mapped
+ * (352k with 1024), 81k with 4 ways of 32 sets, 21k with 8 ways of 16
+ * (173 KB a thread). At most 256 entries (ms_memo_t.entry). */
 #define MS_REPLAY_SET_BITS 4
 #define MS_REPLAY_WAYS  8
 #define MS_REPLAY       (MS_REPLAY_WAYS << MS_REPLAY_SET_BITS)
+_Static_assert(MS_REPLAY <= 256, "entries: ms_memo_t.entry");
 /* words a kept walk may have read: one to two a frame */
 #define MS_REPLAY_WORDS 64
 #define MS_MEMO_BITS    7
@@ -426,6 +428,9 @@ typedef struct {
 
 /* A thread's, made on its first kept walk (owner only, inside a hook). */
 typedef struct {
+    /* a tag of each entry's start, beside the others of its set: a look-up
+     * compares one line, not a word in each entry; 0: none kept */
+    uint32_t tag[MS_REPLAY];
     ms_replay_t e[MS_REPLAY];
     ms_memo_t memo[MS_MEMO];
     uint64_t gen;                   /* walks so far: never wraps */
@@ -433,6 +438,46 @@ typedef struct {
     /* the stack every word kept was read in (the thread's, for good) */
     uintptr_t stack_lo, stack_hi;
 } ms_replay_cache_t;
+
+/* The hash of a start (ra, fp): its set is its top bits, its tag the 32
+ * below (never 0). */
+static inline uint64_t
+ms_replay_key(void *ra, void *fp)
+{
+    return ((uintptr_t)ra ^ (uintptr_t)fp << 20) * 0x9E3779B97F4A7C15ull;
+}
+static inline uint32_t
+ms_replay_set(uint64_t key)
+{
+    return (uint32_t)(key >> (64 - MS_REPLAY_SET_BITS)) * MS_REPLAY_WAYS;
+}
+static inline uint32_t
+ms_replay_tag(uint64_t key)
+{
+    return (uint32_t)(key >> (64 - MS_REPLAY_SET_BITS - 32)) | 1;
+}
+
+/* Whether every word e read reads the same again from fp f. Four at a
+ * time, without a branch each: a word that differs is most often among
+ * the first four. Reading on past it is safe: every word lies in the
+ * thread's stack. */
+static inline int
+ms_replay_same(const ms_replay_t *e, uintptr_t f)
+{
+    const int32_t *off = e->off;
+    const uintptr_t *val = e->val;
+    size_t n = e->nw, i = 0;
+#define MS_W(j) (*(const uintptr_t *)(f + (uintptr_t)(intptr_t)off[i + (j)]) ^ \
+    val[i + (j)])
+    for (; i + 4 <= n; i += 4)
+        if ((MS_W(0) | MS_W(1) | MS_W(2) | MS_W(3)) != 0)
+            return 0;
+    for (; i < n; i++)
+        if (MS_W(0) != 0)
+            return 0;
+#undef MS_W
+    return 1;
+}
 
 /* ---- threads (threads.c) ------------------------------------------------ */
 /* Entries of the per-thread stack cache: python3's JSON bench, 14k distinct
@@ -584,10 +629,6 @@ int ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
  * handler too: no lock, no allocation, every read bounded. */
 int ms_stack_walk_regs(ms_thread_t *t, uintptr_t ip, uintptr_t sp, uintptr_t bp,
     uintptr_t *frames);
-/* The thread's kept walk from (ra, fp), when its words read the same now
- * (its stack and site slot are then the walk's); NULL otherwise. Owner
- * only, inside a hook. */
-ms_replay_t *ms_stack_replay(ms_thread_t *t, void *ra, void *fp);
 /* ms_stack_walk, keeping the walk for ms_stack_replay when it can be
  * replayed: *kept is then its entry (st NULL, for the caller to set),
  * else NULL. Owner only, inside a hook. */
@@ -604,6 +645,34 @@ uint32_t ms_stack_epoch(uint32_t id);
 /* Bumped by each dlclose that unloads a module (unwind.c); seeds stack
  * hashes, so stacks of different epochs never merge. */
 extern uint32_t ms_unload_epoch;
+/* The thread's kept walk from (ra, fp), when its words read the same now
+ * (its stack and site slot are then the walk's); NULL otherwise. Owner
+ * only, inside a hook (the allocation hook's: inline). */
+static inline __attribute__((always_inline)) ms_replay_t *
+ms_stack_replay(ms_thread_t *t, void *ra, void *fp)
+{
+    ms_replay_cache_t *c = t->replay;
+    if (MS_UNLIKELY(c == NULL))
+        return NULL;
+    /* The words were read in this stack: it is still the thread's. */
+    if (MS_UNLIKELY(c->stack_lo != t->stack_lo || c->stack_hi != t->stack_hi))
+        return NULL;
+    uint64_t key = ms_replay_key(ra, fp);
+    uint32_t set = ms_replay_set(key), tag = ms_replay_tag(key);
+    uintptr_t f = (uintptr_t)fp;
+    uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
+    for (uint32_t i = set; i < set + MS_REPLAY_WAYS; i++) {
+        if (MS_LIKELY(c->tag[i] != tag))
+            continue;
+        ms_replay_t *e = &c->e[i];
+        if (e->ra == (uintptr_t)ra && e->fp == f && e->epoch == epoch &&
+            ms_replay_same(e, f)) {
+            e->used = ++c->tick;
+            return e;
+        }
+    }
+    return NULL;
+}
 /* The module unloaded first, in or after epoch, whose range held addr:
  * its index (its path and load bias in *path, *bias), or -1: none. */
 int ms_dead_module_at(uintptr_t addr, uint32_t epoch, const char **path,

@@ -993,70 +993,17 @@ ms_stack_walk(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     return walk(t, ra, fp, frames, hash, NULL);
 }
 
-/* The first way of start (ra, fp)'s set. */
-static inline ms_replay_t *
-replay_set(ms_replay_cache_t *c, void *ra, void *fp)
-{
-    uint64_t x = ((uintptr_t)ra ^ (uintptr_t)fp << 20) * 0x9E3779B97F4A7C15ull;
-    return &c->e[(x >> (64 - MS_REPLAY_SET_BITS)) * MS_REPLAY_WAYS];
-}
-
-/* Whether every word e read reads the same again from fp f. Four at a
- * time, without a branch each: a word that differs is most often the
- * first (the caller's return address), found in the first four. Reading
- * on past it is safe: every word lies in the thread's stack. */
-static inline int
-replay_same(const ms_replay_t *e, uintptr_t f)
-{
-    const int32_t *off = e->off;
-    const uintptr_t *val = e->val;
-    size_t n = e->nw, i = 0;
-#define W(j) (*(const uintptr_t *)(f + (uintptr_t)(intptr_t)off[i + (j)]) ^ \
-    val[i + (j)])
-    for (; i + 4 <= n; i += 4)
-        if ((W(0) | W(1) | W(2) | W(3)) != 0)
-            return 0;
-    for (; i < n; i++)
-        if (W(0) != 0)
-            return 0;
-#undef W
-    return 1;
-}
-
-ms_replay_t *
-ms_stack_replay(ms_thread_t *t, void *ra, void *fp)
-{
-    ms_replay_cache_t *c = t->replay;
-    if (MS_UNLIKELY(c == NULL))
-        return NULL;
-    /* The words were read in this stack: it is still the thread's. */
-    if (MS_UNLIKELY(c->stack_lo != t->stack_lo || c->stack_hi != t->stack_hi))
-        return NULL;
-    ms_replay_t *e = replay_set(c, ra, fp);
-    uintptr_t f = (uintptr_t)fp;
-    uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
-    for (ms_replay_t *end = e + MS_REPLAY_WAYS; e < end; e++) {
-        if (e->ra != (uintptr_t)ra || e->fp != f || e->epoch != epoch)
-            continue;
-        if (replay_same(e, f)) {
-            e->used = ++c->tick;
-            return e;
-        }
-    }
-    return NULL;
-}
-
 /* The way a new walk from (ra, fp) is kept in: an empty one, else the one
  * least recently walked or replayed. */
-static inline ms_replay_t *
-replay_victim(ms_replay_cache_t *c, void *ra, void *fp)
+static inline uint32_t
+replay_victim(ms_replay_cache_t *c, uint32_t set)
 {
-    ms_replay_t *e = replay_set(c, ra, fp), *v = e;
-    for (ms_replay_t *end = e + MS_REPLAY_WAYS; e < end; e++) {
-        if (e->ra == 0)
-            return e;
-        if (e->used < v->used)
-            v = e;
+    uint32_t v = set;
+    for (uint32_t i = set; i < set + MS_REPLAY_WAYS; i++) {
+        if (c->tag[i] == 0)
+            return i;
+        if (c->e[i].used < c->e[v].used)
+            v = i;
     }
     return v;
 }
@@ -1075,7 +1022,9 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
         c->stack_lo = t->stack_lo;
         c->stack_hi = t->stack_hi;
     }
-    ms_replay_t *e = replay_victim(c, ra, fp);
+    uint64_t rkey = ms_replay_key(ra, fp);
+    uint32_t way = replay_victim(c, ms_replay_set(rkey));
+    ms_replay_t *e = &c->e[way];
     uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
     uintptr_t f = (uintptr_t)fp;
     /* the words a kept walk may read: its thread's stack, within 2^31
@@ -1088,6 +1037,7 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     keep_t k = { .c = c, .e = e, .fp = f, .lo_off = lo - f, .span = hi - lo,
         .ok = ra != NULL && t->stack_hi >= t->stack_lo + 8 && lo <= hi &&
             c->stack_lo == t->stack_lo && c->stack_hi == t->stack_hi };
+    c->tag[way] = 0;
     e->ra = 0;
     e->nw = 0;
     e->gen = ++c->gen;
@@ -1106,6 +1056,7 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
         e->st = NULL;
         e->nframes = (uint32_t)n;
         memcpy(e->frames, frames, (size_t)n * sizeof(*frames));
+        c->tag[way] = ms_replay_tag(rkey);
         *kept = e;
     } else {
         e->gen = 0;
