@@ -184,6 +184,7 @@ typedef struct {
 } ms_tdir_t;
 
 #define MS_TABLE_SEG_MIN  4u    /* a segment's least capacity */
+#define MS_TABLE_NEAR     16u   /* regions the owner keeps at hand */
 
 /*
  * Only the owning thread writes its table. It bumps seq (odd while
@@ -201,6 +202,10 @@ typedef struct {
     uint64_t bytes;                     /* segments and directory */
     struct ms_retired { void *p; uint64_t bytes; } *retired;
     uint32_t nretired, capretired;
+    /* the owner's regions last looked up, at region % MS_TABLE_NEAR, and
+     * their segments (region 0: none): a look-up's common case, without
+     * the directory's hash and probe */
+    ms_tdirent_t near[MS_TABLE_NEAR];
     /* threads reading this table now (ms_table_peek and the like): its
      * own line, so that readers do not slow the owner down */
     int64_t readers __attribute__((aligned(64)));

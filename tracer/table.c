@@ -258,6 +258,9 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
     uint64_t q = ms_table_write_begin(t);
     __atomic_store_n(&e->seg, s, __ATOMIC_RELEASE);
     ms_table_write_end(t, q);
+    ms_tdirent_t *n = &t->near[e->region % MS_TABLE_NEAR];
+    if (n->region == e->region)
+        n->seg = s;
     t->bytes += seg_bytes(cap);
     retire(t, old, seg_bytes(old->cap));
     return 0;
@@ -508,6 +511,7 @@ ms_table_repair(ms_table_t *t)
     t->seq &= ~(uint64_t)1;
     t->nretired = 0;
     t->readers = 0;
+    memset(t->near, 0, sizeof(t->near));
     t->dir = NULL;
     t->count = 0;
     t->bytes = 0;

@@ -114,14 +114,21 @@ ms_ctrl_free(__m128i c)
     return (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8(-1), c));
 }
 
-/* The segment of ptr's region, or NULL (owner only). */
+/* The segment of ptr's region, or NULL (owner only). The one found is
+ * kept in near (a resize of its region keeps it current). */
 static inline ms_tseg_t *
-ms_table_seg_of(const ms_table_t *t, uintptr_t ptr)
+ms_table_seg_of(ms_table_t *t, uintptr_t ptr)
 {
+    uintptr_t region = ptr >> MS_REGION_BITS;
+    ms_tdirent_t *n = &t->near[region % MS_TABLE_NEAR];
+    if (MS_LIKELY(n->region == region)) {
+        if (n->seg == NULL)
+            __builtin_unreachable();
+        return n->seg;
+    }
     ms_tdir_t *d = t->dir;
     if (MS_UNLIKELY(d == NULL))
         return NULL;
-    uintptr_t region = ptr >> MS_REGION_BITS;
     uint64_t mask = d->mask;
     for (uint64_t i = ms_table_dir_home(region, mask);; i = (i + 1) & mask) {
         const ms_tdirent_t *e = &d->e[i];
@@ -130,6 +137,7 @@ ms_table_seg_of(const ms_table_t *t, uintptr_t ptr)
              * NULL means absent, for the callers' one test */
             if (e->seg == NULL)
                 __builtin_unreachable();
+            *n = *e;
             return e->seg;
         }
         if (e->region == 0)
@@ -286,7 +294,7 @@ void ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr);
  * NULL when absent. home: looks in the record's home group only (NULL
  * then may also mean that it lies further: the hooks' fast paths). */
 static inline __attribute__((always_inline)) ms_tseg_t *
-ms_table_find_h(const ms_table_t *t, uintptr_t ptr, int *slot, __m128i *grp,
+ms_table_find_h(ms_table_t *t, uintptr_t ptr, int *slot, __m128i *grp,
     int home)
 {
     ms_tseg_t *s = ms_table_seg_of(t, ptr);

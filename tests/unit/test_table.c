@@ -23,6 +23,10 @@
  *   while the wave is recent.
  * test_held: while a reader's slot names the table, the owner's reap
  *   keeps what its resizes retired; once the slot is empty it frees them.
+ * test_near: two regions that share a slot of the owner's near regions,
+ *   filled and emptied in turn (each resized while the other is there):
+ *   the slot always names its region's current segment, and every record
+ *   is found, by the owner and by a reader.
  */
 #include <check.h>
 #include <pthread.h>
@@ -227,6 +231,10 @@ START_TEST(test_fill_drain)
     memset(&t, 0, sizeof(t));
     uintptr_t base = BASE + ((uintptr_t)1000 << MS_REGION_BITS);
     uint64_t empty_bytes = 0;
+    /* a clock of the test's: each segment has settled by the next free
+     * (the real one made the rounds end apart on a busy machine) */
+    clock_fake = 1;
+    clock_ms = 1000;
     for (int round = 0; round < 2; round++) {
         for (uintptr_t off = 0; off < (1u << MS_REGION_BITS); off += 8) {
             ms_rec_t r = { .ptr = base + off, .size = off, .site = (uint32_t)off,
@@ -239,6 +247,7 @@ START_TEST(test_fill_drain)
         ck_assert_uint_ge(full, 2048 * sizeof(ms_tslot_t));
         for (uintptr_t off = 0; off < (1u << MS_REGION_BITS); off += 8) {
             ms_rec_t r;
+            clock_ms += SETTLE_MS;
             ck_assert_int_eq(ms_table_remove(&t, base + off, &r), 0);
             ck_assert_uint_eq(r.size, off);
             ck_assert_uint_eq(r.site, off);
@@ -342,6 +351,62 @@ seg_cap_at(ms_table_t *t, uintptr_t base)
     return ms_table_seg_of(t, base)->cap;
 }
 
+/* The near slot of region's addresses names the segment the directory
+ * has for it, or another region. */
+static void
+near_current(ms_table_t *t, uintptr_t region)
+{
+    ms_tdirent_t *n = &t->near[region % MS_TABLE_NEAR];
+    if (n->region == region)
+        ck_assert_ptr_eq(n->seg, dir_find(t->dir, region)->seg);
+}
+
+START_TEST(test_near)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    uintptr_t ra = (BASE >> MS_REGION_BITS) + 5000, rb = ra + MS_TABLE_NEAR;
+    uintptr_t base[2] = { ra << MS_REGION_BITS, rb << MS_REGION_BITS };
+    for (uintptr_t off = 0; off < 1024 * 16; off += 16)
+        for (int k = 0; k < 2; k++) {
+            ms_rec_t r = { .ptr = base[k] + off, .size = off + (uintptr_t)k,
+                .site = 1 };
+            ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+            near_current(&t, ra);
+            near_current(&t, rb);
+        }
+    ck_assert_uint_eq(t.count, 2048);
+    for (uintptr_t off = 0; off < 1024 * 16; off += 16)
+        for (int k = 0; k < 2; k++) {
+            ms_rec_t r;
+            ck_assert_int_eq(ms_table_peek(&t, base[k] + off, &r), 0);
+            ck_assert_uint_eq(r.size, off + (uintptr_t)k);
+            ck_assert_int_eq(ms_table_get(&t, base[k] + off, &r), 0);
+            ck_assert_uint_eq(r.size, off + (uintptr_t)k);
+        }
+    for (uintptr_t off = 0; off < 1024 * 16; off += 16)
+        for (int k = 0; k < 2; k++) {
+            ms_rec_t r;
+            ck_assert_int_eq(ms_table_remove(&t, base[k] + off, &r), 0);
+            ck_assert_uint_eq(r.size, off + (uintptr_t)k);
+            near_current(&t, ra);
+            near_current(&t, rb);
+        }
+    ck_assert_uint_eq(t.count, 0);
+    ms_rec_t r;
+    ck_assert_int_eq(ms_table_get(&t, base[0], &r), -1);
+    /* after a repair the slots name the new segments */
+    r = (ms_rec_t){ .ptr = base[1] + 64, .size = 7, .site = 1 };
+    ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+    ms_table_repair(&t);
+    near_current(&t, rb);
+    ck_assert_int_eq(ms_table_get(&t, base[1] + 64, &r), 0);
+    ck_assert_uint_eq(r.size, 7);
+    ck_assert_int_eq(ms_table_remove(&t, base[1] + 64, &r), 0);
+    ck_assert_int_eq(ms_table_get(&t, base[1] + 64, &r), -1);
+}
+END_TEST
+
 START_TEST(test_settle)
 {
     static ms_table_t t;
@@ -425,6 +490,7 @@ table_suite(void)
     tcase_add_loop_test(tc, test_peek_racing, 0, 2);
     tcase_add_test(tc, test_settle);
     tcase_add_test(tc, test_held);
+    tcase_add_test(tc, test_near);
     suite_add_tcase(s, tc);
     return s;
 }
