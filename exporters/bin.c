@@ -162,6 +162,19 @@ put_le(enc_t *e, uint64_t v, size_t n)
 static void
 put_uv(enc_t *e, uint64_t v)
 {
+    if (!e->emit || e->len + 10 <= sizeof(e->buf)) {  /* no copy */
+        unsigned char *b = e->buf + e->len;
+        size_t n = 1;
+        for (; v >= 0x80; v >>= 7, n++)
+            if (e->emit)
+                b[n - 1] = (unsigned char)(v | 0x80);
+        if (e->emit) {
+            b[n - 1] = (unsigned char)v;
+            e->len += n;
+        }
+        e->n += n;
+        return;
+    }
     unsigned char b[10];
     size_t n = 0;
     do {

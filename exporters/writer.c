@@ -167,7 +167,15 @@ ms_w_u64(ms_writer_t *w, uint64_t v)
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
-    char tmp[24], *p = tmp + sizeof(tmp);
+    char tmp[24], *p;
+    size_t d = 1;               /* digits */
+    for (uint64_t x = v; x >= 10; x /= 10)
+        d++;
+    /* straight into the buffer when it has room (exporters write millions
+     * of numbers: no copy, no call), else through tmp */
+    int direct = d < sizeof(w->buf) - w->len;
+    char *end = direct ? w->buf + w->len + d : tmp + d;
+    p = end;
     while (v >= 100) {          /* two digits at a time */
         p -= 2;
         memcpy(p, two + 2 * (v % 100), 2);
@@ -179,7 +187,12 @@ ms_w_u64(ms_writer_t *w, uint64_t v)
     } else {
         *--p = (char)('0' + v);
     }
-    ms_w_bytes(w, p, (size_t)(tmp + sizeof(tmp) - p));
+    if (direct) {
+        w->len += d;
+        w->written += d;
+    } else {
+        ms_w_bytes(w, tmp, d);
+    }
 }
 
 void

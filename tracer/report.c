@@ -174,18 +174,20 @@ stack_frames(frames_t *f, uint32_t id, uint64_t **out)
     int dead[MS_MAX_FRAMES];
     int d = ms_stack_frames(id, fr, MS_MAX_FRAMES);
     uint32_t epoch = ms_stack_epoch(id);
+    int inl[MS_MAX_FRAMES];
     uint64_t total = 0, n = 0;
     for (int k = 0; k < d; k++) {
         const char *path;
         uintptr_t bias;
         dead[k] = ms_dead_module_at(fr[k], epoch, &path, &bias);
-        total += 1 + (uint64_t)ms_symtab_lookup(f->syms, fr[k], dead[k])->ninl;
+        inl[k] = ms_symtab_lookup(f->syms, fr[k], dead[k])->ninl;
+        total += 1 + (uint64_t)inl[k];
     }
     *out = ms_xmalloc((size_t)(total ? total : 1) * sizeof(uint64_t));
     if (*out == NULL)
         return 0;
     for (int k = 0; k < d; k++) {
-        int ninl = ms_symtab_lookup(f->syms, fr[k], dead[k])->ninl;
+        int ninl = inl[k];
         for (int j = ninl; j >= 0; j--) {
             uint64_t ix = frame_index(f, fr[k], dead[k], j == 0 ? 0 : ninl - j + 1);
             if (ix == UINT64_MAX)
