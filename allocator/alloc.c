@@ -74,6 +74,23 @@ fast_alloc_failed(size_t n, ms_kind_t kind)
     ms_fast_alloc_undo(n, kind);
 }
 
+/* realloc(NULL, n): malloc's paths, counted as realloc's. ra and fp are
+ * the entry point's (inlined there). */
+static inline __attribute__((always_inline)) void *
+realloc_new(size_t n, void *ra, void *fp)
+{
+    if (MS_UNLIKELY(ms_trace_on)) {
+        if (MS_LIKELY(ms_fast_alloc_kind(n, MS_KIND_REALLOC))) {
+            void *p = ms_je_malloc(n);
+            if (MS_UNLIKELY(p == NULL))
+                fast_alloc_failed(n, MS_KIND_REALLOC);
+            return p;
+        }
+        return traced_alloc(n, 0, MS_KIND_REALLOC, ra, fp);
+    }
+    return ms_je_malloc(n);
+}
+
 /* The traced path's first test is the thread's budget (fast.h): one
  * compare decides between the inlined path and the hooks. */
 MS_EXPORT void *
@@ -130,11 +147,8 @@ calloc(size_t n, size_t size)
 MS_EXPORT void *
 realloc(void *old, size_t n)
 {
-    if (old == NULL) {
-        if (MS_UNLIKELY(ms_trace_on))
-            return traced_alloc(n, 0, MS_KIND_REALLOC, RA(), FP());
-        return ms_je_malloc(n);
-    }
+    if (old == NULL)
+        return realloc_new(n, RA(), FP());
     if (n == 0) {
         /* glibc: realloc(p, 0) frees p and returns NULL. */
         int *e = errno_slot(), saved = *e;
@@ -159,11 +173,8 @@ reallocarray(void *old, size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (old == NULL) {
-        if (MS_UNLIKELY(ms_trace_on))
-            return traced_alloc(total, 0, MS_KIND_REALLOC, RA(), FP());
-        return ms_je_malloc(total);
-    }
+    if (old == NULL)
+        return realloc_new(total, RA(), FP());
     if (total == 0) {
         int *e = errno_slot(), saved = *e;
         if (!(MS_UNLIKELY(ms_trace_on) &&

@@ -65,6 +65,10 @@ for mode in ("0", "1", "4096"):
         for k, v in want_f.items():
             if fk[k] != v:
                 fails.append(f"{path}: free_kinds.{k} = {fk[k]}, expected {v}")
+        # realloc(NULL, n) 1000 times, reallocarray(NULL, ..) once,
+        # __libc_realloc once: realloc's kind, not malloc's
+        if not 1002 <= ak["realloc"] <= 1002 + 16:
+            fails.append(f"{path}: alloc_kinds.realloc = {ak['realloc']}, expected 1002 (+ libc's own)")
         if fk["free"] < 2 + 6:
             fails.append(f"{path}: free_kinds.free = {fk['free']}, expected >= 8")
         if ak["calloc"] < 1 or ak["realloc"] < 1 or ak["malloc"] < 2000:

@@ -10,7 +10,9 @@
  *   dallocx 3, sdallocx 2, free of mallocx memory 2;
  *   glibc's names: aligned 4 (__libc_memalign, __libc_valloc,
  *   __libc_pvalloc, __posix_memalign), __libc_malloc 1, __libc_calloc 1,
- *   __libc_realloc 1, and 6 frees (__libc_free 4, cfree, free).
+ *   __libc_realloc 1, and 6 frees (__libc_free 4, cfree, free);
+ *   realloc(NULL, n) REALLOC_NEW times and reallocarray(NULL, ...) once,
+ *   each block freed (free).
  * Then it leaves LIVE_BLOCKS blocks live and prints mallinfo2().uordblks
  * on stderr, which the test compares with the exit report's live bytes.
  */
@@ -23,6 +25,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <jemalloc/jemalloc.h>
+
+#define REALLOC_NEW 1000
 
 /* glibc's own names, which its headers do not all declare */
 extern void *__libc_malloc(size_t);
@@ -212,6 +216,18 @@ main(void)
     q2 = __libc_realloc(q2, 1000);
     check(q2 && all(q2, 0, 100, 2), "__libc_realloc keeps the contents");
     cfree_fn(q2);
+    /* realloc(NULL, n) is an allocation of realloc's kind, whichever path
+     * takes it (the sampled mode's inlined one too) */
+    for (int i = 0; i < REALLOC_NEW; i++) {
+        unsigned char *r = realloc(NULL, 40 + (size_t)(i % 64));
+        check(r != NULL, "realloc(NULL, n)");
+        r[0] = (unsigned char)i;
+        free(r);
+    }
+    unsigned char *ra = reallocarray(NULL, 10, 10);
+    check(ra != NULL, "reallocarray(NULL, 10, 10)");
+    memset(ra, 3, 100);
+    free(ra);
     void *q3 = __libc_memalign(64, 100);
     check(q3 && ((uintptr_t)q3 & 63) == 0, "__libc_memalign is aligned");
     __libc_free(q3);
