@@ -98,6 +98,13 @@ thread_exit(void *arg)
     t->inbox.orphan = 1;
     ms_spin_unlock(&t->inbox.lock);
     ms_inbox_drain(t);
+    /* The walks kept for replay (ms_stack_replay, 173 KB) are the owner's
+     * alone and of no use once it has gone; a walk of its last
+     * destructors is not kept (ms_stack_walk_keep). Freed before the
+     * freeze, which takes the tracer's own frees off the thread's. */
+    ms_replay_cache_t *c = t->replay;
+    t->replay = NULL;
+    ms_tfree(c);
     ms_thread_freeze(t);
     t->exited = 1;
     ms_tls_busy = busy;

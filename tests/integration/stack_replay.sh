@@ -18,7 +18,13 @@
 #  - sampled mode (MEMSCOPE_SAMPLE=8): every sampled block of a site has
 #    that site's path's size, and each path has sampled blocks;
 #  - the program saw one frame address on both paths of each pair
-#    (else the test proves nothing).
+#    (else the test proves nothing);
+#  - 200 short threads, one after another (tests/programs/replay_threads.c):
+#    each thread's blocks under thread_leaf;thread_body, and those of a
+#    pthread_key destructor run after the library's exit handler under
+#    key_leaf;key_done, in exact mode; the walks each thread kept for
+#    replay given back at its exit: the tracer's bytes over all threads
+#    under 100 KB a thread (were 233 KB, 173 KB of them the replay cache).
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -116,3 +122,32 @@ if fails:
     print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
     sys.exit(1)
 EOF2
+
+MEMSCOPE_SAMPLE=0 MEMSCOPE_NAME=threads ms_both threads "$PROGS/replay_threads"
+ms_compare threads stderr
+PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$TMP/reports/threads.json" <<'EOF3'
+import msjson, sys
+r = msjson.load(sys.argv[1])
+fails = []
+def chain(s):
+    return [(f or {}).get("function") for f in s["frames"]]
+got = {"thread_leaf": 0, "key_leaf": 0}
+for s in r["sites"]:
+    c = chain(s)
+    if c and c[0] in got:
+        up = "thread_body" if c[0] == "thread_leaf" else "key_done"
+        if len(c) < 2 or c[1] != up or c[-1] in ("[cut]", "[truncated]"):
+            fails.append(f"{c[0]}: stack not whole: {c}")
+        got[c[0]] += s["allocs"]
+if got != {"thread_leaf": 200 * 16, "key_leaf": 200}:
+    fails.append(f"allocations by leaf {got}, expected thread_leaf 3200, key_leaf 200")
+sm = r["summary"]
+ov, n = sm["tracer_overhead_bytes"], sm["threads"]
+if n < 201 or ov / n >= 100 * 1024:
+    fails.append(f"tracer bytes {ov} over {n} threads: {ov / max(n, 1) / 1024:.0f} KB a thread, expected < 100 KB")
+else:
+    print(f"ok: threads: whole stacks, {ov / n / 1024:.0f} KB of tracer a thread over {n} threads")
+if fails:
+    print("FAIL:\n  " + "\n  ".join(fails), file=sys.stderr)
+    sys.exit(1)
+EOF3
