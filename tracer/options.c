@@ -272,4 +272,6 @@ ms_options_print(void)
     ms_log("  MEMSCOPE_ABORT_ON_ERROR=%d", ms_opt.abort_on_error);
     ms_log("  MEMSCOPE_LEAK_CHECK=%d", ms_opt.leak_check);
     ms_log("  MEMSCOPE_CHILDREN=%s", children_names[ms_opt.children]);
+    ms_log("  MEMSCOPE_SYMBOL_CACHE=%s", ms_opt.symbol_cache[0] ?
+        ms_opt.symbol_cache : "(none: names from libdw at each exit)");
 }

@@ -58,10 +58,15 @@ bad=$(grep -cv '^memscope: ' "$err" || true)
 [ "$bad" -eq 0 ] || ms_fail "loud: $bad stderr lines do not start with 'memscope:'"
 grep -qi 'options' "$err" || ms_fail "loud: no options printed: $(head -3 "$err")"
 for opt in MEMSCOPE_ENABLE MEMSCOPE_SAMPLE MEMSCOPE_STACK_DEPTH MEMSCOPE_OUT MEMSCOPE_NAME \
-    MEMSCOPE_FORMATS MEMSCOPE_SIGNAL MEMSCOPE_TEST_MODE; do
+    MEMSCOPE_FORMATS MEMSCOPE_SIGNAL MEMSCOPE_TEST_MODE MEMSCOPE_SYMBOL_CACHE; do
     grep -q "$opt" "$err" || ms_fail "loud: option $opt not printed"
 done
 grep -q "MEMSCOPE_OUT=$TMP/reports" "$err" || ms_fail "loud: MEMSCOPE_OUT's value not printed"
+# the symbol cache by default: under XDG_CACHE_HOME (tests/run.sh sets one)
+if [ -n "${XDG_CACHE_HOME:-}" ]; then
+    grep -qF "MEMSCOPE_SYMBOL_CACHE=$XDG_CACHE_HOME/memscope/symbols" "$err" ||
+        ms_fail "loud: MEMSCOPE_SYMBOL_CACHE's value not printed: $(grep SYMBOL "$err")"
+fi
 for ext in bin json html md; do
     f=$TMP/reports/loud.$ext
     [ -s "$f" ] || ms_fail "loud: no report loud.$ext"
