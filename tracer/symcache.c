@@ -37,7 +37,10 @@
  * A name holding a tab or a newline is not kept. The file is read as
  * untrusted input: a line that does not parse is skipped. A directory
  * that cannot be made or written is not an error: names come from libdw.
+ * Files unused for PRUNE_AGE go when a process makes a new file (see
+ * prune); a file read is touched at most once a day.
  */
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <dlfcn.h>
 
@@ -54,6 +58,13 @@
 
 #define MAX_FILE (64u << 20)     /* read */
 #define MAX_KEPT (16u << 20)     /* past this, replaced at the next write */
+/* A file not used for PRUNE_AGE seconds is removed by the next process
+ * that makes a file; one used is touched when its mtime is over
+ * TOUCH_AGE old; a temporary file (a writer that died) goes after
+ * TMP_AGE. */
+#define PRUNE_AGE (30 * 86400)
+#define TOUCH_AGE 86400
+#define TMP_AGE   3600
 
 typedef struct {
     uintptr_t offset;
@@ -432,6 +443,9 @@ load(ms_symcache_mod_t *m)
         close(fd);
         return;
     }
+    /* in use: not to be pruned (its mtime is its last use, to a day) */
+    if (time(NULL) - st.st_mtime > TOUCH_AGE)
+        (void)futimens(fd, NULL);
     size_t len = 0;
     while (len < (size_t)st.st_size) {
         ssize_t r = read(fd, m->buf + len, (size_t)st.st_size - len);
@@ -611,6 +625,49 @@ ms_symcache_put(ms_symcache_mod_t *m, uintptr_t offset, const ms_sym_t *sym)
         m->nadd = mark;
 }
 
+/* Whether name is a file of the cache: BUILDID-KEY (hex, '-', 16 hex
+ * digits), or with tmp set a writer's temporary .BUILDID-KEY.tmp.PID. */
+static int
+cache_name(const char *name, int *tmp)
+{
+    static const char hex[] = "0123456789abcdef";
+    *tmp = name[0] == '.';
+    const char *s = name + *tmp;
+    size_t h = strspn(s, hex);
+    if (h < 2 || s[h] != '-' || strspn(s + h + 1, hex) != 16)
+        return 0;
+    s += h + 17;
+    if (!*tmp)
+        return *s == '\0';
+    return strncmp(s, ".tmp.", 5) == 0 && s[5] != '\0' &&
+        strspn(s + 5, "0123456789") == strlen(s + 5);
+}
+
+/* Removes the cache's files unused for PRUNE_AGE (modules rebuilt or
+ * uninstalled since), and temporary files older than TMP_AGE; nothing
+ * else in the directory is touched. A process still reading a file
+ * removed keeps it open; one appending to it loses its lines. */
+static void
+prune(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int tmp;
+        struct stat st;
+        if (!cache_name(e->d_name, &tmp) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (now - st.st_mtime > (tmp ? TMP_AGE : PRUNE_AGE))
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
 /* Makes the directory and those above it that are missing, 0700. */
 static void
 make_dir(const char *dir)
@@ -667,6 +724,12 @@ write_lines(ms_symcache_mod_t *m, int *made)
         (uint64_t)st.st_size + m->nadd <= MAX_KEPT) {
         (void)write_all(fd, m->add, m->nadd);
         close(fd);
+        /* a new file (a module or debug file not seen before): the time
+         * to drop those not used for long, once a process */
+        if (st.st_size == 0 && *made == 1) {
+            prune(ms_opt.symbol_cache);
+            *made = 2;
+        }
         return;
     }
     close(fd);

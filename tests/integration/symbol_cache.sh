@@ -20,7 +20,11 @@
 #    next to it (objcopy --only-keep-debug, .gnu_debuglink) is named with
 #    its file:line; once the debug file is gone, a warm cache must give
 #    what libdw says now (no file:line), and back with it;
-#  - memscope run uses the default cache.
+#  - memscope run uses the default cache;
+#  - pruned: a process that makes a new file removes the cache's files
+#    unused for 30 days and temporary files over an hour old, and nothing
+#    else in the directory; a file read when its mtime is over a day old
+#    is touched (so a file in use is never pruned).
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -200,3 +204,37 @@ rm -rf "$XDG_CACHE_HOME"
 [ "$(ls "$XDG_CACHE_HOME/memscope/symbols" | wc -l)" = "$n_files" ] ||
     ms_fail "memscope run did not fill the default cache"
 echo "ok: memscope run uses the default cache"
+
+# pruning: files unused 30 days go when a new file is made, nothing else
+P2=$TMP/prune
+mkdir "$P2"
+traced prune1 MEMSCOPE_SYMBOL_CACHE="$P2"
+used=$(ls "$P2" | head -1)
+[ -n "$used" ] || ms_fail "prune: the first run made no cache file"
+touch -d '2 days ago' "$P2/$used"
+old=00112233445566778899aabbccddeeff00112233-0123456789abcdef
+recent=ffeeddccbbaa99887766554433221100ffeeddcc-fedcba9876543210
+tmpf=.00112233445566778899aabbccddeeff00112233-0123456789abcdef.tmp.4242
+for f in "$old" "$recent" "$tmpf" notes.txt 0011-22; do echo x >"$P2/$f"; done
+touch -d '40 days ago' "$P2/$old" "$P2/notes.txt" "$P2/0011-22"
+touch -d '20 days ago' "$P2/$recent"
+touch -d '2 hours ago' "$P2/$tmpf"
+# the warm run reads the used file (touched) and makes no new file: no pruning
+traced prune2 MEMSCOPE_SYMBOL_CACHE="$P2"
+[ -e "$P2/$old" ] || ms_fail "prune: a run that made no new file pruned"
+[ "$(( $(date +%s) - $(stat -c %Y "$P2/$used") ))" -lt 3600 ] ||
+    ms_fail "prune: a cache file read 2 days after its last write was not touched"
+# a new file: a program not seen before (another build of the same one)
+cc -O1 -g -o "$TMP/prune_prog" -x c - <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+int main(void) { char *p = malloc(100); if (!p) return 1; snprintf(p, 100, "x"); puts(p); free(p); return 0; }
+CEOF
+env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_OUT="$TMP/prune3" MEMSCOPE_SYMBOL_CACHE="$P2" \
+    "$TMP/prune_prog" >/dev/null || ms_fail "prune: the new program failed"
+[ ! -e "$P2/$old" ] || ms_fail "prune: a file unused for 40 days was kept"
+[ ! -e "$P2/$tmpf" ] || ms_fail "prune: a temporary file of 2 hours was kept"
+for f in "$recent" notes.txt 0011-22 "$used"; do
+    [ -e "$P2/$f" ] || ms_fail "prune: $f was removed"
+done
+echo "ok: pruned: a file unused 40 days and an old temporary file; kept: one of 20 days, one in use, other names"
