@@ -22,15 +22,16 @@
  * Then, blocks still live, the pause a snapshot costs the program: a
  * probe thread allocates and frees 64 bytes in a loop, timing each
  * iteration, for 1 s without a snapshot, then while a snapshot asked for
- * with raise(SIGUSR1) is written (the writer thread comes and goes: its
- * end is seen in /proc/self/status). The main thread allocates nothing
+ * with raise(SIGUSR1) is written (the writer thread, named "memscope",
+ * comes and goes: seen in /proc/self/task). The main thread allocates nothing
  * meanwhile, so an allocation of the probe starts the writer:
  *
  *   PAUSE base_max_ns=M base_ops=N snap_max_ns=M snap_ops=N snap_ns=T
  *         start_ns=S start_cost_ns=C
  *
  * M: the probe's longest iteration, N: its iterations; T: signal to writer
- * gone; S: signal to writer seen; C: the longest of the probe's 16
+ * gone; S: signal to writer seen (0: it came and went between two looks,
+ * 1 ms apart); C: the longest of the probe's 16
  * iterations after the request (one of them started the writer).
  *
  * Linked with -lmemscope_malloc, so its malloc is memscope's.
@@ -40,6 +41,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memscope.h"
@@ -134,19 +136,52 @@ probe(void *arg)
     return NULL;
 }
 
-/* The process's threads, read without allocating (an allocation of this
- * thread would start the writer instead of the probe's). */
+/* Whether the snapshot writer (a thread named "memscope") runs, read
+ * without allocating (an allocation of this thread would start the writer
+ * instead of the probe's): the names of /proc/self/task/TID/comm, the
+ * directory read with getdents64. Not a thread count: one that ended just
+ * before (the last probe) may still be listed, and hid the writer. */
 static int
-tasks(void)
+writer_runs(void)
 {
-    char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-    if (fd >= 0)
-        close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    const char *p = strstr(buf, "\nThreads:");
-    return p != NULL ? atoi(p + 9) : -1;
+    char buf[8192];
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int found = 0;
+    long n;
+    while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+        for (long off = 0; off < n && !found;) {
+            struct { uint64_t ino; int64_t off; unsigned short len;
+                     unsigned char type; char name[]; } *d = (void *)(buf + off);
+            off += d->len;
+            if (d->name[0] < '0' || d->name[0] > '9')
+                continue;
+            char path[64], comm[32];
+            snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->name);
+            int c = open(path, O_RDONLY | O_CLOEXEC);
+            if (c < 0)
+                continue;       /* gone meanwhile */
+            ssize_t k = read(c, comm, sizeof(comm) - 1);
+            close(c);
+            found = k == 9 && memcmp(comm, "memscope\n", 9) == 0;
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* Whether the first snapshot's report is there (under the default name):
+ * for a writer that came and went between two looks. */
+static int
+snapshot_written(void)
+{
+    const char *dir = getenv("MEMSCOPE_OUT");
+    char path[4096];
+    struct stat st;
+    return dir != NULL && (size_t)snprintf(path, sizeof(path),
+        "%s/export_bench-%d.snapshot-1.bin", dir, (int)getpid()) < sizeof(path) &&
+        stat(path, &st) == 0;
 }
 
 /* One probe run; with snap, a snapshot meanwhile. */
@@ -156,7 +191,6 @@ pause_run(int snap, uint64_t *max, uint64_t *ops, uint64_t *snap_ns,
 {
     pthread_t th;
     __atomic_store_n(&probe_stop, 0, __ATOMIC_RELAXED);
-    int n0 = tasks();
     if ((errno = pthread_create(&th, NULL, probe, NULL)) != 0)
         bench_die("pthread_create");
     struct timespec ms10 = { 0, 10000000L };
@@ -168,16 +202,16 @@ pause_run(int snap, uint64_t *max, uint64_t *ops, uint64_t *snap_ns,
         for (;;) {
             struct timespec ms1 = { 0, 1000000L };
             nanosleep(&ms1, NULL);
-            int n = tasks();
-            if (n > n0 + 1 && seen == 0)
+            int w = writer_runs();
+            if (w && seen == 0)
                 seen = bench_now_ns();
-            if (seen != 0 && n <= n0 + 1)
+            if (!w && (seen != 0 || snapshot_written()))
                 break;
             if (bench_now_ns() - t0 > 600000000000ull)
                 bench_die("snapshot writer still running after 600 s");
         }
         *snap_ns = bench_now_ns() - t0;
-        *start_ns = seen - t0;
+        *start_ns = seen != 0 ? seen - t0 : 0;    /* 0: not seen running */
     } else {
         struct timespec s1 = { 1, 0 };
         nanosleep(&s1, NULL);
