@@ -74,42 +74,34 @@ fast_alloc_failed(size_t n, ms_kind_t kind)
     ms_fast_alloc_undo(n, kind);
 }
 
-/* realloc(NULL, n): malloc's paths, counted as realloc's. ra and fp are
- * the entry point's (inlined there). */
-static inline __attribute__((always_inline)) void *
-realloc_new(size_t n, void *ra, void *fp)
-{
-    if (MS_UNLIKELY(ms_trace_on)) {
-        if (MS_LIKELY(ms_fast_alloc_kind(n, MS_KIND_REALLOC))) {
-            void *p = ms_je_malloc(n);
-            if (MS_UNLIKELY(p == NULL))
-                fast_alloc_failed(n, MS_KIND_REALLOC);
-            return p;
-        }
-        return traced_alloc(n, 0, MS_KIND_REALLOC, ra, fp);
-    }
-    return ms_je_malloc(n);
-}
+/* malloc's paths, the block counted as kind's: malloc, and realloc(NULL,
+ * n). The traced path's first test is the thread's budget (fast.h): one
+ * compare decides between the inlined path and the hooks. A macro that
+ * returns from the entry point it stands in, not a function: RA() and
+ * FP() are the entry point's, read only on the paths that need them (as
+ * an inline function's arguments they were read, and kept in callee-saved
+ * registers, on every malloc). */
+#define MALLOC_AS(n, kind) do {                                          \
+    if (MS_UNLIKELY(ms_trace_on)) {                                     \
+        if (MS_LIKELY(ms_fast_alloc_kind((n), (kind)))) {               \
+            void *p_ = ms_je_malloc(n);                                 \
+            if (MS_UNLIKELY(p_ == NULL))                                \
+                fast_alloc_failed((n), (kind));                         \
+            return p_;                                                  \
+        }                                                               \
+        if (__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))        \
+            return traced_alloc((n), 0, (kind), RA(), FP());            \
+        /* exact mode: no decision to take first */                     \
+        void *p_ = ms_je_malloc(n);                                     \
+        return p_ ? ms_trace_alloc(p_, (n), (kind), RA(), FP()) : NULL; \
+    }                                                                   \
+    return ms_je_malloc(n);                                             \
+} while (0)
 
-/* The traced path's first test is the thread's budget (fast.h): one
- * compare decides between the inlined path and the hooks. */
 MS_EXPORT void *
 malloc(size_t n)
 {
-    if (MS_UNLIKELY(ms_trace_on)) {
-        if (MS_LIKELY(ms_fast_alloc(n))) {
-            void *p = ms_je_malloc(n);
-            if (MS_UNLIKELY(p == NULL))
-                fast_alloc_failed(n, MS_KIND_MALLOC);
-            return p;
-        }
-        if (__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED))
-            return traced_alloc(n, 0, MS_KIND_MALLOC, RA(), FP());
-        /* exact mode: no decision to take first */
-        void *p = ms_je_malloc(n);
-        return p ? ms_trace_alloc(p, n, MS_KIND_MALLOC, RA(), FP()) : NULL;
-    }
-    return ms_je_malloc(n);
+    MALLOC_AS(n, MS_KIND_MALLOC);
 }
 
 MS_EXPORT void
@@ -148,7 +140,7 @@ MS_EXPORT void *
 realloc(void *old, size_t n)
 {
     if (old == NULL)
-        return realloc_new(n, RA(), FP());
+        MALLOC_AS(n, MS_KIND_REALLOC);
     if (n == 0) {
         /* glibc: realloc(p, 0) frees p and returns NULL. */
         int *e = errno_slot(), saved = *e;
@@ -174,7 +166,7 @@ reallocarray(void *old, size_t n, size_t size)
         return NULL;
     }
     if (old == NULL)
-        return realloc_new(total, RA(), FP());
+        MALLOC_AS(total, MS_KIND_REALLOC);
     if (total == 0) {
         int *e = errno_slot(), saved = *e;
         if (!(MS_UNLIKELY(ms_trace_on) &&
