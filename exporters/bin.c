@@ -158,20 +158,23 @@ put_le(enc_t *e, uint64_t v, size_t n)
     put(e, b, n);
 }
 
-/* Unsigned LEB128: 7 bits a byte, low first, high bit = more follow. */
-static void
+/* Unsigned LEB128: 7 bits a byte, low first, high bit = more follow.
+ * Inline: a report is mostly small numbers (the counting pass only adds
+ * up their lengths). */
+static inline void
 put_uv(enc_t *e, uint64_t v)
 {
-    if (!e->emit || e->len + 10 <= sizeof(e->buf)) {  /* no copy */
+    if (!e->emit) {
+        e->n += (size_t)(64 - __builtin_clzll(v | 1) + 6) / 7;
+        return;
+    }
+    if (__builtin_expect(e->len + 10 <= sizeof(e->buf), 1)) {  /* no copy */
         unsigned char *b = e->buf + e->len;
-        size_t n = 1;
-        for (; v >= 0x80; v >>= 7, n++)
-            if (e->emit)
-                b[n - 1] = (unsigned char)(v | 0x80);
-        if (e->emit) {
-            b[n - 1] = (unsigned char)v;
-            e->len += n;
-        }
+        size_t n = 0;
+        for (; v >= 0x80; v >>= 7)
+            b[n++] = (unsigned char)(v | 0x80);
+        b[n++] = (unsigned char)v;
+        e->len += n;
         e->n += n;
         return;
     }

@@ -301,13 +301,7 @@ write_frames(ms_writer_t *w, const ms_report_t *r)
 static void
 write_index_list(ms_writer_t *w, const uint64_t *v, uint64_t n)
 {
-    ms_w_str(w, "[");
-    for (uint64_t k = 0; k < n; k++) {
-        if (k)
-            ms_w_str(w, ",");
-        ms_w_u64(w, v[k]);
-    }
-    ms_w_str(w, "]");
+    ms_w_u64_list(w, v, n, UINT64_MAX);
 }
 
 static void
@@ -328,26 +322,19 @@ write_sites(ms_writer_t *w, const ms_report_t *r)
             v[2] = v[0] > v[4] ? v[0] - v[4] : 0;
             v[3] = v[1] > v[5] ? v[1] - v[5] : 0;
         }
+        /* [id, the 7 figures, first frame, frames, lifetimes, ...] */
+        uint64_t head[9] = { s->id, v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+            ms_report_first_frame(r, s) };
         ms_w_str(w, i ? ",[" : "[");
-        ms_w_u64(w, s->id);
-        for (int k = 0; k < 7; k++) {
-            ms_w_str(w, ",");
-            ms_w_u64(w, v[k]);
-        }
-        ms_w_str(w, ",");
-        ms_w_u64(w, ms_report_first_frame(r, s));
+        ms_w_u64_seq(w, head, 9, UINT64_MAX);
         ms_w_str(w, ",");
         write_index_list(w, s->frames, s->depth);
-        ms_w_str(w, ",[");
+        ms_w_str(w, ",");
         int last = MS_REPORT_LIFE_BUCKETS - 1;
         while (last >= 0 && s->life[last] == 0)
             last--;
-        for (int b = 0; b <= last; b++) {
-            if (b)
-                ms_w_str(w, ",");
-            ms_w_u64(w, s->life[b]);
-        }
-        ms_w_str(w, "],");
+        ms_w_u64_list(w, s->life, (uint64_t)(last + 1), UINT64_MAX);
+        ms_w_str(w, ",");
         ms_w_jclasses(w, r->leak_checked, s->leak_blocks, s->leak_bytes,
             MS_LEAK_CLASSES, NULL);
         ms_w_str(w, s->suppressed ? ",1]" : ",0]");

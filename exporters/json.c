@@ -12,7 +12,9 @@
 /* 2: frames in one table, named by index (1 wrote each site's in full) */
 #define MS_FORMAT_VERSION 2
 
-#define key ms_w_jkey
+/* Every key here is a literal of the report's own names, none needing an
+ * escape: written as one copy, ,"name": or "name": */
+#define key(w, k, first) ms_w_jkey_lit((w), ",\"" k "\":", sizeof(k) + 3, (first))
 
 #define KU(k, v) (key(w, k, &first), ms_w_u64(w, (uint64_t)(v)))
 #define KI(k, v) (key(w, k, &first), ms_w_i64(w, (int64_t)(v)))
@@ -50,16 +52,7 @@ static void
 write_frame_list(ms_writer_t *w, const ms_report_t *r, const uint64_t *ix,
     uint64_t n)
 {
-    ms_w_str(w, "[");
-    for (uint64_t k = 0; k < n; k++) {
-        if (k)
-            ms_w_str(w, ",");
-        if (ix[k] < r->nframes)
-            ms_w_u64(w, ix[k]);
-        else
-            ms_w_str(w, "null");
-    }
-    ms_w_str(w, "]");
+    ms_w_u64_list(w, ix, n, r->nframes);
 }
 
 static void
@@ -100,13 +93,8 @@ write_site(ms_writer_t *w, const ms_report_t *r, const ms_rsite_t *s,
     }
     KU("temporaries", s->temporaries);
     key(w, "lifetimes", &first);
-    ms_w_str(w, "[");
-    for (int b = 0; b < MS_REPORT_LIFE_BUCKETS; b++) {
-        if (b)
-            ms_w_str(w, ",");
-        ms_w_u64(w, s->life[b]);
-    }
-    ms_w_str(w, "]}");
+    ms_w_u64_list(w, s->life, MS_REPORT_LIFE_BUCKETS, UINT64_MAX);
+    ms_w_str(w, "}");
 }
 
 static void

@@ -73,6 +73,19 @@ alloc_wrapper(const char *f)
         "_Znwm", "_Znam", "_ZdlPv", "_ZdaPv",
         "std::allocator", "std::__new_allocator", "__gnu_cxx::new_allocator",
         "std::allocator_traits", "std::__allocated_ptr" };
+    /* a first look that most names fail (a report asks it of every frame
+     * of every site): each name above starts so */
+    switch (f[0]) {
+    case '_':
+        if (f[1] != '_' && f[1] != 'Z')
+            return 0;
+        break;
+    case 'a': case 'c': case 'f': case 'm': case 'o': case 'p': case 'r':
+    case 's': case 'v':
+        break;
+    default:
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
         if (strcmp(f, exact[i]) == 0)
             return 1;

@@ -160,39 +160,84 @@ ms_w_fmt(ms_writer_t *w, const char *fmt, ...)
         ms_w_bytes(w, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-void
-ms_w_u64(ms_writer_t *w, uint64_t v)
+/* The decimal digits of v, ending at end (ms_u64_digits(v) of them). */
+static inline void
+put_digits(char *end, uint64_t v)
 {
     static const char two[] =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
-    char tmp[24], *p;
-    size_t d = 1;               /* digits */
-    for (uint64_t x = v; x >= 10; x /= 10)
-        d++;
-    /* straight into the buffer when it has room (exporters write millions
-     * of numbers: no copy, no call), else through tmp */
-    int direct = d < sizeof(w->buf) - w->len;
-    char *end = direct ? w->buf + w->len + d : tmp + d;
-    p = end;
-    while (v >= 100) {          /* two digits at a time */
+    char *p = end;
+    while (v > UINT32_MAX) {    /* two digits at a time */
         p -= 2;
         memcpy(p, two + 2 * (v % 100), 2);
         v /= 100;
     }
-    if (v >= 10) {
+    uint32_t u = (uint32_t)v;   /* cheaper to divide */
+    while (u >= 100) {
         p -= 2;
-        memcpy(p, two + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
+        memcpy(p, two + 2 * (u % 100), 2);
+        u /= 100;
     }
-    if (direct) {
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, two + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+}
+
+void
+ms_w_u64_any(ms_writer_t *w, uint64_t v)
+{
+    size_t d = ms_u64_digits(v);
+    if (d < sizeof(w->buf) - w->len) {
+        put_digits(w->buf + w->len + d, v);
         w->len += d;
         w->written += d;
     } else {
+        char tmp[24];
+        put_digits(tmp + d, v);
         ms_w_bytes(w, tmp, d);
     }
+}
+
+void
+ms_w_u64_seq(ms_writer_t *w, const uint64_t *v, uint64_t n, uint64_t limit)
+{
+    /* the position kept in a local: the digits' stores could alias it */
+    size_t len = w->len, start = len;
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t x = v[k];
+        /* a comma and the longest number fit: straight into the buffer */
+        if (MS_W_LIKELY(sizeof(w->buf) - len > 24) && x < limit) {
+            size_t c = k != 0, d = ms_u64_digits(x);
+            w->buf[len] = ',';
+            put_digits(w->buf + len + c + d, x);
+            len += c + d;
+            continue;
+        }
+        w->written += len - start;
+        w->len = len;
+        if (k)
+            ms_w_bytes(w, ",", 1);
+        if (x < limit)
+            ms_w_u64_any(w, x);
+        else
+            ms_w_str(w, "null");
+        len = start = w->len;
+    }
+    w->written += len - start;
+    w->len = len;
+}
+
+void
+ms_w_u64_list(ms_writer_t *w, const uint64_t *v, uint64_t n, uint64_t limit)
+{
+    ms_w_bytes(w, "[", 1);
+    ms_w_u64_seq(w, v, n, limit);
+    ms_w_bytes(w, "]", 1);
 }
 
 void

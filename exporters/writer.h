@@ -60,7 +60,60 @@ ms_w_str(ms_writer_t *w, const char *s)
 
 void ms_w_fmt(ms_writer_t *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void ms_w_u64(ms_writer_t *w, uint64_t v);
+#define MS_W_LIKELY(x) __builtin_expect(!!(x), 1)
+
+/* The number of decimal digits of v (1 for 0). */
+static inline size_t
+ms_u64_digits(uint64_t v)
+{
+    static const uint64_t pow10[20] = { 1ull, 10ull, 100ull, 1000ull,
+        10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+        1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull,
+        10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+        10000000000000000000ull };
+    /* log10 from log2: bits * 1233 / 4096 is floor(log10(2^bits)) for
+     * bits <= 64; one compare corrects it */
+    size_t l = (size_t)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+    return l + (v >= pow10[l]) + (v == 0);
+}
+
+/* v in decimal; ms_w_u64's general case. */
+void ms_w_u64_any(ms_writer_t *w, uint64_t v);
+
+/* Inline for the small numbers most are (counts, indices): one digit
+ * written in place, the rest out of line. */
+static inline void
+ms_w_u64(ms_writer_t *w, uint64_t v)
+{
+    if (MS_W_LIKELY(v < 10 && w->len + 1 < sizeof(w->buf))) {
+        w->buf[w->len++] = (char)('0' + v);
+        w->written++;
+        return;
+    }
+    ms_w_u64_any(w, v);
+}
+
+/* ms_w_jkey of a key that needs no escape, as ,"k": in q (n bytes): the
+ * comma is left out when *first (which is then cleared). */
+static inline void
+ms_w_jkey_lit(ms_writer_t *w, const char *q, size_t n, int *first)
+{
+    if (first != NULL && *first) {
+        *first = 0;
+        ms_w_bytes(w, q + 1, n - 1);
+    } else {
+        ms_w_bytes(w, q, n);
+    }
+}
+
+/* [v0,v1,...] of n numbers; a value >= limit is written as null (a frame
+ * index with no frame). */
+void ms_w_u64_list(ms_writer_t *w, const uint64_t *v, uint64_t n,
+    uint64_t limit);
+/* The same without the brackets. */
+void ms_w_u64_seq(ms_writer_t *w, const uint64_t *v, uint64_t n,
+    uint64_t limit);
 void ms_w_i64(ms_writer_t *w, int64_t v);
 /* A double with enough digits to read back the same value. */
 void ms_w_dbl(ms_writer_t *w, double v);
