@@ -73,11 +73,25 @@ status_field(const char *key)
     return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : -1;
 }
 
+/* The frame indexes of one address (the function and what is inlined
+ * there), remembered: a report asks the same addresses again and again
+ * (a deep program's sites share most of their frames). */
+#define MEMO_BITS 12
+#define MEMO_IX   5
+typedef struct {
+    uint64_t key;           /* frame_key(addr, dead, 0) + 1; 0: none */
+    uint32_t n;             /* indexes, <= MEMO_IX */
+    uint32_t ix[MEMO_IX];
+} memo_t;
+
 /* Frame table: address -> index, names from the symbol table. */
 typedef struct {
     ms_report_t *r;
     ms_symtab_t *syms;
     uint64_t *keys, *idx, mask, cap_frames;
+    memo_t *memo;           /* 1 << MEMO_BITS; NULL: none */
+    uint64_t *tmp;          /* a stack's indexes while it is made */
+    uint64_t tmp_cap;
 } frames_t;
 
 /* The index of the frame at addr (dead: of that unloaded module, -1
@@ -114,13 +128,19 @@ frames_grow(frames_t *f)
     return 0;
 }
 
+/* keys: addresses are below 2^47; an unloaded module's index and the
+ * inline depth tag them apart above */
+static inline uint64_t
+frame_key(uint64_t addr, int dead, int k)
+{
+    return addr | (uint64_t)(dead >= 0 ? (dead + 1) & 0x3ff : 0) << 48 |
+        (uint64_t)k << 58;
+}
+
 static uint64_t
 frame_index(frames_t *f, uint64_t addr, int dead, int k)
 {
-    /* keys: addresses are below 2^47; an unloaded module's index and the
-     * inline depth tag them apart above */
-    uint64_t key = addr | (uint64_t)(dead >= 0 ? (dead + 1) & 0x3ff : 0) << 48 |
-        (uint64_t)k << 58;
+    uint64_t key = frame_key(addr, dead, k);
     uint64_t i = FRAME_HASH(key) & f->mask;
     while (f->keys[i] != 0) {
         if (f->keys[i] == key)
@@ -165,36 +185,76 @@ frame_index(frames_t *f, uint64_t addr, int dead, int k)
     return r->nframes++;
 }
 
+/* Appends ix to f->tmp (n so far); -1 without memory. */
+static int
+tmp_push(frames_t *f, uint64_t n, uint64_t ix)
+{
+    if (n == f->tmp_cap) {
+        uint64_t nc = f->tmp_cap ? f->tmp_cap * 2 : 256;
+        uint64_t *t = ms_xrealloc(f->tmp, nc * sizeof(*t));
+        if (t == NULL)
+            return -1;
+        f->tmp = t;
+        f->tmp_cap = nc;
+    }
+    f->tmp[n] = ix;
+    return 0;
+}
+
+/* Appends the frame indexes of addr (of unloaded module dead, -1 none)
+ * to f->tmp after n: functions inlined there first, innermost first, then
+ * the function itself. Returns the new count, or UINT64_MAX without
+ * memory (f->tmp then holds n + what fitted). */
+static uint64_t
+addr_frames(frames_t *f, uint64_t n, uintptr_t addr, int dead)
+{
+    uint64_t key = frame_key(addr, dead, 0) + 1;
+    memo_t *m = f->memo ? &f->memo[FRAME_HASH(key) & ((1u << MEMO_BITS) - 1)] : NULL;
+    if (m != NULL && m->key == key) {
+        for (uint32_t j = 0; j < m->n; j++)
+            if (tmp_push(f, n++, m->ix[j]) != 0)
+                return UINT64_MAX;
+        return n;
+    }
+    int ninl = ms_symtab_lookup(f->syms, addr, dead)->ninl;
+    uint64_t first = n;
+    for (int j = ninl; j >= 0; j--) {
+        uint64_t ix = frame_index(f, addr, dead, j == 0 ? 0 : ninl - j + 1);
+        if (ix == UINT64_MAX || tmp_push(f, n++, ix) != 0)
+            return UINT64_MAX;
+    }
+    if (m != NULL && ninl + 1 <= MEMO_IX) {
+        m->key = key;
+        m->n = (uint32_t)(ninl + 1);
+        for (int j = 0; j <= ninl; j++)
+            m->ix[j] = (uint32_t)f->tmp[first + (uint64_t)j];
+    }
+    return n;
+}
+
 /* Frame indexes of stack id into *out (allocated); returns the depth.
  * Functions inlined at an address come before it, each a frame. */
 static uint64_t
 stack_frames(frames_t *f, uint32_t id, uint64_t **out)
 {
     uintptr_t fr[MS_MAX_FRAMES];
-    int dead[MS_MAX_FRAMES];
     int d = ms_stack_frames(id, fr, MS_MAX_FRAMES);
     uint32_t epoch = ms_stack_epoch(id);
-    int inl[MS_MAX_FRAMES];
-    uint64_t total = 0, n = 0;
+    uint64_t n = 0;
     for (int k = 0; k < d; k++) {
         const char *path;
         uintptr_t bias;
-        dead[k] = ms_dead_module_at(fr[k], epoch, &path, &bias);
-        inl[k] = ms_symtab_lookup(f->syms, fr[k], dead[k])->ninl;
-        total += 1 + (uint64_t)inl[k];
+        int dead = ms_dead_module_at(fr[k], epoch, &path, &bias);
+        uint64_t m = addr_frames(f, n, fr[k], dead);
+        if (m == UINT64_MAX)
+            break;      /* without memory: the frames so far */
+        n = m;
     }
-    *out = ms_xmalloc((size_t)(total ? total : 1) * sizeof(uint64_t));
+    *out = ms_xmalloc((size_t)(n ? n : 1) * sizeof(uint64_t));
     if (*out == NULL)
         return 0;
-    for (int k = 0; k < d; k++) {
-        int ninl = inl[k];
-        for (int j = ninl; j >= 0; j--) {
-            uint64_t ix = frame_index(f, fr[k], dead[k], j == 0 ? 0 : ninl - j + 1);
-            if (ix == UINT64_MAX)
-                return n;
-            (*out)[n++] = ix;
-        }
-    }
+    if (n)
+        memcpy(*out, f->tmp, (size_t)n * sizeof(uint64_t));
     return n;
 }
 
@@ -339,6 +399,8 @@ build_sites(ms_report_t *r, frames_t *fp)
     f->mask = 4095;
     f->keys = ms_xcalloc((f->mask + 1) * sizeof(uint64_t));
     f->idx = ms_xcalloc((f->mask + 1) * sizeof(uint64_t));
+    /* untouched pages cost nothing: a short report faults in few */
+    f->memo = ms_xcalloc(sizeof(memo_t) << MEMO_BITS);     /* NULL: none */
     if (r->sites == NULL || f->keys == NULL || f->idx == NULL)
         goto out;
     for (uint32_t id = 1; id < nst; id++) {
@@ -551,6 +613,8 @@ ms_report_build(const ms_export_req_t *req)
     build_errors(r, &frames);
     ms_xfree(frames.keys);
     ms_xfree(frames.idx);
+    ms_xfree(frames.memo);
+    ms_xfree(frames.tmp);
     ms_symtab_free(frames.syms);
     for (uint64_t i = 0; i < r->nsites; i++)
         for (int b = 0; b < MS_LIFE_BUCKETS; b++)
