@@ -74,6 +74,20 @@ fast_alloc_failed(size_t n, ms_kind_t kind)
     ms_fast_alloc_undo(n, kind);
 }
 
+/* realloc's traced path: in sampled mode, a block never sampled that n
+ * bytes will not make one, counted inline (fast.h); else the hooks. */
+static inline void *
+realloc_traced(void *old, size_t n, void *ra, void *fp)
+{
+    if (MS_LIKELY(ms_fast_realloc(old, n))) {
+        void *p = ms_je_realloc(old, n);
+        if (MS_UNLIKELY(p == NULL))
+            ms_fast_realloc_undo(n);
+        return p;
+    }
+    return ms_trace_realloc(old, n, ra, fp);
+}
+
 /* malloc's paths, the block counted as kind's: malloc, and realloc(NULL,
  * n). The traced path's first test is the thread's budget (fast.h): one
  * compare decides between the inlined path and the hooks. A macro that
@@ -150,7 +164,7 @@ realloc(void *old, size_t n)
         *e = saved;
         return NULL;
     }
-    void *p = MS_UNLIKELY(ms_trace_on) ? ms_trace_realloc(old, n, RA(), FP())
+    void *p = MS_UNLIKELY(ms_trace_on) ? realloc_traced(old, n, RA(), FP())
                                        : ms_je_realloc(old, n);
     if (MS_UNLIKELY(p == NULL))
         errno = ENOMEM;     /* jemalloc's realloc leaves errno as it was */
@@ -175,7 +189,7 @@ reallocarray(void *old, size_t n, size_t size)
         *e = saved;
         return NULL;
     }
-    void *p = MS_UNLIKELY(ms_trace_on) ? ms_trace_realloc(old, total, RA(), FP())
+    void *p = MS_UNLIKELY(ms_trace_on) ? realloc_traced(old, total, RA(), FP())
                                        : ms_je_realloc(old, total);
     if (MS_UNLIKELY(p == NULL))
         errno = ENOMEM;     /* jemalloc's realloc leaves errno as it was */

@@ -77,6 +77,30 @@ ms_fast_alloc(size_t n)
  * then failed. */
 void ms_fast_alloc_undo(size_t n, ms_kind_t kind);
 
+/* 1 when a realloc of old to n bytes is fully accounted here, before the
+ * engine call: old was never sampled (not aligned as a sample is) and
+ * the n bytes cannot make a sample due, so it counts as what the hooks
+ * count it (a free of realloc's kind, an allocation of realloc's kind, a
+ * realloc). ms_fast_realloc_undo(n) takes it back when the engine fails. */
+static inline __attribute__((always_inline)) int
+ms_fast_realloc(const void *old, size_t n)
+{
+    if (MS_UNLIKELY(!__atomic_load_n(&ms_fast_sampled, __ATOMIC_RELAXED) ||
+            ((uintptr_t)old & (MS_SAMPLE_ALIGN - 1)) == 0 ||
+            ms_tls.fast_frees <= 0))
+        return 0;
+    if (!ms_fast_alloc_kind(n, MS_KIND_REALLOC))    /* the re-entry guard too */
+        return 0;
+    ms_tls.fast_frees--;
+    ms_thread_t *t = ms_tls.self;
+    t->frees++;
+    t->kind_frees[MS_FREE_REALLOC]++;
+    t->reallocs++;
+    return 1;
+}
+
+void ms_fast_realloc_undo(size_t n);
+
 /*
  * Before the engine call of a traced allocation that ms_fast_alloc did not
  * take: the sample decision, taken now so that a sampled block is asked of

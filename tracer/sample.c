@@ -181,6 +181,17 @@ ms_fast_alloc_undo(size_t n, ms_kind_t kind)
 }
 
 void
+ms_fast_realloc_undo(size_t n)
+{
+    ms_thread_t *t = ms_tls_self;
+    ms_fast_alloc_undo(n, MS_KIND_REALLOC);
+    t->frees--;
+    t->kind_frees[MS_FREE_REALLOC]--;
+    t->reallocs--;
+    ms_tls.fast_frees++;
+}
+
+void
 ms_thread_freeze(ms_thread_t *t)
 {
     if (ms_opt.sample != 0)

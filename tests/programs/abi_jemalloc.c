@@ -12,7 +12,9 @@
  *   __libc_pvalloc, __posix_memalign), __libc_malloc 1, __libc_calloc 1,
  *   __libc_realloc 1, and 6 frees (__libc_free 4, cfree, free);
  *   realloc(NULL, n) REALLOC_NEW times and reallocarray(NULL, ...) once,
- *   each block freed (free).
+ *   each block freed (free); REALLOC_GROW blocks of malloc grown (and
+ *   some shrunk) by realloc, then freed (free): REALLOC_GROW reallocs,
+ *   which sampled mode's inlined path takes when it can.
  * Then it leaves LIVE_BLOCKS blocks live and prints mallinfo2().uordblks
  * on stderr, which the test compares with the exit report's live bytes.
  */
@@ -27,6 +29,7 @@
 #include <jemalloc/jemalloc.h>
 
 #define REALLOC_NEW 1000
+#define REALLOC_GROW 1000
 
 /* glibc's own names, which its headers do not all declare */
 extern void *__libc_malloc(size_t);
@@ -223,6 +226,18 @@ main(void)
         check(r != NULL, "realloc(NULL, n)");
         r[0] = (unsigned char)i;
         free(r);
+    }
+    /* realloc of a live block: a free and an allocation of realloc's
+     * kind, the contents kept (in place or moved) */
+    for (int i = 0; i < REALLOC_GROW; i++) {
+        size_t from = 16 + (size_t)(i % 48), to = i % 5 == 0 ? 8 : from + (size_t)(i % 200);
+        unsigned char *g = malloc(from);
+        check(g != NULL, "malloc before realloc");
+        memset(g, i & 0xff, from);
+        g = realloc(g, to);
+        check(g != NULL && all(g, 0, from < to ? from : to, (unsigned char)(i & 0xff)),
+            "realloc keeps the contents");
+        free(g);
     }
     unsigned char *ra = reallocarray(NULL, 10, 10);
     check(ra != NULL, "reallocarray(NULL, 10, 10)");
