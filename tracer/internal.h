@@ -10,6 +10,7 @@
 #ifndef MS_TRACER_INTERNAL_H
 #define MS_TRACER_INTERNAL_H
 
+#include <emmintrin.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -650,6 +651,33 @@ uint32_t ms_stack_epoch(uint32_t id);
 /* Bumped by each dlclose that unloads a module (unwind.c); seeds stack
  * hashes, so stacks of different epochs never merge. */
 extern uint32_t ms_unload_epoch;
+/* The ways of set whose tag is tag, a bit each (8 tags compared at once). */
+static inline unsigned
+ms_replay_ways(const ms_replay_cache_t *c, uint32_t set, uint32_t tag)
+{
+    _Static_assert(MS_REPLAY_WAYS == 8, "two vectors of four tags");
+    __m128i want = _mm_set1_epi32((int)tag);
+    const __m128i *tv = (const __m128i *)&c->tag[set];
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+        _mm_cmpeq_epi32(_mm_loadu_si128(tv), want))) |
+        (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+        _mm_cmpeq_epi32(_mm_loadu_si128(tv + 1), want))) << 4;
+}
+
+/* Whether entry i replays a walk from (ra, f) in epoch; counted used. */
+static inline __attribute__((always_inline)) int
+ms_replay_hit(ms_replay_cache_t *c, uint32_t i, void *ra, uintptr_t f,
+    uint32_t epoch)
+{
+    ms_replay_t *e = &c->e[i];
+    if (e->ra == (uintptr_t)ra && e->fp == f && e->epoch == epoch &&
+        ms_replay_same(e, f)) {
+        e->used = ++c->tick;
+        return 1;
+    }
+    return 0;
+}
+
 /* The thread's kept walk from (ra, fp), when its words read the same now
  * (its stack and site slot are then the walk's); NULL otherwise. Owner
  * only, inside a hook (the allocation hook's: inline). */
@@ -666,15 +694,20 @@ ms_stack_replay(ms_thread_t *t, void *ra, void *fp)
     uint32_t set = ms_replay_set(key), tag = ms_replay_tag(key);
     uintptr_t f = (uintptr_t)fp;
     uint32_t epoch = __atomic_load_n(&ms_unload_epoch, __ATOMIC_RELAXED);
-    for (uint32_t i = set; i < set + MS_REPLAY_WAYS; i++) {
-        if (MS_LIKELY(c->tag[i] != tag))
-            continue;
-        ms_replay_t *e = &c->e[i];
-        if (e->ra == (uintptr_t)ra && e->fp == f && e->epoch == epoch &&
-            ms_replay_same(e, f)) {
-            e->used = ++c->tick;
-            return e;
-        }
+    /* the set's first way alone first (a thread with few starts has them
+     * there), then the others by their tags at once */
+    unsigned m;
+    if (c->tag[set] == tag) {
+        if (ms_replay_hit(c, set, ra, f, epoch))
+            return &c->e[set];
+        m = ms_replay_ways(c, set, tag) & ~1u;
+    } else {
+        m = ms_replay_ways(c, set, tag);
+    }
+    for (; m != 0; m &= m - 1) {
+        uint32_t i = set + (uint32_t)__builtin_ctz(m);
+        if (ms_replay_hit(c, i, ra, f, epoch))
+            return &c->e[i];
     }
     return NULL;
 }
