@@ -25,6 +25,7 @@
 
 #include "../../tracer/sites.c"
 #include "no_exit_report.h"
+#include "run_one.h"
 
 void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
@@ -141,9 +142,5 @@ main(int argc, char **argv)
     tcase_add_test(tc, test_owner_stopped);
     tcase_add_test(tc, test_reader_racing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ms_run_one(s);
 }

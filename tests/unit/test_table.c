@@ -38,6 +38,7 @@
 
 #include "../../tracer/table.c"
 #include "no_exit_report.h"
+#include "run_one.h"
 
 /* The arena of the table's own memory: malloc here. */
 void *ms_tmalloc(size_t n) { return malloc(n); }
@@ -500,9 +501,5 @@ main(int argc, char **argv)
 {
     (void)argc;
     no_exit_report(argv);
-    SRunner *sr = srunner_create(table_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ms_run_one(table_suite());
 }

@@ -21,6 +21,7 @@
 
 #include "../../exporters/writer.c"
 #include "no_exit_report.h"
+#include "run_one.h"
 
 static void *x_alloc(size_t n) { return malloc(n); }
 static void *x_zalloc(size_t n) { return calloc(1, n); }
@@ -163,9 +164,5 @@ main(int argc, char **argv)
     tcase_add_test(tc, test_lists);
     tcase_add_test(tc, test_key_lit);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ms_run_one(s);
 }
