@@ -208,10 +208,12 @@ ms_w_u64_seq(ms_writer_t *w, const uint64_t *v, uint64_t n, uint64_t limit)
 {
     /* the position kept in a local: the digits' stores could alias it */
     size_t len = w->len, start = len;
+    int nulls = limit != UINT64_MAX;   /* else UINT64_MAX is a number too */
     for (uint64_t k = 0; k < n; k++) {
         uint64_t x = v[k];
+        int number = !nulls || x < limit;
         /* a comma and the longest number fit: straight into the buffer */
-        if (MS_W_LIKELY(sizeof(w->buf) - len > 24) && x < limit) {
+        if (MS_W_LIKELY(sizeof(w->buf) - len > 24) && number) {
             size_t c = k != 0, d = ms_u64_digits(x);
             w->buf[len] = ',';
             put_digits(w->buf + len + c + d, x);
@@ -222,7 +224,7 @@ ms_w_u64_seq(ms_writer_t *w, const uint64_t *v, uint64_t n, uint64_t limit)
         w->len = len;
         if (k)
             ms_w_bytes(w, ",", 1);
-        if (x < limit)
+        if (number)
             ms_w_u64_any(w, x);
         else
             ms_w_str(w, "null");

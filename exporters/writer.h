@@ -108,7 +108,7 @@ ms_w_jkey_lit(ms_writer_t *w, const char *q, size_t n, int *first)
 }
 
 /* [v0,v1,...] of n numbers; a value >= limit is written as null (a frame
- * index with no frame). */
+ * index with no frame), none when limit is UINT64_MAX (no limit). */
 void ms_w_u64_list(ms_writer_t *w, const uint64_t *v, uint64_t n,
     uint64_t limit);
 /* The same without the brackets. */

@@ -128,12 +128,13 @@ frames_grow(frames_t *f)
     return 0;
 }
 
-/* keys: addresses are below 2^47; an unloaded module's index and the
- * inline depth tag them apart above */
+/* keys: addresses are below 2^47; an unloaded module's index (below
+ * 2047: unwind.c keeps 1024) and the inline depth (below 64) tag them
+ * apart above, each exactly */
 static inline uint64_t
 frame_key(uint64_t addr, int dead, int k)
 {
-    return addr | (uint64_t)(dead >= 0 ? (dead + 1) & 0x3ff : 0) << 48 |
+    return addr | (uint64_t)(dead >= 0 ? (dead + 1) & 0x7ff : 0) << 47 |
         (uint64_t)k << 58;
 }
 

@@ -7,7 +7,8 @@
  *
  * test_u64: every number of 0..10^6, the powers of ten and of two and
  *   their neighbours, and UINT64_MAX read back as snprintf writes them.
- * test_lists: [a,b,...] lists with nulls (values at or past the limit),
+ * test_lists: [a,b,...] lists with nulls (values at or past the limit;
+ *   none without one: UINT64_MAX is then a number),
  *   empty and one-item lists, read back as a loop over snprintf writes
  *   them; the same list started at every offset that puts its end across
  *   the buffer's 64 KiB (the path that takes a number at a time), so a
@@ -82,7 +83,7 @@ want_list(char *out, size_t cap, const uint64_t *v, uint64_t n, uint64_t limit)
 {
     size_t o = (size_t)snprintf(out, cap, "[");
     for (uint64_t k = 0; k < n; k++) {
-        if (v[k] < limit)
+        if (limit == UINT64_MAX || v[k] < limit)
             o += (size_t)snprintf(out + o, cap - o, "%s%" PRIu64, k ? "," : "", v[k]);
         else
             o += (size_t)snprintf(out + o, cap - o, "%snull", k ? "," : "");
@@ -124,6 +125,9 @@ START_TEST(test_lists)
     bad += !list_ok(0, v, 64, UINT64_MAX);
     bad += !list_ok(0, v, 64, 4999);        /* the 5000s are null */
     bad += !list_ok(0, v, 64, 0);           /* all null */
+    uint64_t most[3] = { 1, UINT64_MAX, 2 };    /* no limit: a number */
+    bad += !list_ok(0, most, 3, UINT64_MAX);
+    bad += !list_ok(0, most, 3, UINT64_MAX - 1);    /* null */
     /* ends across the 64 KiB buffer: written a number at a time there */
     size_t buf = sizeof(w.buf);
     for (size_t pad = buf - 1400; pad < buf + 40; pad++, n++)
