@@ -38,6 +38,9 @@ static int warned_table_oom;
 /* Exact mode at depth 1 without a cap on events: the allocation hooks'
  * fast path may be taken (one load for ms_trace_alloc's first test). */
 static int exact_depth1;
+/* Exact mode at a greater depth without a cap on events: the fast path
+ * with the site of a replayed walk (alloc_fast_deep). */
+static int exact_deep;
 
 /* Whether malloc and free may take the inlined sampled path (fast.h):
  * sampled mode, and no unsampled block that a free must look up; and
@@ -47,6 +50,8 @@ ms_fast_update(void)
 {
     __atomic_store_n(&exact_depth1, ms_opt.sample == 0 &&
         ms_opt.stack_depth == 1 && ms_max_events == 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&exact_deep, ms_opt.sample == 0 &&
+        ms_opt.stack_depth > 1 && ms_max_events == 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ms_fast_sampled, ms_opt.sample != 0 &&
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) == 0,
         __ATOMIC_RELEASE);
@@ -334,27 +339,20 @@ alloc_exact_entered(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
 }
 
 /*
- * Exact mode's allocation at depth 1 without a cap on events
- * (exact_depth1), entered and ticked, in its common case: no task, the
- * site cache hit, a small request of a kind not aligned past its class,
- * a free slot in the record's home group of a segment with room, no
- * live-bytes flush due, the table not an orphan's. As free_fast: all is
- * tested before anything is written, any other case goes on to the
- * general path as a tail call, and the path calls nothing.
+ * Exact mode's allocation without a cap on events, entered and ticked, in
+ * its common case: no task, the site found (at depth 1 in the site cache,
+ * deeper by a replayed walk), a small request of a kind not aligned past
+ * its class, a free slot in the record's home group of a segment with
+ * room, no live-bytes flush due, the table not an orphan's. As free_fast:
+ * all is tested before anything is written, any other case goes on to
+ * the general path as a tail call, and the path calls nothing.
+ * alloc_fast_at is its part once the site slot st is known.
  */
 static inline __attribute__((always_inline)) void *
-alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
-    void *fp)
+alloc_fast_at(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
+    ms_sitestat_t *st, void *ra, void *fp)
 {
-    uint32_t task = ms_tls_task, epoch;
-    uint64_t key;
-    if (MS_UNLIKELY(task != 0 || t->inbox.orphan ||
-            req > SMALL_MAX || ((ALIGNED_KINDS >> kind) & 1)))
-        goto slow;
-    struct ms_scache *e = site_cache_1(t, ra, 0, &key, &epoch);
-    ms_sitestat_t *st = e->st;
-    if (MS_UNLIKELY(e->key != key || st->task != 0 ||
-            st->slot > MS_TSLOT_SITE_MAX))
+    if (MS_UNLIKELY(st->task != 0 || st->slot > MS_TSLOT_SITE_MAX))
         goto slow;
     ms_tseg_t *s = ms_table_seg_of(&t->table, (uintptr_t)p);
     if (MS_UNLIKELY(s == NULL || s->left == 0))
@@ -381,6 +379,44 @@ alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
     ms_hook_leave();
     return p;
 slow:
+    return alloc_exact_entered(t, p, req, kind, ra, fp);
+}
+
+/* What alloc_fast and alloc_fast_deep test first: no task, the table
+ * not an orphan's, a small request of a kind not aligned past its
+ * class. */
+static inline int
+alloc_fast_may(const ms_thread_t *t, size_t req, ms_kind_t kind)
+{
+    return ms_tls_task == 0 && !t->inbox.orphan && req <= SMALL_MAX &&
+        !((ALIGNED_KINDS >> kind) & 1);
+}
+
+/* Depth 1: the site from the site cache, by the return address. */
+static inline __attribute__((always_inline)) void *
+alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
+    void *fp)
+{
+    uint32_t epoch;
+    uint64_t key;
+    if (MS_LIKELY(alloc_fast_may(t, req, kind))) {
+        struct ms_scache *e = site_cache_1(t, ra, 0, &key, &epoch);
+        if (MS_LIKELY(e->key == key))
+            return alloc_fast_at(t, p, req, kind, e->st, ra, fp);
+    }
+    return alloc_exact_entered(t, p, req, kind, ra, fp);
+}
+
+/* A greater depth: the site of the walk that a replay finds again. */
+static inline __attribute__((always_inline)) void *
+alloc_fast_deep(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
+    void *ra, void *fp)
+{
+    if (MS_LIKELY(alloc_fast_may(t, req, kind))) {
+        ms_replay_t *kept = ms_stack_replay(t, ra, fp);
+        if (MS_LIKELY(kept != NULL && kept->st != NULL))
+            return alloc_fast_at(t, p, req, kind, kept->st, ra, fp);
+    }
     return alloc_exact_entered(t, p, req, kind, ra, fp);
 }
 
@@ -443,14 +479,12 @@ alloc_hook_x(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     return alloc_hook(p, req, kind, flags, 0, ra, fp);
 }
 
-/* Exact mode at depth 1: alloc_fast once entered and ticked, when the
- * tick's slow part is not due. flags: mallocx's (ignored in exact mode).
- * Out of line,
- * apart from the test that sends the other modes to alloc_hook_plain or
- * _x, so that those do not save the registers this path uses. */
-static __attribute__((noinline, optimize("optimize-sibling-calls"))) void *
-alloc_hook_1(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
-    void *fp)
+/* Exact mode without a cap on events: alloc_fast (depth 1) or
+ * alloc_fast_deep once entered and ticked, when the tick's slow part is
+ * not due. flags: mallocx's (ignored in exact mode). */
+static inline __attribute__((always_inline)) void *
+alloc_hook_exact(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp, int deep)
 {
     ms_thread_t *t = hook_enter_fast(1);
     if (MS_UNLIKELY(t == NULL))
@@ -459,16 +493,37 @@ alloc_hook_1(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     if (MS_UNLIKELY(left <= 0 || ((unsigned)kind & MS_KIND_PRE) != 0))
         return alloc_entered(p, req, kind, flags, ra, fp);
     t->tick_left = left - 1;
-    return alloc_fast(t, p, req, kind, ra, fp);
+    return deep ? alloc_fast_deep(t, p, req, kind, ra, fp) :
+        alloc_fast(t, p, req, kind, ra, fp);
+}
+
+/* Out of line, apart from the tests that send the other modes to
+ * alloc_hook_plain or _x, so that those do not save the registers these
+ * paths use. */
+static __attribute__((noinline, optimize("optimize-sibling-calls"))) void *
+alloc_hook_1(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
+{
+    return alloc_hook_exact(p, req, kind, flags, ra, fp, 0);
+}
+
+static __attribute__((noinline, optimize("optimize-sibling-calls"))) void *
+alloc_hook_deep(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
+    void *fp)
+{
+    return alloc_hook_exact(p, req, kind, flags, ra, fp, 1);
 }
 
 /* Slow paths as tail calls: see ms_trace_free. */
 __attribute__((optimize("optimize-sibling-calls"))) void *
 ms_trace_alloc(void *p, size_t req, ms_kind_t kind, void *ra, void *fp)
 {
-    if (MS_UNLIKELY(!__atomic_load_n(&exact_depth1, __ATOMIC_RELAXED)))
-        return alloc_hook_plain(p, req, kind, ra, fp);
     /* flags count in sampled mode only: none here */
+    if (MS_UNLIKELY(!__atomic_load_n(&exact_depth1, __ATOMIC_RELAXED))) {
+        if (__atomic_load_n(&exact_deep, __ATOMIC_RELAXED))
+            return alloc_hook_deep(p, req, kind, 0, ra, fp);
+        return alloc_hook_plain(p, req, kind, ra, fp);
+    }
     return alloc_hook_1(p, req, kind, 0, ra, fp);
 }
 
