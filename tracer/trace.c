@@ -205,13 +205,14 @@ sampled_alloc_estimate(ms_sitestat_t *st, size_t req)
 }
 
 /* The record and site statistics of a new block p: ms_record, inlined
- * into the allocation hook. */
+ * into the allocation hook. known: its site slot when the caller found it
+ * already (for no task), else NULL. */
 static inline __attribute__((always_inline)) void
 record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
-    unsigned flags, void *ra, void *fp)
+    unsigned flags, ms_sitestat_t *known, void *ra, void *fp)
 {
     uint32_t task = ms_tls_task;
-    ms_sitestat_t *st = site_slot(t, ra, fp, task);
+    ms_sitestat_t *st = known != NULL ? known : site_slot(t, ra, fp, task);
     if (MS_UNLIKELY(st == NULL ||
             (ms_max_events != 0 && t->table.count >= ms_max_events))) {
         t->last_ptr = 0;
@@ -242,7 +243,7 @@ void
 ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     unsigned flags, void *ra, void *fp)
 {
-    record(t, p, req, kind, flags, ra, fp);
+    record(t, p, req, kind, flags, NULL, ra, fp);
 }
 
 /*
@@ -290,7 +291,7 @@ size_bucket(uint64_t n)
  * record (exact) or the sample decision. */
 static inline __attribute__((always_inline)) void *
 alloc_ticked(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
-    int plain, unsigned pre, void *ra, void *fp)
+    int plain, unsigned pre, ms_sitestat_t *known, void *ra, void *fp)
 {
     t->allocs++;
     t->kind_allocs[kind & (MS_KIND_OVERALIGNED - 1)]++;
@@ -298,7 +299,7 @@ alloc_ticked(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
     if (ms_opt.sample == 0) {
         t->bytes_alloc += req;
         ms_live_add(t, (int64_t)req);
-        record(t, (uintptr_t)p, req, kind, 0, ra, fp);
+        record(t, (uintptr_t)p, req, kind, 0, known, ra, fp);
         return p;
     }
     if (plain)          /* malloc's or calloc's (ms_trace_alloc) */
@@ -311,7 +312,7 @@ alloc_traced(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, int flags,
     int plain, unsigned pre, void *ra, void *fp)
 {
     ms_tick(t, 1);
-    return alloc_ticked(t, p, req, kind, flags, plain, pre, ra, fp);
+    return alloc_ticked(t, p, req, kind, flags, plain, pre, NULL, ra, fp);
 }
 
 /* An allocation hook entered (its state ms_tls_self), the tick not yet
@@ -328,12 +329,14 @@ alloc_entered(void *p, size_t req, ms_kind_t kind, int flags, void *ra,
     return p;
 }
 
-/* An exact allocation that alloc_fast passed on, the tick counted. */
+/* An exact allocation that the fast path passed on, the tick counted;
+ * known: the site slot it found (for no task), or NULL. Six arguments,
+ * all in registers: a tail call (the thread is ms_tls_self). */
 static __attribute__((noinline)) void *
-alloc_exact_entered(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
+alloc_exact_entered(void *p, size_t req, ms_kind_t kind, ms_sitestat_t *known,
     void *ra, void *fp)
 {
-    p = alloc_ticked(t, p, req, kind, 0, 0, 0, ra, fp);
+    p = alloc_ticked(ms_tls_self, p, req, kind, 0, 0, 0, known, ra, fp);
     ms_hook_leave();
     return p;
 }
@@ -352,7 +355,11 @@ static inline __attribute__((always_inline)) void *
 alloc_fast_at(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
     ms_sitestat_t *st, void *ra, void *fp)
 {
-    if (MS_UNLIKELY(st->task != 0 || st->slot > MS_TSLOT_SITE_MAX))
+    if (MS_UNLIKELY(st->task != 0)) {
+        st = NULL;          /* another task's slot: the general path's */
+        goto slow;
+    }
+    if (MS_UNLIKELY(st->slot > MS_TSLOT_SITE_MAX))
         goto slow;
     ms_tseg_t *s = ms_table_seg_of(&t->table, (uintptr_t)p);
     if (MS_UNLIKELY(s == NULL || s->left == 0))
@@ -379,7 +386,8 @@ alloc_fast_at(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
     ms_hook_leave();
     return p;
 slow:
-    return alloc_exact_entered(t, p, req, kind, ra, fp);
+    /* the site found is kept: the general path does not look again */
+    return alloc_exact_entered(p, req, kind, st, ra, fp);
 }
 
 /* What alloc_fast and alloc_fast_deep test first: no task, the table
@@ -404,7 +412,7 @@ alloc_fast(ms_thread_t *t, void *p, size_t req, ms_kind_t kind, void *ra,
         if (MS_LIKELY(e->key == key))
             return alloc_fast_at(t, p, req, kind, e->st, ra, fp);
     }
-    return alloc_exact_entered(t, p, req, kind, ra, fp);
+    return alloc_exact_entered(p, req, kind, NULL, ra, fp);
 }
 
 /* A greater depth: the site of the walk that a replay finds again. */
@@ -417,7 +425,7 @@ alloc_fast_deep(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
         if (MS_LIKELY(kept != NULL && kept->st != NULL))
             return alloc_fast_at(t, p, req, kind, kept->st, ra, fp);
     }
-    return alloc_exact_entered(t, p, req, kind, ra, fp);
+    return alloc_exact_entered(p, req, kind, NULL, ra, fp);
 }
 
 /* An allocation hook, not in its common case (see alloc_hook). */
