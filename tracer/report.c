@@ -73,23 +73,16 @@ status_field(const char *key)
     return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : -1;
 }
 
-/* The frame indexes of one address (the function and what is inlined
- * there), remembered: a report asks the same addresses again and again
- * (a deep program's sites share most of their frames). */
-#define MEMO_BITS 12
-#define MEMO_IX   5
-typedef struct {
-    uint64_t key;           /* frame_key(addr, dead, 0) + 1; 0: none */
-    uint32_t n;             /* indexes, <= MEMO_IX */
-    uint32_t ix[MEMO_IX];
-} memo_t;
-
 /* Frame table: address -> index, names from the symbol table. */
 typedef struct {
     ms_report_t *r;
     ms_symtab_t *syms;
     uint64_t *keys, *idx, mask, cap_frames;
-    memo_t *memo;           /* 1 << MEMO_BITS; NULL: none */
+    /* by frame index, for an address's own frame (inline depth 0): how
+     * many functions are inlined there, so that an address seen again
+     * needs no symbol look-up (a deep program's sites share most of
+     * their frames) */
+    uint8_t *ninl;
     uint64_t *tmp;          /* a stack's indexes while it is made */
     uint64_t tmp_cap;
 } frames_t;
@@ -138,16 +131,28 @@ frame_key(uint64_t addr, int dead, int k)
         (uint64_t)k << 58;
 }
 
+/* The index of the frame of key, or UINT64_MAX when there is none yet;
+ * *slot: where it is or would go. */
 static uint64_t
-frame_index(frames_t *f, uint64_t addr, int dead, int k)
+frame_find(const frames_t *f, uint64_t key, uint64_t *slot)
 {
-    uint64_t key = frame_key(addr, dead, k);
     uint64_t i = FRAME_HASH(key) & f->mask;
     while (f->keys[i] != 0) {
         if (f->keys[i] == key)
             return f->idx[i];
         i = (i + 1) & f->mask;
     }
+    *slot = i;
+    return UINT64_MAX;
+}
+
+static uint64_t
+frame_index(frames_t *f, uint64_t addr, int dead, int k)
+{
+    uint64_t key = frame_key(addr, dead, k), i = 0;
+    uint64_t found = frame_find(f, key, &i);
+    if (found != UINT64_MAX)
+        return found;
     ms_report_t *r = f->r;
     if ((r->nframes + 1) * 2 > f->mask) {   /* half full: grown */
         if (frames_grow(f) != 0)
@@ -162,6 +167,10 @@ frame_index(frames_t *f, uint64_t addr, int dead, int k)
         if (n == NULL)
             return UINT64_MAX;
         r->frames = n;
+        uint8_t *c = ms_xrealloc(f->ninl, nc);
+        if (c == NULL)
+            return UINT64_MAX;
+        f->ninl = c;
         f->cap_frames = nc;
     }
     ms_rframe_t *fr = &r->frames[r->nframes];
@@ -170,6 +179,7 @@ frame_index(frames_t *f, uint64_t addr, int dead, int k)
     fr->offset = s->offset;
     fr->module = ms_xstrdup(s->module);
     fr->build_id = ms_xstrdup(s->build_id);
+    f->ninl[r->nframes] = (uint8_t)s->ninl;     /* at most 32 */
     if (k > 0 && k <= s->ninl) {
         fr->func = ms_xstrdup(s->inl[k - 1].func);
         fr->file = ms_xstrdup(s->inl[k - 1].file);
@@ -209,26 +219,15 @@ tmp_push(frames_t *f, uint64_t n, uint64_t ix)
 static uint64_t
 addr_frames(frames_t *f, uint64_t n, uintptr_t addr, int dead)
 {
-    uint64_t key = frame_key(addr, dead, 0) + 1;
-    memo_t *m = f->memo ? &f->memo[FRAME_HASH(key) & ((1u << MEMO_BITS) - 1)] : NULL;
-    if (m != NULL && m->key == key) {
-        for (uint32_t j = 0; j < m->n; j++)
-            if (tmp_push(f, n++, m->ix[j]) != 0)
-                return UINT64_MAX;
-        return n;
-    }
-    int ninl = ms_symtab_lookup(f->syms, addr, dead)->ninl;
-    uint64_t first = n;
+    uint64_t slot;
+    uint64_t own = frame_find(f, frame_key(addr, dead, 0), &slot);
+    int ninl = own != UINT64_MAX ? f->ninl[own] :
+        ms_symtab_lookup(f->syms, addr, dead)->ninl;
     for (int j = ninl; j >= 0; j--) {
-        uint64_t ix = frame_index(f, addr, dead, j == 0 ? 0 : ninl - j + 1);
+        uint64_t ix = j == 0 && own != UINT64_MAX ? own :
+            frame_index(f, addr, dead, j == 0 ? 0 : ninl - j + 1);
         if (ix == UINT64_MAX || tmp_push(f, n++, ix) != 0)
             return UINT64_MAX;
-    }
-    if (m != NULL && ninl + 1 <= MEMO_IX) {
-        m->key = key;
-        m->n = (uint32_t)(ninl + 1);
-        for (int j = 0; j <= ninl; j++)
-            m->ix[j] = (uint32_t)f->tmp[first + (uint64_t)j];
     }
     return n;
 }
@@ -400,8 +399,6 @@ build_sites(ms_report_t *r, frames_t *fp)
     f->mask = 4095;
     f->keys = ms_xcalloc((f->mask + 1) * sizeof(uint64_t));
     f->idx = ms_xcalloc((f->mask + 1) * sizeof(uint64_t));
-    /* untouched pages cost nothing: a short report faults in few */
-    f->memo = ms_xcalloc(sizeof(memo_t) << MEMO_BITS);     /* NULL: none */
     if (r->sites == NULL || f->keys == NULL || f->idx == NULL)
         goto out;
     for (uint32_t id = 1; id < nst; id++) {
@@ -614,7 +611,7 @@ ms_report_build(const ms_export_req_t *req)
     build_errors(r, &frames);
     ms_xfree(frames.keys);
     ms_xfree(frames.idx);
-    ms_xfree(frames.memo);
+    ms_xfree(frames.ninl);
     ms_xfree(frames.tmp);
     ms_symtab_free(frames.syms);
     for (uint64_t i = 0; i < r->nsites; i++)
