@@ -558,11 +558,15 @@ ms_report_build(const ms_export_req_t *req)
     r->byte_basis = ms_xstrdup(ms_opt.sample ? "usable" : "requested");
 
     ms_threads_refresh_names();
+    /* The registry only grows at its head: the threads from one read of
+     * it are counted and listed, while others may start (read again, it
+     * would list one more than was counted) */
+    ms_thread_t *first = ms_threads_head();
     uint32_t nth = 0;
-    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+    for (ms_thread_t *t = first; t != NULL; t = t->next)
         nth++;
     r->threads = ms_xcalloc((nth ? nth : 1) * sizeof(*r->threads));
-    for (ms_thread_t *t = ms_threads_head(); t != NULL && r->threads; t = t->next) {
+    for (ms_thread_t *t = first; t != NULL && r->threads; t = t->next) {
         /* the registry is newest first; list threads oldest first */
         ms_rthread_t *d = &r->threads[nth - 1 - r->nthreads++];
         d->id = t->id;
