@@ -354,29 +354,38 @@ add_row(ms_rrow_t *w, const ms_sitestat_t *st, const ms_sitefree_view_t *f)
     w->est_live_bytes += f->est_bytes - f->est_freed_bytes;
 }
 
+/* The sites and rows of the threads from first (the registry as the
+ * report's thread rows read it), of the stacks interned so far. */
 static void
-build_sites(ms_report_t *r, frames_t *fp)
+build_sites(ms_report_t *r, frames_t *fp, ms_thread_t *first)
 {
     uint32_t nst = ms_stacks_count() + 1;
+    r->stacks = nst - 1;    /* no site of a later stack is counted */
     acc_t *acc = ms_xcalloc((size_t)nst * sizeof(*acc));
     uint64_t *site_ix = ms_xcalloc((size_t)nst * sizeof(*site_ix));
     rowmap_t m;
     memset(&m, 0, sizeof(m));
     if (acc == NULL || site_ix == NULL)
         goto out;
-    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
+    for (ms_thread_t *t = first; t != NULL; t = t->next) {
         for (ms_sitechunk_t *c = __atomic_load_n(&t->sites.head,
                  __ATOMIC_ACQUIRE); c != NULL;
              c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
             uint32_t n = __atomic_load_n(&c->n, __ATOMIC_ACQUIRE);
             for (uint32_t i = 0; i < n; i++) {
-                /* one read of the statistics, for the site and its row */
-                ms_sitestat_t st = c->s[i];
-                if (st.stack >= nst)
-                    continue;
+                /* one read of the statistics, for the site and its row:
+                 * the frees first, so that the owner's allocations read
+                 * after them count every block they count freed (a site
+                 * read the other way round could free more blocks than
+                 * it made) */
                 ms_sitefree_view_t f;
                 ms_sitefree_read(__atomic_load_n(&c->s[i].free,
                     __ATOMIC_ACQUIRE), &f);
+                __atomic_thread_fence(__ATOMIC_ACQUIRE);
+                ms_sitestat_t st = c->s[i];
+                /* 0: no stack (the stack table was out of room) */
+                if (st.stack == 0 || st.stack >= nst)
+                    continue;
                 add_site(&acc[st.stack], &st, &f);
                 ms_rrow_t *w = rowmap_get(&m, st.stack,
                     st.owner ? st.owner : t->id, st.task);
@@ -408,8 +417,18 @@ build_sites(ms_report_t *r, frames_t *fp)
         ms_rsite_t *s = &r->sites[r->nsites++];
         *s = acc[id].s;
         s->id = id;
-        s->live_blocks = s->allocs - s->frees;
-        s->live_bytes = s->bytes - s->freed_bytes;
+        /* frees by other threads are read from their own slots, before
+         * or after the allocations: a site freed elsewhere as it is read
+         * may count more freed than made for a moment; never less than
+         * nothing live */
+        s->live_blocks = s->allocs > s->frees ? s->allocs - s->frees : 0;
+        s->live_bytes = s->bytes > s->freed_bytes ? s->bytes - s->freed_bytes : 0;
+        if (s->live_usable_bytes > s->usable_bytes)     /* summed below 0 */
+            s->live_usable_bytes = 0;
+        if (s->est_live_blocks < 0)
+            s->est_live_blocks = 0;
+        if (s->est_live_bytes < 0)
+            s->est_live_bytes = 0;
         s->depth = stack_frames(f, id, &s->frames);
     }
     /* rows only when every site has all of its own: a report never holds
@@ -606,12 +625,12 @@ ms_report_build(const ms_export_req_t *req)
     r->peak_live_bytes = peak > r->live_bytes ? peak : r->live_bytes;
     r->dropped_events = __atomic_load_n(&ms_dropped_events, __ATOMIC_RELAXED);
     r->untracked_frees = __atomic_load_n(&ms_untracked_frees, __ATOMIC_RELAXED);
-    r->stacks = ms_stacks_count();
+    r->stacks = ms_stacks_count();     /* build_sites reads it again */
     r->tracer_overhead_bytes = overhead;
 
     frames_t frames;
     memset(&frames, 0, sizeof(frames));
-    build_sites(r, &frames);
+    build_sites(r, &frames, first);
     build_errors(r, &frames);
     ms_xfree(frames.keys);
     ms_xfree(frames.idx);

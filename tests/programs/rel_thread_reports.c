@@ -6,7 +6,9 @@
  *   rel_thread_reports THREADS EXPORTS DIR
  *
  * Two spawners start THREADS threads in all, four at a time; each makes
- * and frees one block (registering with the tracer) and ends. The main
+ * and frees one block (registering with the tracer) and ends. Two more
+ * threads make and free a block of 40 bytes, over and over, from one
+ * site each (the site's frees change as a report reads it). The main
  * thread exports DIR/r-N.json EXPORTS times while they run, then once
  * more (DIR/end.json) after the last has been joined. Prints "threads N"
  * and "exports N" (those made while threads still started).
@@ -35,6 +37,20 @@ short_life(void *arg)
         die("malloc failed");
     p[0] = 1;
     free((void *)p);
+    return NULL;
+}
+
+static void *
+churn(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+        volatile char *p = malloc(40);
+        if (p == NULL)
+            die("malloc failed");
+        p[0] = 1;
+        free((void *)p);
+    }
     return NULL;
 }
 
@@ -73,9 +89,9 @@ main(int argc, char **argv)
     *(void **)&export_json = dlsym(RTLD_DEFAULT, "memscope_export_json");
     if (export_json == NULL)
         die("memscope_export_json not found (is the library preloaded?)");
-    pthread_t sp[2];
-    for (int i = 0; i < 2; i++)
-        if (pthread_create(&sp[i], NULL, spawner, NULL) != 0)
+    pthread_t sp[4];
+    for (int i = 0; i < 4; i++)
+        if (pthread_create(&sp[i], NULL, i < 2 ? spawner : churn, NULL) != 0)
             die("pthread_create failed");
     char path[4096];
     int during = 0;
@@ -92,7 +108,7 @@ main(int argc, char **argv)
         during++;
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 4; i++)
         pthread_join(sp[i], NULL);
     snprintf(path, sizeof(path), "%s/end.json", dir);
     if (export_json(path) != 0)
