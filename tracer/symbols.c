@@ -9,6 +9,7 @@
  * the address looked up is one byte before it.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <dwarf.h>
 #include <errno.h>
 #include <link.h>
@@ -82,7 +83,7 @@ struct ms_symtab {
 };
 
 static struct {
-    int tried, ok;
+    int ok;
     Dwfl *(*begin)(const Dwfl_Callbacks *);
     void (*end)(Dwfl *);
     void (*report_begin)(Dwfl *);
@@ -193,11 +194,8 @@ extern char *__cxa_demangle(const char *, char *, size_t *, int *)
     __attribute__((weak));
 
 static void
-dw_load(void)
+dw_load_now(void)
 {
-    if (dw.tried)
-        return;
-    dw.tried = 1;
     void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
     if (h == NULL)
         return;
@@ -239,6 +237,15 @@ dw_load(void)
     SYM(filesrc, "dwarf_filesrc");
     dw.inl_ok = 1;
 #undef SYM
+}
+
+/* libdw, loaded once: two reports made at once (an export from the API
+ * beside a snapshot) both wait for the first to have it */
+static void
+dw_load(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, dw_load_now);
 }
 
 ms_symtab_t *
