@@ -492,6 +492,14 @@ ms_replay_same(const ms_replay_t *e, uintptr_t f)
 /* Entries of the per-thread cache of foreign frees' sites */
 #define MS_XCACHE 64
 
+/* A site cache entry (ms_thread_t.scache); key 0: empty. */
+struct ms_scache { uint64_t key; ms_sitestat_t *st; };
+/* The cache of a thread without one of its own, all empty, never
+ * written: a thread's first miss makes its own (trace.c), an exited
+ * thread's state keeps none. */
+extern struct ms_scache ms_scache_none[MS_SCACHE]
+    __attribute__((visibility("hidden")));
+
 typedef struct ms_thread {
     struct ms_thread *next;         /* registry, newest first */
     uint32_t id;                    /* 1, 2, ... in order of first use */
@@ -499,7 +507,8 @@ typedef struct ms_thread {
     pid_t pid;                      /* process the state was made in */
     int exited;
     int name_set;                   /* set by memscope_thread_name() */
-    char name[64];
+    char name[64];                  /* the program's (name_set) */
+    char comm[16];                  /* the kernel's, else */
 
     /* exact counters, owner-written */
     uint64_t allocs, frees, reallocs, bytes_alloc, bytes_freed;
@@ -545,8 +554,9 @@ typedef struct ms_thread {
 
     /* per-thread cache: hash of a call stack (never 0) -> a site slot of
      * this thread's blocks, the one of the current task when its task
-     * matches (trace.c) */
-    struct ms_scache { uint64_t key; ms_sitestat_t *st; } scache[MS_SCACHE];
+     * matches (trace.c): MS_SCACHE entries, ms_scache_none until the
+     * first miss and again once the thread has exited */
+    struct ms_scache *scache;
     /* the last stack walks (unwind.c); NULL until the first */
     ms_replay_cache_t *replay;
 

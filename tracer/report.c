@@ -590,7 +590,8 @@ ms_report_build(const ms_export_req_t *req)
         ms_rthread_t *d = &r->threads[nth - 1 - r->nthreads++];
         d->id = t->id;
         d->tid = t->tid;
-        d->name = ms_xstrdup(t->name);
+        d->name = ms_xstrdup(__atomic_load_n(&t->name_set, __ATOMIC_ACQUIRE) ?
+            t->name : t->comm);
         d->exited = (uint64_t)t->exited;
         /* kinds read before the totals they are part of */
         for (int k = 1; k < MS_REPORT_ALLOC_KINDS; k++)

@@ -64,15 +64,20 @@ read_comm(ms_thread_t *t)
         return;
     buf[n] = '\0';
     buf[strcspn(buf, "\n")] = '\0';
-    if (!t->name_set)
-        snprintf(t->name, sizeof(t->name), "%s", buf);
+    /* apart from a name the program gave, which a report reading this
+     * while the thread names itself would otherwise overwrite */
+    size_t k = strlen(buf);
+    if (k >= sizeof(t->comm))
+        k = sizeof(t->comm) - 1;        /* the kernel keeps 15 */
+    memcpy(t->comm, buf, k);
+    t->comm[k] = '\0';
 }
 
 void
 ms_thread_set_name(ms_thread_t *t, const char *name)
 {
     snprintf(t->name, sizeof(t->name), "%s", name);
-    t->name_set = 1;
+    __atomic_store_n(&t->name_set, 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -105,6 +110,12 @@ thread_exit(void *arg)
     ms_replay_cache_t *c = t->replay;
     t->replay = NULL;
     ms_tfree(c);
+    /* so is its site cache (16 KiB): the last destructors' blocks find
+     * their sites without it */
+    struct ms_scache *sc = t->scache;
+    t->scache = ms_scache_none;
+    if (sc != ms_scache_none)
+        ms_tfree(sc);
     ms_thread_freeze(t);
     t->exited = 1;
     ms_tls_busy = busy;
@@ -128,6 +139,7 @@ thread_new(void)
     t->pid = getpid();
     t->rng = ((uint64_t)t->tid << 32) ^ ms_now_precise_ns() ^ (uintptr_t)t;
     t->sample_left = -1;        /* drawn on first use */
+    t->scache = ms_scache_none; /* made at the first miss */
     size_t len = sizeof(t->je_allocp);
     if (ms_je_mallctl("thread.allocatedp", &t->je_allocp, &len, NULL, 0) != 0 ||
         ms_je_mallctl("thread.deallocatedp", &t->je_deallocp, &len, NULL, 0) != 0)

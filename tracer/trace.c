@@ -78,6 +78,8 @@ ms_live_flush(ms_thread_t *t)
         ;
 }
 
+struct ms_scache ms_scache_none[MS_SCACHE];
+
 static __attribute__((noinline)) ms_sitestat_t *
 site_slot_miss(ms_thread_t *t, struct ms_scache *e, uint64_t key, uint64_t h,
     const uintptr_t *frames, int n, uint32_t task)
@@ -86,9 +88,20 @@ site_slot_miss(ms_thread_t *t, struct ms_scache *e, uint64_t key, uint64_t h,
     uint32_t slot = ms_sites_slot(&t->sites, id, task, 0);
     if (slot == UINT32_MAX)
         return NULL;
-    e->st = ms_sites_at(&t->sites, slot);
+    ms_sitestat_t *st = ms_sites_at(&t->sites, slot);
+    if (MS_UNLIKELY(t->scache == ms_scache_none)) {
+        /* the thread's first miss: its own cache (none once it has
+         * exited, or without memory: then each call misses) */
+        struct ms_scache *c = t->exited ? NULL :
+            ms_tcalloc(MS_SCACHE * sizeof(*c));
+        if (c == NULL)
+            return st;
+        t->scache = c;
+        e = c + (e - ms_scache_none);
+    }
+    e->st = st;
     e->key = key;
-    return e->st;
+    return st;
 }
 
 /* The cache entry of site_slot at depth 1 for return address ra and
