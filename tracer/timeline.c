@@ -174,7 +174,12 @@ ms_timeline_poll(uint64_t now)
         npoints = TL_CAP / 2;
         __atomic_store_n(&stride, stride * 2, __ATOMIC_RELAXED);
     }
-    points[npoints++] = p;
+    /* in time order: a thread that claimed its point and was then
+     * preempted past the next interval stores it after a later one */
+    size_t i = npoints++;
+    for (; i > 0 && points[i - 1].t_ns > p.t_ns; i--)
+        points[i] = points[i - 1];
+    points[i] = p;
     pthread_mutex_unlock(&tl_mu);
 }
 

@@ -105,14 +105,21 @@ cache_put(uintptr_t pc, const rule_t *r, uint32_t gen)
         return;                     /* used, not kept */
     uint64_t w = (uint64_t)r->kind | ((uint64_t)(c / 8) & 0x1ffff) << 3 |
         ((uint64_t)(b / 8) & 0x3ff) << 20 | (uint64_t)(pc >> 16) << 33;
-    if (__atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE) == gen)
-        __atomic_store_n(&cache[cache_slot(pc)], w, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE) != gen)
+        return;
+    uint64_t *slot = &cache[cache_slot(pc)];
+    __atomic_store_n(slot, w, __ATOMIC_SEQ_CST);
+    /* a clear that began between the check and the store may have passed
+     * the slot already: the rule is taken back */
+    if (__atomic_load_n(&cache_gen, __ATOMIC_SEQ_CST) != gen)
+        __atomic_compare_exchange_n(slot, &w, 0, 0, __ATOMIC_RELAXED,
+            __ATOMIC_RELAXED);
 }
 
 static void
 cache_clear(void)
 {
-    __atomic_add_fetch(&cache_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&cache_gen, 1, __ATOMIC_SEQ_CST);
     for (uint32_t i = 0; i < CACHE_SIZE; i++)
         __atomic_store_n(&cache[i], 0, __ATOMIC_RELAXED);
 }
