@@ -225,8 +225,13 @@ int ms_table_peek(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
  * inside it; without seq (table.c says why); 0 when found. */
 int ms_table_peek_held(ms_table_t *t, uintptr_t ptr, ms_rec_t *out,
     ms_table_t **held);
-/* Whether a reader's slot names t now (remote.c: the registry's slots). */
+/* Whether a reader's slot names t now (threads.c: the live threads'
+ * slots, and the late slot). */
 int ms_table_held(const ms_table_t *t);
+/* The slot of an exited thread's foreign frees (its last destructors'),
+ * held until ms_peek_late_leave (threads.c). */
+ms_table_t **ms_peek_late_enter(void);
+void ms_peek_late_leave(void);
 /* Owner only: a copy of ptr's record in *out (may be NULL); 0 when
  * found, -1 when absent. */
 int ms_table_get(ms_table_t *t, uintptr_t ptr, ms_rec_t *out);
@@ -545,7 +550,11 @@ typedef struct ms_thread {
     uintptr_t last_ptr;
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
-    ms_table_t *peeking;            /* the table a foreign free reads now */
+    /* where a foreign free names the table it reads now (ms_table_held):
+     * a slot of the live threads' (threads.c), or peeking when none was
+     * left; NULL once the thread has exited (remote.c) */
+    ms_table_t **peek;
+    ms_table_t *peeking;
 
     /* the last frees, to tell a double free from a wild one */
     uintptr_t recent[64];

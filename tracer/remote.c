@@ -16,33 +16,36 @@
 #include "heaperr.h"
 #include "../engine/engine.h"
 
-int
-ms_table_held(const ms_table_t *t)
+static ms_thread_t *
+find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
 {
-    for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next)
-        if (__atomic_load_n(&o->peeking, __ATOMIC_ACQUIRE) == t)
-            return 1;
-    return 0;
+    ms_thread_t *hint = t->last_owner;
+    if (hint != NULL &&
+        ms_table_peek_held(&hint->table, p, out, held) == 0)
+        return hint;
+    for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next) {
+        if (o == t || o == hint ||
+            __atomic_load_n(&o->table.count, __ATOMIC_RELAXED) == 0)
+            continue;
+        if (ms_table_peek_held(&o->table, p, out, held) == 0) {
+            t->last_owner = o;
+            return o;
+        }
+    }
+    return NULL;
 }
 
 /* Finds the thread other than t whose table holds p. */
 ms_thread_t *
 ms_find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
-    ms_thread_t *hint = t->last_owner;
-    if (hint != NULL &&
-        ms_table_peek_held(&hint->table, p, out, &t->peeking) == 0)
-        return hint;
-    for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next) {
-        if (o == t || o == hint ||
-            __atomic_load_n(&o->table.count, __ATOMIC_RELAXED) == 0)
-            continue;
-        if (ms_table_peek_held(&o->table, p, out, &t->peeking) == 0) {
-            t->last_owner = o;
-            return o;
-        }
-    }
-    return NULL;
+    ms_table_t **held = t->peek;
+    if (MS_LIKELY(held != NULL))
+        return find_owner(t, p, out, held);
+    /* an exited thread gave its slot back: the late slot, one at a time */
+    ms_thread_t *o = find_owner(t, p, out, ms_peek_late_enter());
+    ms_peek_late_leave();
+    return o;
 }
 
 /* The inbox set's first slot for p in a set of cap slots (a power of
