@@ -241,11 +241,26 @@ export_now(const ms_export_req_t *req)
     return first_err;
 }
 
+/* The frees other threads made of the calling thread's blocks, waiting
+ * in its inbox, taken in before a report reads its table: the owner may
+ * make no hook call again (a program's main thread at exit, after its
+ * workers freed what it gave them), and the report would count them
+ * live. Not from inside a hook (busy: its table may be half-changed). */
+static void
+take_own_inbox(int busy)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (!busy && t != NULL && !t->exited &&
+        __atomic_load_n(&t->inbox.pending, __ATOMIC_ACQUIRE))
+        ms_inbox_drain(t);
+}
+
 int
 ms_export(const ms_export_req_t *req)
 {
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
+    take_own_inbox(busy);
     int rc;
     if (__atomic_load_n(&refused, __ATOMIC_ACQUIRE)) {
         rc = -ENOTSUP;
@@ -273,6 +288,7 @@ ms_export_final(const ms_export_req_t *req)
 {
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
+    take_own_inbox(busy);
     pthread_mutex_lock(&export_mu);
     __atomic_store_n(&exiting, 1, __ATOMIC_RELEASE);
     if (req != NULL && !__atomic_load_n(&refused, __ATOMIC_ACQUIRE))

@@ -634,6 +634,9 @@ void ms_threads_refresh_names(void);
 void ms_threads_init(void);
 /* Gives back the blocks other threads freed (owner only). */
 void ms_inbox_drain(ms_thread_t *t);
+/* Whether p waits in t's inbox (its record freed by another thread);
+ * with the inbox lock held, or in a frozen copy of the process. */
+int ms_inbox_holds(const ms_thread_t *t, uintptr_t p);
 /* Each returns one of a thread's byte counters, whatever the mode
  * (sample.c). */
 uint64_t ms_thread_bytes_alloc(const ms_thread_t *t);

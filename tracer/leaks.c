@@ -78,6 +78,7 @@ typedef struct {
     uintptr_t *buf;         /* 64 KiB: roots are copied through it */
     pid_t pid;              /* whose threads are live: this process's */
     uint64_t leader;        /* in the lost phase: the block scanned from */
+    int frozen;             /* in the copy: no other thread runs */
     int oom;
 } scan_t;
 
@@ -289,6 +290,26 @@ copy_table(scan_t *s, ms_thread_t *t, uint64_t *cap, const uint32_t *site_of,
 {
     copy_t c = { s, t, cap, s->n, site_of, nsite_of };
     ms_table_each(&t->table, copy_restart, copy_one, &c);
+    if (!__atomic_load_n(&t->inbox.pending, __ATOMIC_ACQUIRE))
+        return;
+    /* blocks other threads freed, waiting in t's inbox until t takes
+     * their records out: freed, not scanned (as roots or as leaks). In
+     * the copy no thread runs: a lock held there stays held, and the set
+     * is then read only if it was not being changed */
+    if (s->frozen) {
+        if (__atomic_load_n(&t->inbox.lock.v, __ATOMIC_ACQUIRE) != 0)
+            return;
+    } else {
+        ms_spin_lock(&t->inbox.lock);
+    }
+    for (uint64_t i = c.base; i < s->n; ) {
+        if (ms_inbox_holds(t, s->b[i].start))
+            s->b[i] = s->b[--s->n];
+        else
+            i++;
+    }
+    if (!s->frozen)
+        ms_spin_unlock(&t->inbox.lock);
 }
 
 /* Sorts s->b by start: least significant digit first, 16 bits a pass,
@@ -777,6 +798,7 @@ scan_copy(scan_t *s, ms_report_t *r)
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         prctl(PR_SET_NAME, "memscope-scan", 0, 0, 0);
         close(fds[0]);
+        s->frozen = 1;
         scan_here(s, r);        /* s->pid stays the parent's: its threads */
         copy_send(fds[1], r);
         _exit(0);

@@ -57,6 +57,23 @@ inbox_home(uintptr_t p, uint32_t cap)
         (64 - __builtin_ctz(cap)));
 }
 
+int
+ms_inbox_holds(const ms_thread_t *t, uintptr_t p)
+{
+    const uintptr_t *slots = t->inbox.ptrs;
+    uint32_t cap = t->inbox.cap;
+    if (slots == NULL || cap == 0)
+        return 0;
+    for (uint32_t i = inbox_home(p, cap), k = 0; k < cap;
+         i = (i + 1) & (cap - 1), k++) {
+        if (slots[i] == p)
+            return 1;
+        if (slots[i] == 0)
+            return 0;
+    }
+    return 0;
+}
+
 /* Puts p into a set of cap slots that has room; 0, or 1 when p is in it
  * already. */
 static int

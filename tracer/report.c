@@ -615,7 +615,10 @@ ms_report_build(const ms_export_req_t *req)
         for (int b = 0; b < MS_SIZE_BUCKETS; b++)
             r->size_hist[b] += t->size_hist[b];
         r->table_bytes += ms_table_bytes(&t->table);
-        r->tracked_blocks += __atomic_load_n(&t->table.count, __ATOMIC_RELAXED);
+        /* less those freed by other threads, waiting in its inbox */
+        uint64_t held = __atomic_load_n(&t->table.count, __ATOMIC_RELAXED),
+            freed = __atomic_load_n(&t->inbox.n, __ATOMIC_RELAXED);
+        r->tracked_blocks += held > freed ? held - freed : 0;
     }
     r->live_blocks = (int64_t)(r->allocs - r->frees);
     /* malloc and free are what the other kinds leave (fast.h counts no
