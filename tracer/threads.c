@@ -254,10 +254,6 @@ thread_new(void)
     if (ms_je_mallctl("thread.allocatedp", &t->je_allocp, &len, NULL, 0) != 0 ||
         ms_je_mallctl("thread.deallocatedp", &t->je_deallocp, &len, NULL, 0) != 0)
         t->je_allocp = t->je_deallocp = NULL;
-    if (t->je_allocp != NULL) {
-        t->je_base_alloc = *t->je_allocp;
-        t->je_base_dealloc = *t->je_deallocp;
-    }
     t->tcb = (uintptr_t)__builtin_thread_pointer();
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -285,6 +281,12 @@ thread_new(void)
     t->next = head;
     __atomic_store_n(&head, t, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&reg_mu);
+    /* the thread's counters start here: what the state took (the readers'
+     * slots' chunk too) is the tracer's, not the program's */
+    if (t->je_allocp != NULL) {
+        t->je_base_alloc = *t->je_allocp;
+        t->je_base_dealloc = *t->je_deallocp;
+    }
     if (key_ok)
         pthread_setspecific(exit_key, t);
     return t;
