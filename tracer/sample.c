@@ -301,11 +301,10 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
     int rc = 0;
     t->frees++;
     t->kind_frees[kind]++;
-    if (MS_UNLIKELY(t->je_allocp == NULL)) {
-        uint64_t u = ms_je_sallocx(p, 0);
-        t->bytes_freed += u;
-        ms_live_add(t, -(int64_t)u);
-    }
+    /* a thread whose counters are frozen counts the bytes of what it
+     * gives back itself (not of a block left in its owner's inbox: the
+     * owner gives that back, and its counters count it) */
+    uint64_t u = MS_UNLIKELY(t->je_allocp == NULL) ? ms_je_sallocx(p, 0) : 0;
     if (sample_shaped(p) ||
         __atomic_load_n(&ms_named_unsampled, __ATOMIC_RELAXED) != 0) {
         ms_rec_t r;
@@ -317,6 +316,10 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
             int f = ms_foreign_free(t, (uintptr_t)p, &r, kind, ra, fp);
             rc = f < 0 ? 0 : f;
         }
+    }
+    if (MS_UNLIKELY(t->je_allocp == NULL) && rc == 0) {
+        t->bytes_freed += u;
+        ms_live_add(t, -(int64_t)u);
     }
     if (t == ms_tls_self)
         ms_tls.fast_frees--;        /* counts toward publishing, as inlined */

@@ -929,9 +929,16 @@ resize_hook(void *old, size_t req, const resize_t *z, void *ra, void *fp)
         __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0;
     if (named)
         ms_variable_on_realloc((uintptr_t)old, (uintptr_t)q, req);
+    uint64_t old_u = ms_opt.sample != 0 && t->je_allocp == NULL ?
+        ms_je_sallocx(old, 0) : 0;
     int f = ms_foreign_free(t, (uintptr_t)old, &r, resize_free_kind(z), ra, fp);
-    if (f == 0)
+    if (f == 0) {
         ms_je_free(old);
+        if (old_u != 0) {       /* counters frozen: counted here */
+            t->bytes_freed += old_u;
+            ms_live_add(t, -(int64_t)old_u);
+        }
+    }
     if (ms_opt.sample != 0 && f >= 0) {
         t->frees++;         /* exact mode counts it in foreign_free */
         t->kind_frees[resize_free_kind(z)]++;
