@@ -78,8 +78,10 @@ static inline void
 ms_recent_add(ms_thread_t *t, uintptr_t p, uint32_t stack)
 {
     uint32_t i = t->nrecent++ & 63;
-    t->recent[i] = p;
+    /* the stack before the pointer that names it (remote.c reads the
+     * pointer, the stack, the pointer again) */
     t->recent_stack[i] = stack;
+    __atomic_store_n(&t->recent[i], p, __ATOMIC_RELEASE);
 }
 
 /* Counts a block the tracer could not record (out of memory). */

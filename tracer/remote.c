@@ -249,8 +249,13 @@ recently_freed(uintptr_t p, uint32_t *stack)
 {
     for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next)
         for (int i = 0; i < 64; i++)
-            if (__atomic_load_n(&o->recent[i], __ATOMIC_RELAXED) == p) {
-                *stack = __atomic_load_n(&o->recent_stack[i], __ATOMIC_RELAXED);
+            if (__atomic_load_n(&o->recent[i], __ATOMIC_ACQUIRE) == p) {
+                uint32_t st = __atomic_load_n(&o->recent_stack[i],
+                    __ATOMIC_ACQUIRE);
+                /* still p: the stack is that of a free of p */
+                if (__atomic_load_n(&o->recent[i], __ATOMIC_ACQUIRE) != p)
+                    continue;
+                *stack = st;
                 return 1;
             }
     return 0;
