@@ -56,15 +56,15 @@ BASE = "jemalloc"
 # a few seconds. QUICK: about 1/8 of that. SMOKE: just enough to run.
 SIZES = {
     "full":  {"churn": 6_000_000, "churn_total": 24_000_000, "xthread": 4_000_000,
-              "realloc": 4000, "mixed": 400_000, "many": 50_000,
+              "realloc": 4000, "mixed": 400_000, "many": 50_000, "short_threads": 16_000,
               "python": 60_000, "sqlite": 200_000,
               "export": [10_000, 100_000, 1_000_000], "export_reps": 3},
     "quick": {"churn": 1_000_000, "churn_total": 8_000_000, "xthread": 500_000,
-              "realloc": 500, "mixed": 50_000, "many": 5_000,
+              "realloc": 500, "mixed": 50_000, "many": 5_000, "short_threads": 4_000,
               "python": 10_000, "sqlite": 30_000,
               "export": [10_000, 100_000], "export_reps": 1},
     "smoke": {"churn": 50_000, "churn_total": 200_000, "xthread": 20_000,
-              "realloc": 32, "mixed": 5_000, "many": 500,
+              "realloc": 32, "mixed": 5_000, "many": 500, "short_threads": 200,
               "python": 1_000, "sqlite": 2_000,
               "export": [10_000], "export_reps": 1},
 }
@@ -161,6 +161,8 @@ def workloads(sizes, threads, cores, tmp):
               "argv": [f"{b}/mixed", str(cores), str(sizes["mixed"])]})
     w.append({"id": "threads128", "label": "128 threads, short churn", "kind": "micro",
               "argv": [f"{b}/churn", "128", str(sizes["many"]), "1000"]})
+    w.append({"id": "short_threads", "label": f"{sizes['short_threads']} short threads, 4 at a time",
+              "kind": "micro", "argv": [f"{b}/short_threads", str(sizes["short_threads"]), "16", "4"]})
     py = {"id": "python3", "label": "python3 JSON/dicts", "kind": "real",
           "argv": [PYTHON, os.path.join(REPO, "bench", "py_json.py"), str(sizes["python"]), "1"],
           "env": {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}}
