@@ -13,6 +13,7 @@
 #include <memscope.h>
 
 #include "internal.h"
+#include "hooks.h"
 #include "fork.h"
 #include "api_state.h"
 #include "../engine/engine.h"
@@ -332,8 +333,8 @@ mark_record(uintptr_t p, uint64_t *size, uint32_t *stack)
 {
     ms_thread_t *t = ms_tls_self;
     ms_rec_t r;
-    if (t != NULL && ms_table_get(&t->table, p, &r) == 0) {
-        ms_table_set_flags(&t->table, p, MS_REC_VARIABLE);
+    if (t != NULL && ms_own_get(t, p, &r) == 0) {
+        ms_own_set_flags(t, p, MS_REC_VARIABLE);
         *size = r.size;
         *stack = ms_sites_stack_of(&t->sites, r.site);
         return 0;
@@ -387,7 +388,7 @@ memscope_track_var_(const void *ptr, const char *name, const char *type,
             .usable = ms_usable_code(size), .kind = MS_KIND_MALLOC,
             .flags = MS_REC_VARIABLE | MS_REC_SAMPLED, .time_ms = ms_clock_ms(),
             .site = slot };
-        ms_table_insert(&t->table, &r);
+        ms_own_insert(t, &r);
         __atomic_add_fetch(&ms_named_unsampled, 1, __ATOMIC_RELAXED);
         ms_fast_update();
     }

@@ -73,6 +73,31 @@ ms_own_remove(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
     return rc;
 }
 
+/* The owner's look-up of p's record, and its flags set: locked as the
+ * others when the table is an exited thread's (a look-up keeps the
+ * segment it found in the table's near entries). */
+static inline int
+ms_own_get(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
+{
+    if (MS_LIKELY(!t->inbox.orphan))
+        return ms_table_get(&t->table, p, out);
+    ms_spin_lock(&t->inbox.lock);
+    int rc = ms_table_get(&t->table, p, out);
+    ms_spin_unlock(&t->inbox.lock);
+    return rc;
+}
+
+static inline int
+ms_own_set_flags(ms_thread_t *t, uintptr_t p, unsigned flags)
+{
+    if (MS_LIKELY(!t->inbox.orphan))
+        return ms_table_set_flags(&t->table, p, flags);
+    ms_spin_lock(&t->inbox.lock);
+    int rc = ms_table_set_flags(&t->table, p, flags);
+    ms_spin_unlock(&t->inbox.lock);
+    return rc;
+}
+
 /* The last frees of a thread, to tell a double free from a wild one. */
 static inline void
 ms_recent_add(ms_thread_t *t, uintptr_t p, uint32_t stack)

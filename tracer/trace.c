@@ -740,8 +740,12 @@ free_fast(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra, void *fp)
 {
     __m128i c;
     int i;
+    /* an exited thread's table first: others change it (locked), and a
+     * look-up keeps the segment it found in the table's near entries */
+    if (MS_UNLIKELY(t->inbox.orphan))
+        goto slow;
     ms_tseg_t *s = ms_table_find_h(&t->table, p, &i, &c, 1);
-    if (MS_UNLIKELY(s == NULL || t->inbox.orphan))
+    if (MS_UNLIKELY(s == NULL))
         goto slow;
     ms_rec_t r;
     ms_tslot_unpack(&ms_tseg_slots(s)[i], p & ~(uintptr_t)MS_TSLOT_OFF_MASK,
@@ -866,7 +870,7 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
     q = resize_record(q, req, z, ra, fp);
     if (own == 0 && (r->flags & MS_REC_VARIABLE)) {
         /* keep the name on the new block's record */
-        ms_table_set_flags(&t->table, (uintptr_t)q, MS_REC_VARIABLE);
+        ms_own_set_flags(t, (uintptr_t)q, MS_REC_VARIABLE);
     }
     return q;
 }
@@ -947,7 +951,7 @@ resize_hook(void *old, size_t req, const resize_t *z, void *ra, void *fp)
     ms_hook_leave();
     q = resize_record(q, req, z, ra, fp);
     if (named && (peek.flags & MS_REC_VARIABLE)) {
-        ms_table_set_flags(&t->table, (uintptr_t)q, MS_REC_VARIABLE);
+        ms_own_set_flags(t, (uintptr_t)q, MS_REC_VARIABLE);
     }
     return q;
 }
@@ -1033,7 +1037,7 @@ ms_trace_xallocx(void *p, size_t size, size_t extra, int flags, void *ra,
         ms_record(t, (uintptr_t)p, req, MS_KIND_XALLOCX | MS_KIND_OVERALIGNED,
             r.flags & MS_REC_SAMPLED, ra, fp);
         if (r.flags & MS_REC_VARIABLE) {
-            ms_table_set_flags(&t->table, (uintptr_t)p, MS_REC_VARIABLE);
+            ms_own_set_flags(t, (uintptr_t)p, MS_REC_VARIABLE);
         }
     }
     ms_hook_leave();
