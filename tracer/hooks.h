@@ -50,52 +50,44 @@ ms_live_add(ms_thread_t *t, int64_t d)
         ms_live_flush(t);
 }
 
-/* The owner's table operations; an exited thread's table is locked. */
+/* The owner's table operations. An exited thread's table is changed by
+ * whoever frees its blocks, under its inbox lock: its own last
+ * destructors take the lock too, for look-ups as well (a look-up keeps
+ * the segment it found in the table's near entries). MS_OWN_DO: the int
+ * that call (on t's table) returns, locked when the table is an orphan. */
+#define MS_OWN_DO(t, call) __extension__ ({                             \
+    int rc_;                                                            \
+    if (MS_LIKELY(!(t)->inbox.orphan)) {                                \
+        rc_ = (call);                                                   \
+    } else {                                                            \
+        ms_spin_lock(&(t)->inbox.lock);                                 \
+        rc_ = (call);                                                   \
+        ms_spin_unlock(&(t)->inbox.lock);                               \
+    }                                                                   \
+    rc_; })
+
 static inline __attribute__((always_inline)) int
 ms_own_insert(ms_thread_t *t, ms_rec_t *r)
 {
-    if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_insert_h(&t->table, r);
-    ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_insert_h(&t->table, r);
-    ms_spin_unlock(&t->inbox.lock);
-    return rc;
+    return MS_OWN_DO(t, ms_table_insert_h(&t->table, r));
 }
 
 static inline __attribute__((always_inline)) int
 ms_own_remove(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
-    if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_remove_h(&t->table, p, out);
-    ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_remove_h(&t->table, p, out);
-    ms_spin_unlock(&t->inbox.lock);
-    return rc;
+    return MS_OWN_DO(t, ms_table_remove_h(&t->table, p, out));
 }
 
-/* The owner's look-up of p's record, and its flags set: locked as the
- * others when the table is an exited thread's (a look-up keeps the
- * segment it found in the table's near entries). */
 static inline int
 ms_own_get(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
 {
-    if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_get(&t->table, p, out);
-    ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_get(&t->table, p, out);
-    ms_spin_unlock(&t->inbox.lock);
-    return rc;
+    return MS_OWN_DO(t, ms_table_get(&t->table, p, out));
 }
 
 static inline int
 ms_own_set_flags(ms_thread_t *t, uintptr_t p, unsigned flags)
 {
-    if (MS_LIKELY(!t->inbox.orphan))
-        return ms_table_set_flags(&t->table, p, flags);
-    ms_spin_lock(&t->inbox.lock);
-    int rc = ms_table_set_flags(&t->table, p, flags);
-    ms_spin_unlock(&t->inbox.lock);
-    return rc;
+    return MS_OWN_DO(t, ms_table_set_flags(&t->table, p, flags));
 }
 
 /* The last frees of a thread, to tell a double free from a wild one. */

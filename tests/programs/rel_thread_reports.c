@@ -29,14 +29,21 @@ die(const char *what)
     exit(1);
 }
 
-static void *
-short_life(void *arg)
+/* One block of n bytes, made, written and freed. */
+static void
+one_block(size_t n)
 {
-    volatile char *p = malloc(48 + (size_t)arg % 64);
+    volatile char *p = malloc(n);
     if (p == NULL)
         die("malloc failed");
     p[0] = 1;
     free((void *)p);
+}
+
+static void *
+short_life(void *arg)
+{
+    one_block(48 + (size_t)arg % 64);
     return NULL;
 }
 
@@ -44,13 +51,8 @@ static void *
 churn(void *arg)
 {
     (void)arg;
-    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-        volatile char *p = malloc(40);
-        if (p == NULL)
-            die("malloc failed");
-        p[0] = 1;
-        free((void *)p);
-    }
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
+        one_block(40);
     return NULL;
 }
 
