@@ -50,6 +50,14 @@ ms_live_add(ms_thread_t *t, int64_t d)
         ms_live_flush(t);
 }
 
+/* n bytes freed by t: its freed bytes up, its live bytes down. */
+static inline void
+ms_count_freed(ms_thread_t *t, uint64_t n)
+{
+    t->bytes_freed += n;
+    ms_live_add(t, -(int64_t)n);
+}
+
 /* The owner's table operations. An exited thread's table is changed by
  * whoever frees its blocks, under its inbox lock: its own last
  * destructors take the lock too, for look-ups as well (a look-up keeps

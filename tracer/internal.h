@@ -551,10 +551,9 @@ typedef struct ms_thread {
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
     /* where a foreign free names the table it reads now (ms_table_held):
-     * a slot of the live threads' (threads.c), or peeking when none was
-     * left; NULL once the thread has exited (remote.c) */
+     * a slot of the running threads' (threads.c); NULL once the thread
+     * has exited or when none was left: the late slot, locked (remote.c) */
     ms_table_t **peek;
-    ms_table_t *peeking;
 
     /* the last frees, to tell a double free from a wild one */
     uintptr_t recent[64];

@@ -42,7 +42,8 @@ ms_find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out)
     ms_table_t **held = t->peek;
     if (MS_LIKELY(held != NULL))
         return find_owner(t, p, out, held);
-    /* an exited thread gave its slot back: the late slot, one at a time */
+    /* an exited thread gave its slot back (or none was left): the late
+     * slot, one at a time */
     ms_thread_t *o = find_owner(t, p, out, ms_peek_late_enter());
     ms_peek_late_leave();
     return o;
@@ -181,8 +182,7 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
     if (ms_opt.sample == 0) {
         t->frees++;
         t->kind_frees[how]++;
-        t->bytes_freed += r->size;
-        ms_live_add(t, -(int64_t)r->size);
+        ms_count_freed(t, r->size);
     }
     if (MS_LIKELY(st != NULL))
         ms_account_site_free(st, r, 0);

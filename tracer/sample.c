@@ -317,10 +317,8 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
             rc = f < 0 ? 0 : f;
         }
     }
-    if (MS_UNLIKELY(t->je_allocp == NULL) && rc == 0) {
-        t->bytes_freed += u;
-        ms_live_add(t, -(int64_t)u);
-    }
+    if (MS_UNLIKELY(t->je_allocp == NULL) && rc == 0)
+        ms_count_freed(t, u);
     if (t == ms_tls_self)
         ms_tls.fast_frees--;        /* counts toward publishing, as inlined */
     fast_lend(t);

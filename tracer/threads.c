@@ -41,9 +41,8 @@ ms_threads_head(void)
  * owner reads as many as threads run at once (with the registry's, a
  * program that had started 8000 threads spent 63 % of its time there).
  * Each slot has its cache line: a free writes only its own. An exited
- * thread's last destructors share one more slot, under a lock. A thread
- * that found none left (64k at once, or no memory) uses its own field,
- * and from then on every registry entry's is read too.
+ * thread's last destructors share one more slot, under a lock, and so
+ * does a thread that found none left (64k at once, or no memory).
  */
 #define PEEK_CHUNK   64u
 #define PEEK_CHUNKS  1024u
@@ -60,7 +59,6 @@ _Static_assert(sizeof(peek_slot_t) == 64, "a slot a cache line");
 static peek_slot_t *peek_chunk[PEEK_CHUNKS];
 static uint32_t peek_used;          /* slots ever handed out */
 static uint32_t peek_free = PEEK_NONE;
-static int peek_overflow;           /* threads using their own field */
 static peek_slot_t peek_late __attribute__((aligned(64)));
 static ms_spin_t peek_late_lock;
 
@@ -113,10 +111,6 @@ ms_table_held(const ms_table_t *t)
             if (__atomic_load_n(&c[j].table, __ATOMIC_ACQUIRE) == t)
                 return 1;
     }
-    if (__atomic_load_n(&peek_overflow, __ATOMIC_SEQ_CST) != 0)
-        for (ms_thread_t *o = ms_threads_head(); o != NULL; o = o->next)
-            if (__atomic_load_n(&o->peeking, __ATOMIC_ACQUIRE) == t)
-                return 1;
     return 0;
 }
 
@@ -215,7 +209,7 @@ thread_exit(void *arg)
      * destructors reads through the late slot */
     ms_table_t **slot = t->peek;
     __atomic_store_n(&t->peek, NULL, __ATOMIC_RELAXED);
-    if (slot != &t->peeking) {
+    if (slot != NULL) {
         pthread_mutex_lock(&reg_mu);
         peek_give(slot);
         pthread_mutex_unlock(&reg_mu);
@@ -272,11 +266,7 @@ thread_new(void)
     }
     read_comm(t);
     pthread_mutex_lock(&reg_mu);
-    t->peek = peek_take();
-    if (t->peek == NULL) {
-        t->peek = &t->peeking;
-        __atomic_add_fetch(&peek_overflow, 1, __ATOMIC_SEQ_CST);
-    }
+    t->peek = peek_take();          /* NULL: the late slot's lock */
     t->id = next_id++;
     t->next = head;
     __atomic_store_n(&head, t, __ATOMIC_RELEASE);
@@ -318,7 +308,6 @@ fork_child(void)
     for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next) {
         t->inbox.lock.v = 0;
         t->table.readers = 0;   /* no reader survives fork */
-        t->peeking = NULL;
         if (t->peek != NULL)
             *t->peek = NULL;
         t->pid = getpid();

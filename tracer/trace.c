@@ -671,8 +671,7 @@ free_exact(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra,
             return free_mismatch(t, p, how, r, ra, fp);
         t->frees++;
         t->kind_frees[how]++;
-        t->bytes_freed += r.size;
-        ms_live_add(t, -(int64_t)r.size);
+        ms_count_freed(t, r.size);
         ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
         ms_recent_add(t, p, st->stack);
         /* one test for all that is rare: flags, a task, other threads'
@@ -847,17 +846,14 @@ realloc_here(ms_thread_t *t, void *old, size_t req, int own, ms_rec_t *r,
     if (ms_opt.sample != 0) {
         t->frees++;
         t->kind_frees[resize_free_kind(z)]++;
-        if (t->je_allocp == NULL) {
-            t->bytes_freed += old_usable;
-            ms_live_add(t, -(int64_t)old_usable);
-        }
+        if (t->je_allocp == NULL)
+            ms_count_freed(t, old_usable);
     }
     if (own == 0) {
         if (ms_opt.sample == 0) {
             t->frees++;
             t->kind_frees[resize_free_kind(z)]++;
-            t->bytes_freed += r->size;
-            ms_live_add(t, -(int64_t)r->size);
+            ms_count_freed(t, r->size);
         }
         ms_sitestat_t *st = ms_sites_at(&t->sites, r->site);
         account_site_free(st, r, 0, 1, ms_hook_clock_ms());
@@ -938,10 +934,8 @@ resize_hook(void *old, size_t req, const resize_t *z, void *ra, void *fp)
     int f = ms_foreign_free(t, (uintptr_t)old, &r, resize_free_kind(z), ra, fp);
     if (f == 0) {
         ms_je_free(old);
-        if (old_u != 0) {       /* counters frozen: counted here */
-            t->bytes_freed += old_u;
-            ms_live_add(t, -(int64_t)old_u);
-        }
+        if (old_u != 0)         /* counters frozen: counted here */
+            ms_count_freed(t, old_u);
     }
     if (ms_opt.sample != 0 && f >= 0) {
         t->frees++;         /* exact mode counts it in foreign_free */
