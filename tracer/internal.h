@@ -148,13 +148,18 @@ ms_usable_of_code(unsigned code)
 
 #define MS_REGION_BITS    14    /* 16 KiB of address space a segment */
 
-/* A record as a segment keeps it, 16 bytes: its block's offset in the
- * region (the region is the segment's), flags (2 bits), the usable size's
- * code (8), the requested size (40); the kind (4), the site slot (28),
- * the time (32). See table.h. */
+/* A record as a segment keeps it (table.h). Both forms begin with the
+ * block's offset in the region (14 bits: the region is the segment's),
+ * flags (2) and the usable size's code (8). Narrow, 12 bytes, the form
+ * of most: the requested size (15), the kind (4), the site slot (21);
+ * the time (32). Wide, 16 bytes, the form of a segment holding any record
+ * the narrow one cannot: the requested size (40); the kind (4), the site
+ * slot (28), the time (32). */
 typedef struct {
-    uint64_t a;             /* off:14 flags:2 usable:8 size:40, low first */
-    uint64_t b;             /* kind:4 site:28 time_ms:32 */
+    uint64_t a;             /* off:14 flags:2 usable:8, then narrow
+                               size:15 kind:4 site:21, wide size:40 */
+    uint64_t b;             /* narrow: time_ms; wide: kind:4 site:28
+                               time_ms:32 */
 } ms_tslot_t;
 
 /* A segment of a table: the records of one address region, in groups of
@@ -168,6 +173,7 @@ typedef struct {
     uint16_t low;           /* shrinks when count falls below */
     uint16_t shrunk_from;   /* its capacity before a shrink made it, or 0 */
     uint32_t made_ms;       /* when it was made (ms_clock_ms) */
+    uint32_t stride;        /* bytes a slot: 12 (narrow) or 16 (wide) */
     uint8_t ctrl[];         /* 16 * ngroups control bytes, then the cap
                                slots (ms_tseg_slots) */
 } ms_tseg_t;

@@ -63,10 +63,10 @@ seg_groups(uint32_t cap)
 }
 
 static uint64_t
-seg_bytes(uint32_t cap)
+seg_bytes(uint32_t cap, uint32_t stride)
 {
     return sizeof(ms_tseg_t) + (uint64_t)seg_groups(cap) * MS_TGROUP +
-        (uint64_t)cap * sizeof(ms_tslot_t);
+        (uint64_t)cap * stride;
 }
 
 /* The records a segment of cap slots holds before a rehash: 7/8 of it. */
@@ -108,14 +108,16 @@ seg_cap_grow(uint64_t n)
     return seg_cap_fill(n, n < GROW_HALF ? 4 : 6);
 }
 
-/* A new empty segment of cap slots, or NULL without memory. */
+/* A new empty segment of cap slots of stride bytes, or NULL without
+ * memory. */
 static ms_tseg_t *
-seg_new(uint32_t cap)
+seg_new(uint32_t cap, uint32_t stride)
 {
-    ms_tseg_t *s = ms_tmalloc(seg_bytes(cap));
+    ms_tseg_t *s = ms_tmalloc(seg_bytes(cap, stride));
     if (s == NULL)
         return NULL;
     s->cap = (uint16_t)cap;
+    s->stride = stride;
     s->ngroups = (uint16_t)seg_groups(cap);
     s->count = 0;
     s->left = (uint16_t)seg_max(cap);
@@ -217,21 +219,38 @@ dir_room(ms_table_t *t)
     return 0;
 }
 
-/* Replaces entry e's segment with one of cap slots holding its records.
- * A slot moves as it is, with its control byte (the tag is the same
- * hash's): only its home group among the new groups is computed again.
- * The new segment is published only once complete. */
+/* Whether a record of wide segment s needs its form. */
 static int
-seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
+seg_needs_wide(const ms_tseg_t *s)
+{
+    for (uint32_t i = 0; i < s->cap; i++) {
+        if (s->ctrl[i] >= MS_CTRL_EMPTY)
+            continue;
+        ms_rec_t r;
+        ms_tseg_get(s, i, 0, &r);
+        if (!ms_rec_narrow(&r))
+            return 1;
+    }
+    return 0;
+}
+
+/* Replaces entry e's segment with one of cap slots holding its records,
+ * wide when wide is set or one of them needs it (a wide segment whose
+ * last such record went comes back to narrow here). A slot moves with
+ * its control byte (the tag is the same hash's): only its home group
+ * among the new groups is computed again, and its form when that
+ * changes. The new segment is published only once complete. */
+static int
+seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap, int wide)
 {
     ms_tseg_t *old = e->seg;
     if (retire_room(t) != 0)
         return -1;
-    ms_tseg_t *s = seg_new(cap);
+    if (!wide && old->stride == MS_TSLOT_WIDE)
+        wide = seg_needs_wide(old);
+    ms_tseg_t *s = seg_new(cap, wide ? MS_TSLOT_WIDE : MS_TSLOT_NARROW);
     if (s == NULL)
         return -1;
-    const ms_tslot_t *from = ms_tseg_slots(old);
-    ms_tslot_t *to = ms_tseg_slots(s);
     uint32_t ng = s->ngroups;
     for (uint32_t og = 0; og < old->ngroups; og++) {
         /* full slots: control bytes below 0x80 */
@@ -240,14 +259,21 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
         for (; m != 0; m &= m - 1) {
             unsigned i = og * MS_TGROUP + (unsigned)__builtin_ctz(m);
             uint32_t g = ms_table_home(ms_table_hash(
-                (uint32_t)(from[i].a & MS_TSLOT_OFF_MASK)), ng);
+                (uint32_t)(ms_tslot_first(ms_tseg_slot(old, i)) &
+                MS_TSLOT_OFF_MASK)), ng);
             unsigned f;
             while ((f = ms_ctrl_free(_mm_loadu_si128(
                     (const __m128i *)(s->ctrl + MS_TGROUP * g)))) == 0)
                 if (++g == ng)
                     g = 0;
             unsigned j = g * MS_TGROUP + (unsigned)__builtin_ctz(f);
-            to[j] = from[i];
+            if (s->stride == old->stride) {
+                memcpy(ms_tseg_slot(s, j), ms_tseg_slot(old, i), s->stride);
+            } else {
+                ms_rec_t r;
+                ms_tseg_get(old, i, 0, &r);
+                ms_tseg_store(s, j, &r);
+            }
             s->ctrl[j] = old->ctrl[i];
         }
     }
@@ -261,16 +287,19 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap)
     ms_tdirent_t *n = &t->near[e->region % MS_TABLE_NEAR];
     if (n->region == e->region)
         n->seg = s;
-    t->bytes += seg_bytes(cap);
-    retire(t, old, seg_bytes(old->cap));
+    t->bytes += seg_bytes(cap, s->stride);
+    retire(t, old, seg_bytes(old->cap, old->stride));
     return 0;
 }
 
 int
-ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
+ms_table_grow_seg(ms_table_t *t, uintptr_t ptr, int wide)
 {
     uintptr_t region = ptr >> MS_REGION_BITS;
     ms_tdirent_t *e = t->dir ? dir_find(t->dir, region) : NULL;
+    if (e != NULL && wide && e->seg->stride != MS_TSLOT_WIDE &&
+            e->seg->left != 0)
+        return seg_resize(t, e, e->seg->cap, 1);    /* widened as it is */
     if (e != NULL) {
         /* grown, or rehashed at its size when deleted slots took the room */
         uint32_t cap = seg_cap_grow((uint64_t)e->seg->count + 1);
@@ -279,11 +308,12 @@ ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
         if (e->seg->shrunk_from > cap &&
             ms_clock_ms() - e->seg->made_ms < SETTLE_MS)
             cap = e->seg->shrunk_from;      /* the wave comes back */
-        return cap == 0 ? -1 : seg_resize(t, e, cap);
+        return cap == 0 ? -1 : seg_resize(t, e, cap, wide);
     }
     if (dir_room(t) != 0)
         return -1;
-    ms_tseg_t *s = seg_new(MS_TABLE_SEG_MIN);
+    ms_tseg_t *s = seg_new(MS_TABLE_SEG_MIN,
+        wide ? MS_TSLOT_WIDE : MS_TSLOT_NARROW);
     if (s == NULL)
         return -1;
     e = dir_slot(t->dir, region);
@@ -292,7 +322,7 @@ ms_table_grow_seg(ms_table_t *t, uintptr_t ptr)
     __atomic_store_n(&e->region, region, __ATOMIC_RELEASE);
     t->dir->count++;
     ms_table_write_end(t, q);
-    t->bytes += seg_bytes(MS_TABLE_SEG_MIN);
+    t->bytes += seg_bytes(MS_TABLE_SEG_MIN, s->stride);
     return 0;
 }
 
@@ -302,7 +332,7 @@ ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr)
     ms_tdirent_t *e = dir_find(t->dir, ptr >> MS_REGION_BITS);
     if (e->seg->count != 0 && ms_clock_ms() - e->seg->made_ms < SETTLE_MS)
         return;                             /* a wave may come back */
-    seg_resize(t, e, seg_cap_for(e->seg->count));
+    seg_resize(t, e, seg_cap_for(e->seg->count), 0);
     /* on failure the segment stays as it is */
 }
 
@@ -321,8 +351,7 @@ ms_table_get(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     if (i < 0)
         return -1;
     if (out != NULL)
-        ms_tslot_unpack(&ms_tseg_slots(s)[i],
-            ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
+        ms_tseg_get(s, (unsigned)i, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
     return 0;
 }
 
@@ -335,7 +364,9 @@ ms_table_set_flags(ms_table_t *t, uintptr_t ptr, unsigned flags)
     if (i < 0)
         return -1;
     uint64_t q = ms_table_write_begin(t);
-    ms_tseg_slots(s)[i].a |= (uint64_t)(flags & 3u) << MS_REGION_BITS;
+    uint8_t *x = ms_tseg_slot(s, (unsigned)i);
+    uint64_t a = ms_tslot_first(x) | (uint64_t)(flags & 3u) << MS_REGION_BITS;
+    memcpy(x, &a, sizeof(a));       /* the same bits in both forms */
     ms_table_write_end(t, q);
     return 0;
 }
@@ -376,9 +407,7 @@ peek_find(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     int i = ms_tseg_lookup(s, (uint32_t)(ptr & MS_TSLOT_OFF_MASK), &c);
     if (i < 0)
         return -1;
-    ms_tslot_t x;
-    memcpy(&x, (const void *)&ms_tseg_slots(s)[i], sizeof(x));
-    ms_tslot_unpack(&x, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
+    ms_tseg_get(s, (unsigned)i, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
     return 0;
 }
 
@@ -453,14 +482,11 @@ each_in(ms_tdir_t *d, int (*fn)(void *, const ms_rec_t *), void *arg)
         if (region == 0)
             continue;
         ms_tseg_t *s = __atomic_load_n(&d->e[k].seg, __ATOMIC_ACQUIRE);
-        const ms_tslot_t *sl = s ? ms_tseg_slots(s) : NULL;
         for (uint32_t i = 0; s != NULL && i < s->cap; i++) {
             if (__atomic_load_n(&s->ctrl[i], __ATOMIC_RELAXED) >= MS_CTRL_EMPTY)
                 continue;
-            ms_tslot_t x;
             ms_rec_t r;
-            memcpy(&x, (const void *)&sl[i], sizeof(x));
-            ms_tslot_unpack(&x, region << MS_REGION_BITS, &r);
+            ms_tseg_get(s, i, region << MS_REGION_BITS, &r);
             int rc = fn(arg, &r);
             if (rc != 0)
                 return rc;

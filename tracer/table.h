@@ -3,7 +3,8 @@
  *
  * A thread's table is a directory of address regions (16 KiB each: the
  * blocks jemalloc placed together, in one slab or a few), each with a
- * segment of its own holding the region's records, 16 bytes each (the
+ * segment of its own holding the region's records, 12 bytes each, or 16
+ * in a segment holding any block too large or site too far for 12 (the
  * block's offset in the region stands for its pointer). A segment is a
  * small hash table in groups of 16 slots, each slot with a control byte:
  * empty, deleted, or full with 7 bits of its offset's hash (the idea of
@@ -22,6 +23,7 @@
 #define MS_TABLE_H
 
 #include <emmintrin.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -66,38 +68,138 @@ ms_table_dir_home(uintptr_t region, uint64_t mask)
     return ((uint64_t)region * MS_TABLE_K >> 32) & mask;
 }
 
-static inline ms_tslot_t *
+/* The most a narrow slot holds (internal.h); a segment with any record
+ * past them is wide. */
+#define MS_TSLOT_NARROW_SIZE_MAX ((1u << 15) - 1)
+#define MS_TSLOT_NARROW_SITE_MAX ((1u << 21) - 1)
+#define MS_TSLOT_NARROW          12u
+#define MS_TSLOT_WIDE            16u
+
+static inline uint8_t *
 ms_tseg_slots(const ms_tseg_t *s)
 {
-    return (ms_tslot_t *)(s->ctrl + MS_TGROUP * s->ngroups);
+    return (uint8_t *)(s->ctrl + MS_TGROUP * s->ngroups);
 }
 
-/* Packed so that each field comes out with one or two instructions: the
- * size in the top 40 bits of a, the time in the top half of b. */
-static inline ms_tslot_t
-ms_tslot_pack(const ms_rec_t *r)
+/* Slot i of s, whose slots are stride bytes (s->stride; the fast paths
+ * name it, so that it is a constant there). */
+static inline __attribute__((always_inline)) uint8_t *
+ms_tseg_slot_as(const ms_tseg_t *s, unsigned i, uint32_t stride)
 {
-    ms_tslot_t x;
-    x.a = ((uint64_t)r->ptr & MS_TSLOT_OFF_MASK) |
+    return ms_tseg_slots(s) + (size_t)i * stride;
+}
+
+static inline uint8_t *
+ms_tseg_slot(const ms_tseg_t *s, unsigned i)
+{
+    return ms_tseg_slot_as(s, i, s->stride);
+}
+
+/* Whether r fits a narrow slot. */
+static inline int
+ms_rec_narrow(const ms_rec_t *r)
+{
+    return r->size <= MS_TSLOT_NARROW_SIZE_MAX &&
+        r->site <= MS_TSLOT_NARROW_SITE_MAX;
+}
+
+/* A slot's first word, whose low bits are its offset (both forms). */
+static inline uint64_t
+ms_tslot_first(const uint8_t *x)
+{
+    uint64_t a;
+    memcpy(&a, x, sizeof(a));
+    return a;
+}
+
+/* Slot i's words, copied (a reader racing the owner checks its seqlock
+ * after: the copy is what it decodes). */
+static inline __attribute__((always_inline)) ms_tslot_t
+ms_tseg_load_as(const ms_tseg_t *s, unsigned i, uint32_t stride)
+{
+    const uint8_t *x = ms_tseg_slot_as(s, i, stride);
+    ms_tslot_t w;
+    w.a = ms_tslot_first(x);
+    if (stride == MS_TSLOT_WIDE) {
+        memcpy(&w.b, x + 8, sizeof(w.b));
+    } else {
+        uint32_t b;
+        memcpy(&b, x + 8, sizeof(b));
+        w.b = b;
+    }
+    return w;
+}
+
+/* Packed so that each field comes out with one or two instructions;
+ * narrow: r fits (ms_rec_narrow). */
+static inline __attribute__((always_inline)) void
+ms_tseg_store_as(ms_tseg_t *s, unsigned i, const ms_rec_t *r, uint32_t stride)
+{
+    uint8_t *x = ms_tseg_slot_as(s, i, stride);
+    uint64_t a = ((uint64_t)r->ptr & MS_TSLOT_OFF_MASK) |
         (uint64_t)(r->flags & 3u) << MS_REGION_BITS |
-        (uint64_t)r->usable << 16 | r->size << 24;
-    x.b = (uint64_t)(r->kind & 15u) | (uint64_t)r->site << 4 |
-        (uint64_t)r->time_ms << 32;
-    return x;
+        (uint64_t)r->usable << 16;
+    if (stride == MS_TSLOT_WIDE) {
+        a |= r->size << 24;
+        uint64_t b = (uint64_t)(r->kind & 15u) | (uint64_t)r->site << 4 |
+            (uint64_t)r->time_ms << 32;
+        memcpy(x, &a, sizeof(a));
+        memcpy(x + 8, &b, sizeof(b));
+    } else {
+        a |= r->size << 24 | (uint64_t)(r->kind & 15u) << 39 |
+            (uint64_t)r->site << 43;
+        uint32_t b = r->time_ms;
+        memcpy(x, &a, sizeof(a));
+        memcpy(x + 8, &b, sizeof(b));
+    }
 }
 
-/* The record of slot x of the region whose first address is base. */
+/* The record of words w of a slot (wide: of a wide one) of the region
+ * whose first address is base. */
 static inline void
-ms_tslot_unpack(const ms_tslot_t *x, uintptr_t base, ms_rec_t *r)
+ms_tslot_unpack(ms_tslot_t w, int wide, uintptr_t base, ms_rec_t *r)
 {
-    uint64_t a = x->a, b = x->b;
-    r->ptr = base | (uintptr_t)(a & MS_TSLOT_OFF_MASK);
-    r->size = a >> 24;
-    r->time_ms = (uint32_t)(b >> 32);
-    r->site = (uint32_t)b >> 4;
-    r->usable = (uint8_t)(a >> 16);
-    r->kind = (uint8_t)(b & 15u);
-    r->flags = (uint8_t)((a >> MS_REGION_BITS) & 3u);
+    r->ptr = base | (uintptr_t)(w.a & MS_TSLOT_OFF_MASK);
+    r->usable = (uint8_t)(w.a >> 16);
+    r->flags = (uint8_t)((w.a >> MS_REGION_BITS) & 3u);
+    if (wide) {
+        r->size = w.a >> 24;
+        r->time_ms = (uint32_t)(w.b >> 32);
+        r->site = (uint32_t)w.b >> 4;
+        r->kind = (uint8_t)(w.b & 15u);
+    } else {
+        r->size = (w.a >> 24) & MS_TSLOT_NARROW_SIZE_MAX;
+        r->time_ms = (uint32_t)w.b;
+        r->site = (uint32_t)(w.a >> 43);
+        r->kind = (uint8_t)((w.a >> 39) & 15u);
+    }
+}
+
+/* Slot i's record, of segment s of the region at base. */
+static inline __attribute__((always_inline)) void
+ms_tseg_get_as(const ms_tseg_t *s, unsigned i, uintptr_t base, ms_rec_t *r,
+    uint32_t stride)
+{
+    ms_tslot_unpack(ms_tseg_load_as(s, i, stride), stride == MS_TSLOT_WIDE,
+        base, r);
+}
+
+static inline ms_tslot_t
+ms_tseg_load(const ms_tseg_t *s, unsigned i)
+{
+    return ms_tseg_load_as(s, i, s->stride);
+}
+
+static inline void
+ms_tseg_store(ms_tseg_t *s, unsigned i, const ms_rec_t *r)
+{
+    ms_tseg_store_as(s, i, r, s->stride);
+}
+
+static inline void
+ms_tseg_get(const ms_tseg_t *s, unsigned i, uintptr_t base, ms_rec_t *r)
+{
+    ms_tseg_get_as(s, i, base, r, s->stride);
 }
 
 static inline unsigned
@@ -170,12 +272,12 @@ ms_tseg_lookup(const ms_tseg_t *s, uint32_t off, __m128i *grp)
     uint32_t h = ms_table_hash(off);
     uint32_t ng = s->ngroups, g = ms_table_home(h, ng);
     unsigned tag = ms_table_tag(h);
-    const ms_tslot_t *sl = ms_tseg_slots(s);
     for (uint32_t n = ng;;) {
         __m128i c = _mm_loadu_si128((const __m128i *)(s->ctrl + MS_TGROUP * g));
         for (unsigned m = ms_ctrl_match(c, tag); m != 0; m &= m - 1) {
             unsigned i = g * MS_TGROUP + (unsigned)__builtin_ctz(m);
-            if (MS_LIKELY((sl[i].a & MS_TSLOT_OFF_MASK) == off)) {
+            if (MS_LIKELY((ms_tslot_first(ms_tseg_slot(s, i)) &
+                    MS_TSLOT_OFF_MASK) == off)) {
                 *grp = c;
                 return (int)i;
             }
@@ -188,19 +290,21 @@ ms_tseg_lookup(const ms_tseg_t *s, uint32_t off, __m128i *grp)
 }
 
 /* The common case of ms_tseg_lookup, for the hooks' fast paths: the slot
- * of offset off when it is in its home group, else -1 (absent, or in a
- * later group: ms_tseg_lookup tells). *grp: the group's control bytes. */
+ * of offset off in narrow segment s when it is in its home group, else -1
+ * (absent, or in a later group: ms_tseg_lookup tells). *grp: the group's
+ * control bytes. */
 static inline __attribute__((always_inline)) int
 ms_tseg_lookup_home(const ms_tseg_t *s, uint32_t off, __m128i *grp)
 {
     uint32_t h = ms_table_hash(off);
     uint32_t g = ms_table_home(h, s->ngroups);
-    const ms_tslot_t *sl = ms_tseg_slots(s) + g * MS_TGROUP;
+    const uint8_t *sl = ms_tseg_slot_as(s, g * MS_TGROUP, MS_TSLOT_NARROW);
     __m128i c = _mm_loadu_si128((const __m128i *)(s->ctrl + MS_TGROUP * g));
     *grp = c;
     for (unsigned m = ms_ctrl_match(c, ms_table_tag(h)); m != 0; m &= m - 1) {
         unsigned j = (unsigned)__builtin_ctz(m);
-        if (MS_LIKELY((sl[j].a & MS_TSLOT_OFF_MASK) == off))
+        if (MS_LIKELY((ms_tslot_first(sl + j * MS_TSLOT_NARROW) &
+                MS_TSLOT_OFF_MASK) == off))
             return (int)(g * MS_TGROUP + j);
     }
     return -1;
@@ -220,7 +324,7 @@ ms_tseg_put(ms_tseg_t *s, const ms_rec_t *r)
         if (MS_LIKELY(m != 0)) {
             unsigned i = g * MS_TGROUP + (unsigned)__builtin_ctz(m);
             s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
-            ms_tseg_slots(s)[i] = ms_tslot_pack(r);
+            ms_tseg_store(s, i, r);
             /* after the slot: a reader that sees the tag sees the record
              * (ms_table_peek_held; a plain store on x86) */
             __atomic_store_n(&s->ctrl[i], (uint8_t)ms_table_tag(h),
@@ -248,14 +352,15 @@ ms_tseg_free_home(const ms_tseg_t *s, uintptr_t ptr)
     return (int)(g * MS_TGROUP + (unsigned)__builtin_ctz(m));
 }
 
-/* The second half: r into slot i of segment s (ms_tseg_free_home's). */
+/* The second half: r into slot i of narrow segment s (ms_tseg_free_home's);
+ * r fits (ms_rec_narrow). */
 static inline __attribute__((always_inline)) void
 ms_table_put_at(ms_table_t *t, ms_tseg_t *s, int i, const ms_rec_t *r)
 {
     uint32_t h = ms_table_hash((uint32_t)(r->ptr & MS_TSLOT_OFF_MASK));
     uint64_t q = ms_table_write_begin(t);
     s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
-    ms_tseg_slots(s)[i] = ms_tslot_pack(r);
+    ms_tseg_store_as(s, (unsigned)i, r, MS_TSLOT_NARROW);
     __atomic_store_n(&s->ctrl[i], (uint8_t)ms_table_tag(h),
         __ATOMIC_RELEASE);      /* after the slot, as in ms_tseg_put */
     s->count++;
@@ -263,8 +368,9 @@ ms_table_put_at(ms_table_t *t, ms_tseg_t *s, int i, const ms_rec_t *r)
     ms_table_write_end(t, q);
 }
 
-/* Slow part of an insert: ptr's segment is rehashed, grown or made. */
-int ms_table_grow_seg(ms_table_t *t, uintptr_t ptr);
+/* Slow part of an insert: ptr's segment is rehashed, grown or made;
+ * wide: made wide (a record the narrow form cannot hold goes in). */
+int ms_table_grow_seg(ms_table_t *t, uintptr_t ptr, int wide);
 
 /* Inserts a record for a pointer the table does not hold; 0 or -1. */
 static inline __attribute__((always_inline)) int
@@ -272,16 +378,18 @@ ms_table_insert_h(ms_table_t *t, const ms_rec_t *r)
 {
     if (MS_UNLIKELY(r->site > MS_TSLOT_SITE_MAX))
         return -1;
+    int wide = !ms_rec_narrow(r);
     for (;;) {
         ms_tseg_t *s = ms_table_seg_of(t, r->ptr);
-        if (MS_LIKELY(s != NULL && s->left != 0)) {
+        if (MS_LIKELY(s != NULL && s->left != 0 &&
+                (!wide || s->stride == MS_TSLOT_WIDE))) {
             uint64_t q = ms_table_write_begin(t);
             ms_tseg_put(s, r);
             t->count++;
             ms_table_write_end(t, q);
             return 0;
         }
-        if (ms_table_grow_seg(t, r->ptr) != 0)  /* full */
+        if (ms_table_grow_seg(t, r->ptr, wide) != 0)    /* full */
             return -1;
     }
 }
@@ -291,14 +399,15 @@ void ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr);
 
 /* The first half of a remove, which writes nothing: the segment holding
  * ptr's record (its slot in *slot, its group's control bytes in *grp), or
- * NULL when absent. home: looks in the record's home group only (NULL
- * then may also mean that it lies further: the hooks' fast paths). */
+ * NULL when absent. home: looks in the record's home group of a narrow
+ * segment only (NULL then may also mean that it lies further, or that
+ * the segment is wide: the hooks' fast paths). */
 static inline __attribute__((always_inline)) ms_tseg_t *
 ms_table_find_h(ms_table_t *t, uintptr_t ptr, int *slot, __m128i *grp,
     int home)
 {
     ms_tseg_t *s = ms_table_seg_of(t, ptr);
-    if (MS_UNLIKELY(s == NULL))
+    if (MS_UNLIKELY(s == NULL || (home && s->stride != MS_TSLOT_NARROW)))
         return NULL;
     uint32_t off = (uint32_t)(ptr & MS_TSLOT_OFF_MASK);
     int i = home ? ms_tseg_lookup_home(s, off, grp) :
@@ -344,8 +453,7 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
     ms_tseg_t *s = ms_table_find_h(t, ptr, &i, &c, 0);
     if (s == NULL)
         return -1;
-    ms_tslot_unpack(&ms_tseg_slots(s)[i], ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK,
-        out);
+    ms_tseg_get(s, (unsigned)i, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
     ms_table_take_h(t, s, i, c);
     if (MS_UNLIKELY(s->count < s->low))
         ms_table_shrink_seg(t, ptr);

@@ -372,10 +372,10 @@ alloc_fast_at(ms_thread_t *t, void *p, size_t req, ms_kind_t kind,
         st = NULL;          /* another task's slot: the general path's */
         goto slow;
     }
-    if (MS_UNLIKELY(st->slot > MS_TSLOT_SITE_MAX))
-        goto slow;
+    if (MS_UNLIKELY(st->slot > MS_TSLOT_NARROW_SITE_MAX))
+        goto slow;          /* a record a narrow slot cannot hold */
     ms_tseg_t *s = ms_table_seg_of(&t->table, (uintptr_t)p);
-    if (MS_UNLIKELY(s == NULL || s->left == 0))
+    if (MS_UNLIKELY(s == NULL || s->left == 0 || s->stride != MS_TSLOT_NARROW))
         goto slow;
     int i = ms_tseg_free_home(s, (uintptr_t)p);
     int64_t live = t->live + (int64_t)req;
@@ -747,8 +747,8 @@ free_fast(ms_thread_t *t, uintptr_t p, ms_free_kind_t how, void *ra, void *fp)
     if (MS_UNLIKELY(s == NULL))
         goto slow;
     ms_rec_t r;
-    ms_tslot_unpack(&ms_tseg_slots(s)[i], p & ~(uintptr_t)MS_TSLOT_OFF_MASK,
-        &r);
+    ms_tseg_get_as(s, (unsigned)i, p & ~(uintptr_t)MS_TSLOT_OFF_MASK, &r,
+        MS_TSLOT_NARROW);   /* narrow: ms_table_find_h's home look-up */
     /* neither is C++'s (kinds_match), no flags */
     if (MS_UNLIKELY((unsigned)r.kind - MS_KIND_NEW <= 1u ||
             (unsigned)how - MS_FREE_DELETE <= 1u || r.flags != 0))

@@ -106,12 +106,17 @@ make_keys(void)
     memset(live, 0, sizeof(live));
 }
 
+/* Any record; one in 32 too large or of a site too far for a narrow
+ * slot, so that segments turn wide and back. */
 static ms_rec_t
 random_rec(uintptr_t p)
 {
     uint64_t x = rnd(), y = rnd();
-    ms_rec_t r = { .ptr = p, .size = x & ((1ull << 40) - 1),
-        .time_ms = (uint32_t)y, .site = (uint32_t)(y >> 32) & MS_TSLOT_SITE_MAX,
+    int wide = (x >> 58) == 0;
+    ms_rec_t r = { .ptr = p,
+        .size = x & (wide ? (1ull << 40) - 1 : MS_TSLOT_NARROW_SIZE_MAX),
+        .time_ms = (uint32_t)y, .site = (uint32_t)(y >> 32) &
+            (wide && (y & 1) ? MS_TSLOT_SITE_MAX : MS_TSLOT_NARROW_SITE_MAX),
         .usable = (uint8_t)(x >> 40), .kind = (uint8_t)((x >> 48) % MS_KIND_COUNT),
         .flags = (uint8_t)((x >> 56) & 3) };
     return r;
@@ -245,7 +250,7 @@ START_TEST(test_fill_drain)
         ck_assert_uint_eq(t.count, 2048);
         ms_table_reap(&t);
         uint64_t full = ms_table_bytes(&t);
-        ck_assert_uint_ge(full, 2048 * sizeof(ms_tslot_t));
+        ck_assert_uint_ge(full, 2048 * MS_TSLOT_NARROW);
         for (uintptr_t off = 0; off < (1u << MS_REGION_BITS); off += 8) {
             ms_rec_t r;
             clock_ms += SETTLE_MS;
@@ -451,6 +456,73 @@ START_TEST(test_settle)
 }
 END_TEST
 
+/* A region's segment is narrow (12-byte slots) until a record that needs
+ * the wide form comes in, turns wide with every record kept, and back to
+ * narrow at its next resize once that record is gone. */
+START_TEST(test_forms)
+{
+    static ms_table_t t;
+    memset(&t, 0, sizeof(t));
+    clock_fake = 1;
+    clock_ms = 1000;
+    uintptr_t base = BASE + ((uintptr_t)5000 << MS_REGION_BITS);
+    for (uintptr_t off = 0; off < 100 * 32; off += 32) {
+        ms_rec_t r = { .ptr = base + off, .size = MS_TSLOT_NARROW_SIZE_MAX,
+            .site = MS_TSLOT_NARROW_SITE_MAX, .time_ms = (uint32_t)off,
+            .kind = 15, .usable = 255, .flags = 3 };
+        ck_assert_int_eq(ms_table_insert(&t, &r), 0);
+    }
+    ck_assert_uint_eq(ms_table_seg_of(&t, base)->stride, MS_TSLOT_NARROW);
+    uint64_t narrow = ms_table_bytes(&t);
+    uint32_t cap = seg_cap_at(&t, base);
+    /* a large block: the segment turns wide at its size */
+    ms_rec_t big = { .ptr = base + 16, .size = (uint64_t)1 << 39, .site = 3,
+        .time_ms = 77, .kind = 2 };
+    ck_assert_int_eq(ms_table_insert(&t, &big), 0);
+    ck_assert_uint_eq(ms_table_seg_of(&t, base)->stride, MS_TSLOT_WIDE);
+    ck_assert_uint_eq(seg_cap_at(&t, base), cap);
+    ms_rec_t r;
+    for (uintptr_t off = 0; off < 100 * 32; off += 32) {
+        ck_assert_int_eq(ms_table_get(&t, base + off, &r), 0);
+        ck_assert_uint_eq(r.size, MS_TSLOT_NARROW_SIZE_MAX);
+        ck_assert_uint_eq(r.site, MS_TSLOT_NARROW_SITE_MAX);
+        ck_assert_uint_eq(r.time_ms, off);
+        ck_assert_uint_eq(r.kind, 15);
+        ck_assert_uint_eq(r.usable, 255);
+        ck_assert_uint_eq(r.flags, 3);
+    }
+    ck_assert_int_eq(ms_table_get(&t, base + 16, &r), 0);
+    ck_assert_uint_eq(r.size, (uint64_t)1 << 39);
+    /* a site past the narrow form's, in a wide segment: as it is */
+    ms_rec_t far = { .ptr = base + 48, .size = 8, .site = MS_TSLOT_SITE_MAX };
+    ck_assert_int_eq(ms_table_insert(&t, &far), 0);
+    ck_assert_int_eq(ms_table_remove(&t, base + 48, &r), 0);
+    ck_assert_uint_eq(r.site, MS_TSLOT_SITE_MAX);
+    ck_assert_int_eq(ms_table_remove(&t, base + 16, &r), 0);
+    ck_assert_uint_eq(r.time_ms, 77);
+    /* the wide record gone, the next resize (a grow) makes it narrow */
+    for (uintptr_t off = 8; off < 2048 * 8; off += 32) {
+        ms_rec_t n = { .ptr = base + off, .size = off, .site = 9 };
+        ck_assert_int_eq(ms_table_insert(&t, &n), 0);
+    }
+    ck_assert_uint_gt(seg_cap_at(&t, base), cap);
+    ck_assert_uint_eq(ms_table_seg_of(&t, base)->stride, MS_TSLOT_NARROW);
+    for (uintptr_t off = 0; off < 100 * 32; off += 32) {
+        ck_assert_int_eq(ms_table_remove(&t, base + off, &r), 0);
+        ck_assert_uint_eq(r.time_ms, off);
+        ck_assert_uint_eq(r.flags, 3);
+    }
+    for (uintptr_t off = 8; off < 2048 * 8; off += 32) {
+        ck_assert_int_eq(ms_table_remove(&t, base + off, &r), 0);
+        ck_assert_uint_eq(r.size, off);
+    }
+    ck_assert_uint_eq(t.count, 0);
+    ms_table_reap(&t);
+    ck_assert_uint_le(ms_table_bytes(&t), narrow);
+    clock_fake = 0;
+}
+END_TEST
+
 START_TEST(test_held)
 {
     static ms_table_t t;
@@ -491,6 +563,7 @@ table_suite(void)
     tcase_add_loop_test(tc, test_peek_racing, 0, 2);
     tcase_add_test(tc, test_settle);
     tcase_add_test(tc, test_held);
+    tcase_add_test(tc, test_forms);
     tcase_add_test(tc, test_near);
     suite_add_tcase(s, tc);
     return s;
