@@ -1,7 +1,8 @@
 /*
  * hooks.h - what the hooks' files share: trace.c (exact mode, the entry
- * points of trace.h, realloc), sample.c (sampled mode) and remote.c (frees
- * of other threads' blocks, the inbox, frees of unknown pointers).
+ * points of trace.h), resize.c (realloc, rallocx, xallocx), sample.c
+ * (sampled mode) and remote.c (frees of other threads' blocks, the inbox,
+ * frees of unknown pointers).
  */
 #ifndef MS_HOOKS_H
 #define MS_HOOKS_H
@@ -114,8 +115,10 @@ void ms_dropped(void);
 /* Records a new block p of req bytes at the calling stack (trace.c). */
 void ms_record(ms_thread_t *t, uintptr_t p, size_t req, unsigned kind,
     unsigned flags, void *ra, void *fp);
-/* Per-site statistics of a free of record r (trace.c). */
-void ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary);
+/* Per-site statistics of a free of record r at now (ms_clock_ms, or in
+ * a hook ms_hook_clock_ms; trace.c). */
+void ms_account_site_free(ms_sitestat_t *st, const ms_rec_t *r, int temporary,
+    uint32_t now);
 /* A free's task and variable bookkeeping (trace.c). */
 void ms_account_free_extras(const ms_rec_t *r, uint32_t task);
 

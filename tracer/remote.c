@@ -185,7 +185,7 @@ ms_foreign_free(ms_thread_t *t, uintptr_t p, ms_rec_t *r, ms_free_kind_t how,
         ms_count_freed(t, r->size);
     }
     if (MS_LIKELY(st != NULL))
-        ms_account_site_free(st, r, 0);
+        ms_account_site_free(st, r, 0, ms_clock_ms());
     if (task != 0 || (r->flags & MS_REC_VARIABLE) ||
         __atomic_load_n(&ms_vars_foreign, __ATOMIC_RELAXED) != 0)
         ms_account_free_extras(r, task);

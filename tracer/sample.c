@@ -310,7 +310,7 @@ ms_sample_free(ms_thread_t *t, void *p, ms_free_kind_t kind, void *ra, void *fp)
         ms_rec_t r;
         if (ms_own_remove(t, (uintptr_t)p, &r) == 0) {
             ms_sitestat_t *st = ms_sites_at(&t->sites, r.site);
-            ms_account_site_free(st, &r, 0);
+            ms_account_site_free(st, &r, 0, ms_clock_ms());
             ms_account_free_extras(&r, st->task);
         } else {
             int f = ms_foreign_free(t, (uintptr_t)p, &r, kind, ra, fp);
