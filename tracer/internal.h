@@ -350,16 +350,19 @@ typedef struct {
 /* Reads free side f (NULL: no frees yet) into *out; any thread (sites.c). */
 void ms_sitefree_read(const ms_sitefree_t *f, ms_sitefree_view_t *out);
 
-/* A chunk's slots take 12 KiB, one of jemalloc's size classes exactly
- * (a header beside them would have made it a 14 KiB block). */
-#define MS_SITE_CHUNK 256
+/* A thread's site slots lie in chunks that double: chunk k holds
+ * MS_SITE_FIRST << k slots, so a thread of a few sites (a short-lived
+ * worker's) keeps 768 bytes of them, not 12 KiB, and one of many has
+ * few chunks. Each chunk's slots are one of jemalloc's size classes
+ * exactly (3 x 2^n bytes; a header beside them would round up). */
+#define MS_SITE_FIRST 16u
 typedef struct ms_sitechunk {
     struct ms_sitechunk *next;
     uint32_t n;             /* slots in use, published with release */
-    ms_sitestat_t *s;       /* MS_SITE_CHUNK slots */
+    ms_sitestat_t *s;       /* MS_SITE_FIRST << k slots, chunk k */
 } ms_sitechunk_t;
 
-/* A thread's sites: slot i is chunk i / 256, entry i % 256. */
+/* A thread's sites: slot i is in chunk ms_sites_chunk(i). */
 typedef struct {
     ms_sitechunk_t *head, *tail;    /* chunks never move: readers walk them */
     ms_sitestat_t **dir;            /* owner's directory of chunks' slots */
@@ -369,6 +372,20 @@ typedef struct {
     uint64_t index_mask;
 } ms_sites_t;
 
+/* The chunk of slot i: chunk k starts at MS_SITE_FIRST * (2^k - 1). */
+static inline unsigned
+ms_sites_chunk(uint32_t i)
+{
+    return 31u - (unsigned)__builtin_clz((i + MS_SITE_FIRST) / MS_SITE_FIRST);
+}
+
+/* Slot i's place in its chunk k. */
+static inline uint32_t
+ms_sites_entry(uint32_t i, unsigned k)
+{
+    return i + MS_SITE_FIRST - (MS_SITE_FIRST << k);
+}
+
 /* The thread's slot for blocks of a global stack id made in task by the
  * thread owner (0: this one), made on first use; UINT32_MAX when out of
  * memory. */
@@ -377,7 +394,8 @@ uint32_t ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task,
 static inline ms_sitestat_t *
 ms_sites_at(ms_sites_t *s, uint32_t slot)
 {
-    return &s->dir[slot / MS_SITE_CHUNK][slot % MS_SITE_CHUNK];
+    unsigned k = ms_sites_chunk(slot);
+    return &s->dir[k][ms_sites_entry(slot, k)];
 }
 /* The global stack id of a slot; any thread may ask (chunks never move). */
 uint32_t ms_sites_stack_of(ms_sites_t *s, uint32_t slot);

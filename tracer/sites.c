@@ -29,9 +29,10 @@
 
 /* A free side in jemalloc's 80-byte class: every slot that frees has one. */
 _Static_assert(sizeof(ms_sitefree_t) <= 80, "ms_sitefree_t grew");
-/* A chunk's slots in 12 KiB, a size class exactly. */
-_Static_assert(MS_SITE_CHUNK * sizeof(ms_sitestat_t) == 12288,
-    "a chunk's slots are no longer 12 KiB");
+/* The first chunk's slots in 768 bytes, a size class exactly (and so
+ * each next, twice the last: 3 x 2^n). */
+_Static_assert(MS_SITE_FIRST * sizeof(ms_sitestat_t) == 768,
+    "the first chunk's slots are no longer 768 bytes");
 
 static inline uint64_t
 key_hash(uint32_t stack, uint32_t task, uint32_t owner)
@@ -51,7 +52,7 @@ key_is(const ms_sitestat_t *st, uint32_t stack, uint32_t task,
 static int
 index_grow(ms_sites_t *s)
 {
-    uint64_t cap = s->index ? (s->index_mask + 1) * 2 : 256;
+    uint64_t cap = s->index ? (s->index_mask + 1) * 2 : 2 * MS_SITE_FIRST;
     uint32_t *idx = ms_tcalloc(cap * sizeof(*idx));
     if (idx == NULL)
         return -1;
@@ -81,7 +82,9 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
     if ((s->index == NULL || ((uint64_t)s->count + 1) * 2 > s->index_mask + 1)
         && index_grow(s) != 0)
         return UINT32_MAX;
-    if (s->count % MS_SITE_CHUNK == 0) {
+    unsigned k = ms_sites_chunk(s->count);
+    uint32_t e = ms_sites_entry(s->count, k);
+    if (e == 0) {                           /* chunk k begins */
         if (s->ndir == s->capdir) {
             uint32_t nc = s->capdir ? s->capdir * 2 : 16;
             ms_sitestat_t **d = ms_trealloc(s->dir, nc * sizeof(*d));
@@ -91,7 +94,8 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
             s->capdir = nc;
         }
         ms_sitechunk_t *c = ms_tcalloc(sizeof(*c));
-        ms_sitestat_t *slots = ms_tcalloc(MS_SITE_CHUNK * sizeof(*slots));
+        ms_sitestat_t *slots = ms_tcalloc(
+            ((size_t)MS_SITE_FIRST << k) * sizeof(*slots));
         if (c == NULL || slots == NULL) {
             ms_tfree(c);
             ms_tfree(slots);
@@ -107,11 +111,11 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
     }
     uint32_t slot = s->count++;
     ms_sitechunk_t *c = s->tail;    /* the slot's: chunks fill in order */
-    c->s[slot % MS_SITE_CHUNK].stack = stack;
-    c->s[slot % MS_SITE_CHUNK].task = task;
-    c->s[slot % MS_SITE_CHUNK].owner = owner;
-    c->s[slot % MS_SITE_CHUNK].slot = slot;
-    __atomic_store_n(&c->n, slot % MS_SITE_CHUNK + 1, __ATOMIC_RELEASE);
+    c->s[e].stack = stack;
+    c->s[e].task = task;
+    c->s[e].owner = owner;
+    c->s[e].slot = slot;
+    __atomic_store_n(&c->n, e + 1, __ATOMIC_RELEASE);
     uint64_t i = h & s->index_mask;
     while (s->index[i] != 0)
         i = (i + 1) & s->index_mask;
@@ -124,10 +128,11 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
 static const ms_sitestat_t *
 slot_any(ms_sites_t *s, uint32_t slot)
 {
+    unsigned k = ms_sites_chunk(slot);
     ms_sitechunk_t *c = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
-    for (uint32_t i = slot / MS_SITE_CHUNK; c != NULL && i > 0; i--)
+    for (unsigned i = k; c != NULL && i > 0; i--)
         c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE);
-    return c ? &c->s[slot % MS_SITE_CHUNK] : NULL;
+    return c ? &c->s[ms_sites_entry(slot, k)] : NULL;
 }
 
 uint32_t

@@ -16,6 +16,10 @@
  *   counts through many carries: every read lies between the counts
  *   before and after it (one more: the free being counted), never
  *   MS_LIFE_CARRY off.
+ * test_slots_chunks: 5000 slots of distinct keys come back by key, by
+ *   slot (the owner's directory and any thread's chunk walk agree), and
+ *   lie in chunks of 16, 32, 64, ... slots: a thread of one site keeps
+ *   one chunk of 16.
  */
 #include <check.h>
 #include <pthread.h>
@@ -130,6 +134,44 @@ START_TEST(test_reader_racing)
 }
 END_TEST
 
+START_TEST(test_slots_chunks)
+{
+    static ms_sites_t one;
+    memset(&one, 0, sizeof(one));
+    ck_assert_uint_eq(ms_sites_slot(&one, 7, 0, 0), 0);
+    ck_assert_ptr_nonnull(one.head);
+    ck_assert_ptr_null(one.head->next);
+    ck_assert_uint_eq(one.head->n, 1);
+    ck_assert_uint_le(one.index_mask + 1, 2 * MS_SITE_FIRST);
+
+    static ms_sites_t s;
+    memset(&s, 0, sizeof(s));
+    enum { N = 5000 };
+    for (uint32_t i = 0; i < N; i++)
+        ck_assert_uint_eq(ms_sites_slot(&s, 100 + i, i % 3, 0), i);
+    for (uint32_t i = 0; i < N; i++) {
+        ck_assert_uint_eq(ms_sites_slot(&s, 100 + i, i % 3, 0), i);
+        ms_sitestat_t *st = ms_sites_at(&s, i);
+        ck_assert_uint_eq(st->stack, 100 + i);
+        ck_assert_uint_eq(st->slot, i);
+        ck_assert_uint_eq(ms_sites_stack_of(&s, i), 100 + i);
+        ck_assert_uint_eq(ms_sites_task_of(&s, i), i % 3);
+    }
+    uint32_t total = 0, k = 0;
+    for (ms_sitechunk_t *c = s.head; c != NULL; c = c->next, k++) {
+        ck_assert_ptr_eq(c->s, s.dir[k]);
+        if (c->next != NULL)
+            ck_assert_uint_eq(c->n, MS_SITE_FIRST << k);
+        for (uint32_t j = 0; j < c->n; j++)
+            ck_assert_uint_eq(c->s[j].slot, total + j);
+        total += c->n;
+    }
+    ck_assert_uint_eq(total, N);
+    ck_assert_uint_eq(k, ms_sites_chunk(N - 1) + 1);
+    ck_assert_int_eq(dropped, 0);
+}
+END_TEST
+
 int
 main(int argc, char **argv)
 {
@@ -141,6 +183,7 @@ main(int argc, char **argv)
     tcase_add_test(tc, test_carry_exact);
     tcase_add_test(tc, test_owner_stopped);
     tcase_add_test(tc, test_reader_racing);
+    tcase_add_test(tc, test_slots_chunks);
     suite_add_tcase(s, tc);
     return ms_run_one(s);
 }
