@@ -173,7 +173,8 @@ typedef struct {
     uint16_t low;           /* shrinks when count falls below */
     uint16_t shrunk_from;   /* its capacity before a shrink made it, or 0 */
     uint32_t made_ms;       /* when it was made (ms_clock_ms) */
-    uint32_t stride;        /* bytes a slot: 12 (narrow) or 16 (wide) */
+    uint16_t stride;        /* bytes a slot: 12 (narrow) or 16 (wide) */
+    uint16_t nwide;         /* records only the wide form holds */
     uint8_t ctrl[];         /* 16 * ngroups control bytes, then the cap
                                slots (ms_tseg_slots) */
 } ms_tseg_t;

@@ -117,7 +117,8 @@ seg_new(uint32_t cap, uint32_t stride)
     if (s == NULL)
         return NULL;
     s->cap = (uint16_t)cap;
-    s->stride = stride;
+    s->stride = (uint16_t)stride;
+    s->nwide = 0;
     s->ngroups = (uint16_t)seg_groups(cap);
     s->count = 0;
     s->left = (uint16_t)seg_max(cap);
@@ -219,24 +220,8 @@ dir_room(ms_table_t *t)
     return 0;
 }
 
-/* Whether a record of wide segment s needs its form. */
-static int
-seg_needs_wide(const ms_tseg_t *s)
-{
-    for (uint32_t i = 0; i < s->cap; i++) {
-        if (s->ctrl[i] >= MS_CTRL_EMPTY)
-            continue;
-        ms_rec_t r;
-        ms_tseg_get(s, i, 0, &r);
-        if (!ms_rec_narrow(&r))
-            return 1;
-    }
-    return 0;
-}
-
 /* Replaces entry e's segment with one of cap slots holding its records,
- * wide when wide is set or one of them needs it (a wide segment whose
- * last such record went comes back to narrow here). A slot moves with
+ * wide when wide is set or one of them needs it (nwide). A slot moves with
  * its control byte (the tag is the same hash's): only its home group
  * among the new groups is computed again, and its form when that
  * changes. The new segment is published only once complete. */
@@ -247,7 +232,7 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap, int wide)
     if (retire_room(t) != 0)
         return -1;
     if (!wide && old->stride == MS_TSLOT_WIDE)
-        wide = seg_needs_wide(old);
+        wide = old->nwide != 0;
     ms_tseg_t *s = seg_new(cap, wide ? MS_TSLOT_WIDE : MS_TSLOT_NARROW);
     if (s == NULL)
         return -1;
@@ -279,8 +264,16 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap, int wide)
     }
     s->count = old->count;
     s->left = (uint16_t)(s->left - old->count);
+    if (s->stride == old->stride)
+        s->nwide = old->nwide;      /* a narrow one moved none */
     if (cap < old->cap)
         s->shrunk_from = old->cap;
+    if (cap == old->cap && s->stride != old->stride) {
+        /* a change of form only: the settle clock and the size to grow
+         * back to stay the segment's */
+        s->made_ms = old->made_ms;
+        s->shrunk_from = old->shrunk_from;
+    }
     uint64_t q = ms_table_write_begin(t);
     __atomic_store_n(&e->seg, s, __ATOMIC_RELEASE);
     ms_table_write_end(t, q);
@@ -334,6 +327,14 @@ ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr)
         return;                             /* a wave may come back */
     seg_resize(t, e, seg_cap_for(e->seg->count), 0);
     /* on failure the segment stays as it is */
+}
+
+void
+ms_table_narrow_seg(ms_table_t *t, uintptr_t ptr)
+{
+    ms_tdirent_t *e = dir_find(t->dir, ptr >> MS_REGION_BITS);
+    seg_resize(t, e, e->seg->cap, 0);
+    /* on failure the segment stays wide: its next resize tries again */
 }
 
 int

@@ -325,6 +325,7 @@ ms_tseg_put(ms_tseg_t *s, const ms_rec_t *r)
             unsigned i = g * MS_TGROUP + (unsigned)__builtin_ctz(m);
             s->left -= s->ctrl[i] == MS_CTRL_EMPTY;
             ms_tseg_store(s, i, r);
+            s->nwide += !ms_rec_narrow(r);  /* in a wide segment only */
             /* after the slot: a reader that sees the tag sees the record
              * (ms_table_peek_held; a plain store on x86) */
             __atomic_store_n(&s->ctrl[i], (uint8_t)ms_table_tag(h),
@@ -396,6 +397,8 @@ ms_table_insert_h(ms_table_t *t, const ms_rec_t *r)
 
 /* Gives a segment far larger than its records their memory back. */
 void ms_table_shrink_seg(ms_table_t *t, uintptr_t ptr);
+/* Makes ptr's wide segment narrow again, its last wide record gone. */
+void ms_table_narrow_seg(ms_table_t *t, uintptr_t ptr);
 
 /* The first half of a remove, which writes nothing: the segment holding
  * ptr's record (its slot in *slot, its group's control bytes in *grp), or
@@ -455,7 +458,10 @@ ms_table_remove_h(ms_table_t *t, uintptr_t ptr, ms_rec_t *out)
         return -1;
     ms_tseg_get(s, (unsigned)i, ptr & ~(uintptr_t)MS_TSLOT_OFF_MASK, out);
     ms_table_take_h(t, s, i, c);
-    if (MS_UNLIKELY(s->count < s->low))
+    if (MS_UNLIKELY(s->stride == MS_TSLOT_WIDE) && !ms_rec_narrow(out) &&
+            --s->nwide == 0)
+        ms_table_narrow_seg(t, ptr);
+    else if (MS_UNLIKELY(s->count < s->low))
         ms_table_shrink_seg(t, ptr);
     return 0;
 }

@@ -165,10 +165,33 @@ each_one(void *arg, const ms_rec_t *r)
     return 0;
 }
 
+/* Each segment's count of wide-only records, and its form, against its
+ * records. */
+static void
+check_forms(ms_table_t *t)
+{
+    for (uint64_t k = 0; t->dir != NULL && k <= t->dir->mask; k++) {
+        ms_tseg_t *s = t->dir->e[k].seg;
+        if (t->dir->e[k].region == 0)
+            continue;
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < s->cap; i++) {
+            ms_rec_t r;
+            if (s->ctrl[i] >= MS_CTRL_EMPTY)
+                continue;
+            ms_tseg_get(s, i, 0, &r);
+            n += !ms_rec_narrow(&r);
+        }
+        ck_assert_uint_eq(s->nwide, n);
+        ck_assert(n == 0 || s->stride == MS_TSLOT_WIDE);
+    }
+}
+
 /* The whole table against the model. */
 static void
 check_all(ms_table_t *t)
 {
+    check_forms(t);
     uint64_t n = 0;
     for (int i = 0; i < NKEYS; i++) {
         ms_rec_t r, q;
@@ -458,7 +481,7 @@ END_TEST
 
 /* A region's segment is narrow (12-byte slots) until a record that needs
  * the wide form comes in, turns wide with every record kept, and back to
- * narrow at its next resize once that record is gone. */
+ * narrow when the last such record goes. */
 START_TEST(test_forms)
 {
     static ms_table_t t;
@@ -496,11 +519,19 @@ START_TEST(test_forms)
     /* a site past the narrow form's, in a wide segment: as it is */
     ms_rec_t far = { .ptr = base + 48, .size = 8, .site = MS_TSLOT_SITE_MAX };
     ck_assert_int_eq(ms_table_insert(&t, &far), 0);
+    ck_assert_uint_eq(ms_table_seg_of(&t, base)->nwide, 2);
     ck_assert_int_eq(ms_table_remove(&t, base + 48, &r), 0);
     ck_assert_uint_eq(r.site, MS_TSLOT_SITE_MAX);
+    ck_assert_uint_eq(ms_table_seg_of(&t, base)->stride, MS_TSLOT_WIDE);
     ck_assert_int_eq(ms_table_remove(&t, base + 16, &r), 0);
     ck_assert_uint_eq(r.time_ms, 77);
-    /* the wide record gone, the next resize (a grow) makes it narrow */
+    /* the last wide record gone: narrow at once, every record kept */
+    ck_assert_uint_eq(ms_table_seg_of(&t, base)->stride, MS_TSLOT_NARROW);
+    ck_assert_uint_eq(seg_cap_at(&t, base), cap);
+    ck_assert_int_eq(ms_table_get(&t, base + 32, &r), 0);
+    ck_assert_uint_eq(r.time_ms, 32);
+    ck_assert_uint_eq(r.site, MS_TSLOT_NARROW_SITE_MAX);
+    /* and grows narrow */
     for (uintptr_t off = 8; off < 2048 * 8; off += 32) {
         ms_rec_t n = { .ptr = base + off, .size = off, .site = 9 };
         ck_assert_int_eq(ms_table_insert(&t, &n), 0);
