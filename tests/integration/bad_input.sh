@@ -11,9 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
 [ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
-WL=$PROGS/ms_workload
-EDIT=$PROGS/ms_binedit
-[ -x "$WL" ] && [ -x "$EDIT" ] || ms_fail "test programs not built (run make check-build)"
+WL=$(ms_prog ms_workload)
+EDIT=$(ms_prog ms_binedit)
 ms_setup bad_input
 T=$MEMSCOPE_TOOL
 O=$TMP/o          # where outputs would go: must stay empty

@@ -53,6 +53,13 @@ ms_setup() {
     ulimit -c 0 2>/dev/null || true
 }
 
+# ms_prog NAME: prints the path of test program NAME (tests/programs),
+# failing the script when it is not built: P=$(ms_prog NAME).
+ms_prog() {
+    [ -x "$PROGS/$1" ] || ms_fail "$PROGS/$1 not built (run make check-build)"
+    echo "$PROGS/$1"
+}
+
 # ms_lib_copy DIR: a copy of the library in DIR (made 0755, the copy
 # 0755), for a program that runs as another user (nobody): the checkout,
 # and so build/, may be in a directory only its owner can enter (a 0700

@@ -8,8 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
-PROG=$PROGS/cxx_ops
-[ -x "$PROG" ] || ms_fail "$PROG is not built (run make check-build)"
+PROG=$(ms_prog cxx_ops)
 ms_setup cxx_operators
 cd "$TMP"       # reports the tracer writes at exit land here
 

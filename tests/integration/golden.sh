@@ -14,8 +14,7 @@ set -euo pipefail
 
 ms_need python3
 [ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
-WL=$PROGS/ms_workload
-[ -x "$WL" ] || ms_fail "$WL not built (run make check-build)"
+WL=$(ms_prog ms_workload)
 # A workload built with a sanitizer (make SANITIZE=1) allocates for its
 # runtime too: the golden figures are those of the plain build.
 if nm "$WL" 2>/dev/null | grep -q '__ubsan_\|__asan_'; then

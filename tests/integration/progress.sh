@@ -10,8 +10,7 @@ set -euo pipefail
 ms_need script
 ms_setup progress
 T=$MEMSCOPE_TOOL
-PROG=$PROGS/report_prog
-[ -x "$PROG" ] || ms_fail "$PROG not built (run make check-build)"
+PROG=$(ms_prog report_prog)
 env MEMSCOPE_OUT="$TMP/r" MEMSCOPE_NAME=x MEMSCOPE_FORMATS=bin LD_PRELOAD="$MEMSCOPE_LIB" \
     "$PROG" >/dev/null 2>&1 || ms_fail "report_prog failed"
 BIN=$TMP/r/x.bin

@@ -14,8 +14,7 @@ set -euo pipefail
 
 ms_need /usr/bin/python3
 ms_setup rel_inbox_exit
-P=$PROGS/rel_inbox_exit
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog rel_inbox_exit)
 N=300
 
 for owner in main other; do

@@ -14,8 +14,7 @@ set -euo pipefail
 
 ms_need /usr/bin/python3
 ms_setup rel_late_frees
-P=$PROGS/rel_late_frees
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog rel_late_frees)
 
 for sample in 0 64k 1; do
     d=$TMP/s$sample

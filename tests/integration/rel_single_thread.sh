@@ -27,8 +27,7 @@ set -euo pipefail
 
 ms_need /usr/bin/python3
 ms_setup rel_single_thread
-P=$PROGS/rel_single_thread
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog rel_single_thread)
 
 userns=1
 if ! unshare -U true 2>/dev/null; then

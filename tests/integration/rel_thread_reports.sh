@@ -19,8 +19,7 @@ set -euo pipefail
 
 ms_need /usr/bin/python3
 ms_setup rel_thread_reports
-P=$PROGS/rel_thread_reports
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog rel_thread_reports)
 N=3000
 
 for mode in exact sampled; do

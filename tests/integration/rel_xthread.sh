@@ -14,8 +14,7 @@ set -euo pipefail
 
 ms_need /usr/bin/python3
 ms_setup rel_xthread
-P=$PROGS/rel_xthread
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog rel_xthread)
 N=200000
 
 for depth in 1 64; do

@@ -32,8 +32,7 @@ fi
 ms_setup report_html
 # the options these checks assume, whatever the caller set
 export MEMSCOPE_ENABLE=1 MEMSCOPE_SAMPLE=0 MEMSCOPE_AUTO_EXPORT=1 MEMSCOPE_TEST_MODE=0 MEMSCOPE_STACK_DEPTH=8
-PROG=$PROGS/report_prog
-[ -x "$PROG" ] || ms_fail "$PROG not built (run make check-build)"
+PROG=$(ms_prog report_prog)
 
 # chrome TAG FILE ARGS...: headless Chromium on FILE, network and extras
 # off; stdout to $TMP/TAG.out, its log (console messages included) to

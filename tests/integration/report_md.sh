@@ -18,8 +18,7 @@ set -euo pipefail
 PY=/usr/bin/python3
 ms_need "$PY" cc
 ms_setup report_md
-PROG=$PROGS/report_prog
-[ -x "$PROG" ] || ms_fail "$PROG not built (run make check-build)"
+PROG=$(ms_prog report_prog)
 [ -f /usr/include/cmark.h ] || ms_skip "libcmark-dev is not installed (make deps)"
 
 cc -std=gnu11 -O1 -Wall -Wextra -Werror -o "$TMP/md_check" \

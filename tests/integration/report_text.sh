@@ -22,8 +22,7 @@ PY=/usr/bin/python3
 ms_need "$PY" cc script
 ms_setup report_text
 T=$MEMSCOPE_TOOL
-PROG=$PROGS/report_prog
-[ -x "$PROG" ] || ms_fail "$PROG not built (run make check-build)"
+PROG=$(ms_prog report_prog)
 
 env MEMSCOPE_ENABLE=1 MEMSCOPE_SAMPLE=0 MEMSCOPE_AUTO_EXPORT=1 MEMSCOPE_TEST_MODE=0 \
     MEMSCOPE_STACK_DEPTH=16 MEMSCOPE_OUT="$TMP/r" MEMSCOPE_NAME=x \

@@ -20,8 +20,7 @@ set -euo pipefail
 
 ms_need /bin/sh /usr/bin/python3
 [ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
-P=$PROGS/tracer_simple
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog tracer_simple)
 ms_setup run_many
 unset MEMSCOPE_NAME MEMSCOPE_CHILDREN MEMSCOPE_ROOT_PID MEMSCOPE_FORMATS \
     MEMSCOPE_RUN_LOG MEMSCOPE_SYMBOL_CACHE MEMSCOPE_TEST_MODE

@@ -12,8 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
 [ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
-WL=$PROGS/ms_workload
-[ -x "$WL" ] || ms_fail "$WL not built (run make check-build)"
+WL=$(ms_prog ms_workload)
 ms_setup snapshot
 T=$MEMSCOPE_TOOL
 pids=()

@@ -20,8 +20,7 @@ set -euo pipefail
 
 ms_setup top
 T=$MEMSCOPE_TOOL
-P=$PROGS/top_prog
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog top_prog)
 export LC_ALL=C
 
 "$P" 1500 >"$TMP/plain.out" 2>&1 && rc=0 || rc=$?
