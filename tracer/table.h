@@ -184,12 +184,6 @@ ms_tseg_get_as(const ms_tseg_t *s, unsigned i, uintptr_t base, ms_rec_t *r,
         base, r);
 }
 
-static inline ms_tslot_t
-ms_tseg_load(const ms_tseg_t *s, unsigned i)
-{
-    return ms_tseg_load_as(s, i, s->stride);
-}
-
 static inline void
 ms_tseg_store(ms_tseg_t *s, unsigned i, const ms_rec_t *r)
 {
