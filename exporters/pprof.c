@@ -4,11 +4,8 @@
  * Parca, Google Cloud Profiler), gzipped. docs/pprof.md says what each
  * part holds and how to use it.
  *
- * The protobuf wire format is encoded here directly: the profile needs
- * varints, length-delimited fields and packed arrays, nothing else, and a
- * protobuf library (libprotobuf-c) would be one more dependency of a
- * library that runs inside other people's programs, with its own
- * allocations outside the tracer's arena.
+ * The protobuf wire format is encoded by protobuf.c (why not a library:
+ * there).
  *
  * The profile is built in memory (its size follows the number of sites
  * and frames, not of blocks), then compressed into the writer; an
@@ -31,93 +28,10 @@
 
 #include "export.h"
 #include "gzip.h"
+#include "protobuf.h"
 #include "report.h"
 #include "writer.h"
 #include "xalloc.h"
-
-/* ---- the wire format, into a buffer ------------------------------------------ */
-
-static void
-pb_varint(ms_writer_t *b, uint64_t v)
-{
-    if (b->len + 10 < sizeof(b->buf)) {
-        /* room for the longest: straight into the buffer, never filling
-         * it (ms_w_bytes flushes a full one) */
-        unsigned char *q = (unsigned char *)b->buf + b->len, *q0 = q;
-        while (v >= 0x80) {
-            *q++ = (unsigned char)(v | 0x80);
-            v >>= 7;
-        }
-        *q++ = (unsigned char)v;
-        b->len += (size_t)(q - q0);
-        b->written += (uint64_t)(q - q0);
-        return;
-    }
-    unsigned char tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (unsigned char)v;
-    ms_w_bytes(b, tmp, n);
-}
-
-enum { WT_VARINT = 0, WT_LEN = 2 };
-
-static void
-pb_key(ms_writer_t *b, unsigned field, unsigned wt)
-{
-    pb_varint(b, (uint64_t)field << 3 | wt);
-}
-
-/* An integer field; zero is the default and is left out. */
-static void
-pb_uint(ms_writer_t *b, unsigned field, uint64_t v)
-{
-    if (v == 0)
-        return;
-    pb_key(b, field, WT_VARINT);
-    pb_varint(b, v);
-}
-
-static void
-pb_bytes(ms_writer_t *b, unsigned field, const void *p, size_t n)
-{
-    pb_key(b, field, WT_LEN);
-    pb_varint(b, n);
-    ms_w_bytes(b, p, n);
-}
-
-/* A nested message: sub's bytes as field of b; sub is emptied. sub is
- * a writer onto memory (ms_writer_open_mem); a message shorter than its
- * buffer, which is almost every one, is copied straight from there. */
-static void
-pb_msg(ms_writer_t *b, unsigned field, ms_writer_t *sub)
-{
-    if (sub->err == 0 && sub->mem_len == 0) {
-        pb_bytes(b, field, sub->buf, sub->len);
-        sub->len = 0;
-        sub->written = 0;
-        return;
-    }
-    size_t n;
-    char *m = ms_writer_take(sub, &n);
-    if (m == NULL && b->err == 0)
-        b->err = ENOMEM;
-    else if (m != NULL)
-        pb_bytes(b, field, m, n);
-    ms_xfree(m);
-    ms_writer_open_mem(sub);
-}
-
-/* Ends a scratch writer, freeing what it holds. */
-static void
-pb_free(ms_writer_t *b)
-{
-    size_t n;
-    ms_xfree(ms_writer_take(b, &n));
-}
 
 /* ---- a map of (u64, u64) keys to u64 values --------------------------------- */
 
@@ -323,11 +237,11 @@ function_id(prof_t *p, const char *name, const char *file)
         return s->v;
     uint64_t id = ++p->nfunc;
     map_set(&p->func_map, s, n, f, id);
-    pb_uint(&p->sub2, 1, id);
-    pb_uint(&p->sub2, 2, n);
-    pb_uint(&p->sub2, 3, n);        /* system_name: the name as symbolized */
-    pb_uint(&p->sub2, 4, f);
-    pb_msg(&p->out, 5, &p->sub2);
+    ms_pb_uint(&p->sub2, 1, id);
+    ms_pb_uint(&p->sub2, 2, n);
+    ms_pb_uint(&p->sub2, 3, n);        /* system_name: the name as symbolized */
+    ms_pb_uint(&p->sub2, 4, f);
+    ms_pb_msg(&p->out, 5, &p->sub2);
     return id;
 }
 
@@ -410,18 +324,18 @@ location_of(prof_t *p, const uint64_t *fr, uint64_t n)
         m->nfile += all_file;
         m->nline += all_line;
     }
-    pb_uint(&p->sub, 1, id);
-    pb_uint(&p->sub, 2, m != NULL ? m->id : 0);
-    pb_uint(&p->sub, 3, frame_pc(f));
+    ms_pb_uint(&p->sub, 1, id);
+    ms_pb_uint(&p->sub, 2, m != NULL ? m->id : 0);
+    ms_pb_uint(&p->sub, 3, frame_pc(f));
     for (uint64_t k = 0; k < n; k++) {
         const ms_rframe_t *g = &r->frames[fr[k]];
         if (!has(g->func))
             continue;
-        pb_uint(&p->sub2, 1, function_id(p, g->func, g->file));
-        pb_uint(&p->sub2, 2, g->line > 0 ? (uint64_t)g->line : 0);
-        pb_msg(&p->sub, 4, &p->sub2);
+        ms_pb_uint(&p->sub2, 1, function_id(p, g->func, g->file));
+        ms_pb_uint(&p->sub2, 2, g->line > 0 ? (uint64_t)g->line : 0);
+        ms_pb_msg(&p->sub, 4, &p->sub2);
     }
-    pb_msg(&p->out, 4, &p->sub);
+    ms_pb_msg(&p->out, 4, &p->sub);
     return id;
 }
 
@@ -433,10 +347,10 @@ nostack_id(prof_t *p)
         return p->noloc_id;
     p->noloc_id = ++p->nloc;
     uint64_t fn = function_id(p, "[no stack]", NULL);
-    pb_uint(&p->sub, 1, p->noloc_id);
-    pb_uint(&p->sub2, 1, fn);
-    pb_msg(&p->sub, 4, &p->sub2);
-    pb_msg(&p->out, 4, &p->sub);
+    ms_pb_uint(&p->sub, 1, p->noloc_id);
+    ms_pb_uint(&p->sub2, 1, fn);
+    ms_pb_msg(&p->sub, 4, &p->sub2);
+    ms_pb_msg(&p->out, 4, &p->sub);
     return p->noloc_id;
 }
 
@@ -445,17 +359,17 @@ write_mappings(prof_t *p)
 {
     for (uint64_t i = 0; i < p->nmaps; i++) {
         const mapping_t *m = &p->maps[i];
-        pb_uint(&p->sub, 1, m->id);
-        pb_uint(&p->sub, 2, m->start);
-        pb_uint(&p->sub, 3, m->limit);
+        ms_pb_uint(&p->sub, 1, m->id);
+        ms_pb_uint(&p->sub, 2, m->start);
+        ms_pb_uint(&p->sub, 3, m->limit);
         /* file_offset 0: addresses are offsets from the module's load
          * base (dladdr's dli_fbase), which maps the file's start */
-        pb_uint(&p->sub, 5, m->file);
-        pb_uint(&p->sub, 6, m->build_id);
-        pb_uint(&p->sub, 7, m->nloc > 0 && m->nfunc == m->nloc);
-        pb_uint(&p->sub, 8, m->nloc > 0 && m->nfile == m->nloc);
-        pb_uint(&p->sub, 9, m->nloc > 0 && m->nline == m->nloc);
-        pb_msg(&p->out, 3, &p->sub);
+        ms_pb_uint(&p->sub, 5, m->file);
+        ms_pb_uint(&p->sub, 6, m->build_id);
+        ms_pb_uint(&p->sub, 7, m->nloc > 0 && m->nfunc == m->nloc);
+        ms_pb_uint(&p->sub, 8, m->nloc > 0 && m->nfile == m->nloc);
+        ms_pb_uint(&p->sub, 9, m->nloc > 0 && m->nline == m->nloc);
+        ms_pb_msg(&p->out, 3, &p->sub);
     }
 }
 
@@ -552,20 +466,20 @@ write_sample(prof_t *p, const ms_rsite_t *s, const uint64_t v[NV],
     /* location ids, leaf first (the site's order), packed */
     ms_writer_t *ids = &p->sub2;
     for (uint64_t k = 0; k < nids; k++)
-        pb_varint(ids, p->ids[k]);
-    pb_msg(&p->sub, 1, ids);
+        ms_pb_varint(ids, p->ids[k]);
+    ms_pb_msg(&p->sub, 1, ids);
     for (int k = 0; k < NV; k++)
-        pb_varint(ids, (uint64_t)clamp64(v[k]));
-    pb_msg(&p->sub, 2, ids);
+        ms_pb_varint(ids, (uint64_t)clamp64(v[k]));
+    ms_pb_msg(&p->sub, 2, ids);
     for (int k = 0; k < nlab; k++) {
-        pb_uint(ids, 1, lab[k].key);
-        pb_uint(ids, 2, lab[k].str);
+        ms_pb_uint(ids, 1, lab[k].key);
+        ms_pb_uint(ids, 2, lab[k].str);
         if (lab[k].str == 0)
-            pb_uint(ids, 3, (uint64_t)lab[k].num);
-        pb_uint(ids, 4, lab[k].unit);
-        pb_msg(&p->sub, 3, ids);
+            ms_pb_uint(ids, 3, (uint64_t)lab[k].num);
+        ms_pb_uint(ids, 4, lab[k].unit);
+        ms_pb_msg(&p->sub, 3, ids);
     }
-    pb_msg(&p->out, 2, &p->sub);
+    ms_pb_msg(&p->out, 2, &p->sub);
 }
 
 enum { ID_THREAD = 1, ID_TASK = 2, ID_SITE = 3, ID_LIVEVAR = 4 };
@@ -792,9 +706,9 @@ samples_free(samples_t *sm)
 static void
 value_type(prof_t *p, unsigned field, const char *type, const char *unit)
 {
-    pb_uint(&p->sub, 1, str(p, type));
-    pb_uint(&p->sub, 2, str(p, unit));
-    pb_msg(&p->out, field, &p->sub);
+    ms_pb_uint(&p->sub, 1, str(p, type));
+    ms_pb_uint(&p->sub, 2, str(p, unit));
+    ms_pb_msg(&p->out, field, &p->sub);
 }
 
 static void
@@ -828,24 +742,24 @@ build(prof_t *p)
             write_var_sample(p, &sm, &r->vars[i]);
     write_mappings(p);
 
-    pb_uint(&p->out, 9, clamp64(r->start_unix_ns + r->duration_ns));
-    pb_uint(&p->out, 10, clamp64(r->duration_ns));
+    ms_pb_uint(&p->out, 9, clamp64(r->start_unix_ns + r->duration_ns));
+    ms_pb_uint(&p->out, 10, clamp64(r->duration_ns));
     /* sampled mode: one sample per `period` bytes on average; exact
      * mode: every block, a period of one byte */
     value_type(p, 11, "space", "bytes");
-    pb_uint(&p->out, 12, r->sample_interval != 0 ? r->sample_interval : 1);
+    ms_pb_uint(&p->out, 12, r->sample_interval != 0 ? r->sample_interval : 1);
     char c[512];
     snprintf(c, sizeof(c), "memscope: %s, pid %lld, %s mode%s, written at %s",
         r->program ? r->program : "?", (long long)r->pid,
         r->mode ? r->mode : "?", r->sample_interval ? " (estimates)" : "",
         r->trigger ? r->trigger : "?");
-    pb_uint(&p->out, 13, str_owned(p, ms_xstrdup(c)));
+    ms_pb_uint(&p->out, 13, str_owned(p, ms_xstrdup(c)));
     if (r->snapshot != 0)
-        pb_uint(&p->out, 13, str_fmt(p, "snapshot %llu",
+        ms_pb_uint(&p->out, 13, str_fmt(p, "snapshot %llu",
             (unsigned long long)r->snapshot));
-    pb_uint(&p->out, 14, str(p, "inuse_space"));
+    ms_pb_uint(&p->out, 14, str(p, "inuse_space"));
     for (uint64_t i = 0; i < p->nstr; i++)
-        pb_bytes(&p->out, 6, p->str[i], p->str_len[i]);
+        ms_pb_bytes(&p->out, 6, p->str[i], p->str_len[i]);
 out:
     samples_free(&sm);
 }
@@ -870,8 +784,8 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     int bad = p->oom || p->out.err || p->sub.err || p->sub2.err ||
         p->str_map.oom || p->func_map.oom || p->map_map.oom ||
         p->id_map.oom || p->loc_map.oom;
-    pb_free(&p->sub);
-    pb_free(&p->sub2);
+    ms_pb_free(&p->sub);
+    ms_pb_free(&p->sub2);
     ms_xfree(p->str);
     ms_xfree(p->str_len);
     for (uint64_t i = 0; i < p->nowned; i++)
@@ -888,7 +802,7 @@ ms_pprof_encode(const ms_report_t *r, unsigned char **out, size_t *len)
     ms_xfree(p->task_path);
     ms_xfree(p->thread_str);
     if (bad) {
-        pb_free(&p->out);
+        ms_pb_free(&p->out);
         ms_xfree(p);
         *out = NULL;
         *len = 0;

@@ -23,8 +23,7 @@ set -euo pipefail
 ms_need python3 gzip
 command -v go >/dev/null 2>&1 || ms_skip "go is not installed (Debian: golang-go)"
 [ -x "$MEMSCOPE_TOOL" ] || ms_fail "$MEMSCOPE_TOOL not built (run make)"
-P=$PROGS/pprof_prog
-[ -x "$P" ] || ms_fail "$P not built (run make check-build)"
+P=$(ms_prog pprof_prog)
 ms_setup pprof
 T=$MEMSCOPE_TOOL
 CHECK="python3 $REPO/tests/data/pprof_check.py"
@@ -70,7 +69,8 @@ fi
 
 # inlined frames are lines of one location (tests/tools/pprof_inline.c)
 cc -std=gnu11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$REPO/include" -o "$TMP/pprof_inline" \
-    "$REPO/tests/tools/pprof_inline.c" "$REPO/exporters/pprof.c" "$REPO/exporters/gzip.c" \
+    "$REPO/tests/tools/pprof_inline.c" "$REPO/exporters/pprof.c" "$REPO/exporters/protobuf.c" \
+    "$REPO/exporters/gzip.c" \
     "$REPO/exporters/writer.c" "$REPO/exporters/report.c" "$REPO/cli/xalloc.c" -ldl ||
     ms_fail "cannot build tests/tools/pprof_inline.c"
 "$TMP/pprof_inline" "$TMP/inline.pb.gz" || ms_fail "pprof_inline failed"
