@@ -220,11 +220,48 @@ dir_room(ms_table_t *t)
     return 0;
 }
 
+/* Moves old's records into s (empty, room for them): each to the first
+ * free slot from its home group among s's groups, with its control byte
+ * (the tag is the same hash's). Inline for each pair of forms, so that a
+ * slot is copied by two or three moves, not a call to memcpy. */
+static inline __attribute__((always_inline)) void
+seg_move_as(ms_tseg_t *s, const ms_tseg_t *old, uint32_t from, uint32_t to)
+{
+    const uint8_t *octrl = old->ctrl, *oslots = ms_tseg_slots(old);
+    uint8_t *ctrl = s->ctrl, *slots = ms_tseg_slots(s);
+    uint32_t ng = s->ngroups, ong = old->ngroups;
+    for (uint32_t og = 0; og < ong; og++) {
+        /* full slots: control bytes below 0x80 */
+        unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_loadu_si128(
+            (const __m128i *)(octrl + MS_TGROUP * og))) & 0xffffu;
+        for (; m != 0; m &= m - 1) {
+            unsigned i = og * MS_TGROUP + (unsigned)__builtin_ctz(m);
+            const uint8_t *x = oslots + (size_t)i * from;
+            uint32_t g = ms_table_home(ms_table_hash(
+                (uint32_t)(ms_tslot_first(x) & MS_TSLOT_OFF_MASK)), ng);
+            unsigned f;
+            while ((f = ms_ctrl_free(_mm_loadu_si128(
+                    (const __m128i *)(ctrl + MS_TGROUP * g)))) == 0)
+                if (++g == ng)
+                    g = 0;
+            unsigned j = g * MS_TGROUP + (unsigned)__builtin_ctz(f);
+            if (from == to) {
+                memcpy(slots + (size_t)j * to, x, to);
+            } else {
+                ms_rec_t r;
+                ms_tseg_get_as(old, i, 0, &r, from);
+                ms_tseg_store_as(s, j, &r, to);
+            }
+            ctrl[j] = octrl[i];
+        }
+    }
+}
+
 /* Replaces entry e's segment with one of cap slots holding its records,
- * wide when wide is set or one of them needs it (nwide). A slot moves with
- * its control byte (the tag is the same hash's): only its home group
- * among the new groups is computed again, and its form when that
- * changes. The new segment is published only once complete. */
+ * wide when wide is set or one of them needs it (nwide). Only a record's
+ * home group among the new groups is computed again (seg_move_as), and
+ * its form when that changes. The new segment is published only once
+ * complete. */
 static int
 seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap, int wide)
 {
@@ -236,32 +273,14 @@ seg_resize(ms_table_t *t, ms_tdirent_t *e, uint32_t cap, int wide)
     ms_tseg_t *s = seg_new(cap, wide ? MS_TSLOT_WIDE : MS_TSLOT_NARROW);
     if (s == NULL)
         return -1;
-    uint32_t ng = s->ngroups;
-    for (uint32_t og = 0; og < old->ngroups; og++) {
-        /* full slots: control bytes below 0x80 */
-        unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_loadu_si128(
-            (const __m128i *)(old->ctrl + MS_TGROUP * og))) & 0xffffu;
-        for (; m != 0; m &= m - 1) {
-            unsigned i = og * MS_TGROUP + (unsigned)__builtin_ctz(m);
-            uint32_t g = ms_table_home(ms_table_hash(
-                (uint32_t)(ms_tslot_first(ms_tseg_slot(old, i)) &
-                MS_TSLOT_OFF_MASK)), ng);
-            unsigned f;
-            while ((f = ms_ctrl_free(_mm_loadu_si128(
-                    (const __m128i *)(s->ctrl + MS_TGROUP * g)))) == 0)
-                if (++g == ng)
-                    g = 0;
-            unsigned j = g * MS_TGROUP + (unsigned)__builtin_ctz(f);
-            if (s->stride == old->stride) {
-                memcpy(ms_tseg_slot(s, j), ms_tseg_slot(old, i), s->stride);
-            } else {
-                ms_rec_t r;
-                ms_tseg_get(old, i, 0, &r);
-                ms_tseg_store(s, j, &r);
-            }
-            s->ctrl[j] = old->ctrl[i];
-        }
-    }
+    if (old->stride == MS_TSLOT_NARROW && !wide)
+        seg_move_as(s, old, MS_TSLOT_NARROW, MS_TSLOT_NARROW);
+    else if (old->stride == MS_TSLOT_NARROW)
+        seg_move_as(s, old, MS_TSLOT_NARROW, MS_TSLOT_WIDE);
+    else if (wide)
+        seg_move_as(s, old, MS_TSLOT_WIDE, MS_TSLOT_WIDE);
+    else
+        seg_move_as(s, old, MS_TSLOT_WIDE, MS_TSLOT_NARROW);
     s->count = old->count;
     s->left = (uint16_t)(s->left - old->count);
     if (s->stride == old->stride)
