@@ -46,6 +46,8 @@ static inline void
 ms_live_add(ms_thread_t *t, int64_t d)
 {
     t->live += d;
+    if (MS_UNLIKELY(t->exited))     /* its last destructors' */
+        __atomic_add_fetch(&ms_exited_live, d, __ATOMIC_RELAXED);
     int64_t drift = t->live - t->live_flushed;
     if (MS_UNLIKELY(drift > MS_LIVE_FLUSH || drift < -MS_LIVE_FLUSH))
         ms_live_flush(t);

@@ -532,6 +532,8 @@ extern struct ms_scache ms_scache_none[MS_SCACHE]
 
 typedef struct ms_thread {
     struct ms_thread *next;         /* registry, newest first */
+    /* the threads that run now, under the registry's lock (threads.c) */
+    struct ms_thread *run_prev, *run_next;
     uint32_t id;                    /* 1, 2, ... in order of first use */
     pid_t tid;
     pid_t pid;                      /* process the state was made in */
@@ -666,6 +668,13 @@ int ms_inbox_holds(const ms_thread_t *t, uintptr_t p);
 uint64_t ms_thread_bytes_alloc(const ms_thread_t *t);
 uint64_t ms_thread_bytes_freed(const ms_thread_t *t);
 int64_t ms_thread_live(const ms_thread_t *t);
+/* The live bytes of every thread that ever ran: those of the threads that
+ * ended, kept as one sum, and each running thread's (threads.c), so that
+ * a timeline point costs the threads that run, not all that ran. */
+int64_t ms_threads_live(void);
+/* The ended threads' live bytes; changed after its end by an ended
+ * thread's last destructors (ms_live_add). */
+extern int64_t ms_exited_live;
 /* Freezes a thread's counters before its thread-local storage goes. */
 void ms_thread_freeze(ms_thread_t *t);
 

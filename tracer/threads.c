@@ -21,8 +21,10 @@
 __thread ms_tls_t ms_tls MS_TLS;
 
 static ms_thread_t *head;
+static ms_thread_t *running;        /* under reg_mu */
 static uint32_t next_id = 1;
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+int64_t ms_exited_live;
 static pthread_key_t exit_key;
 static int key_ok;
 
@@ -30,6 +32,53 @@ ms_thread_t *
 ms_threads_head(void)
 {
     return __atomic_load_n(&head, __ATOMIC_ACQUIRE);
+}
+
+/* With reg_mu held. */
+static void
+running_add(ms_thread_t *t)
+{
+    t->run_prev = NULL;
+    t->run_next = running;
+    if (running != NULL)
+        running->run_prev = t;
+    running = t;
+}
+
+/* Takes t off the running list and puts its live bytes in the ended
+ * threads' sum, as it is marked exited (with reg_mu held). A thread's
+ * live bytes change only by its own hooks, and by none while it ends
+ * (busy): the sum is exact, and ms_live_add keeps it so after. */
+static void
+running_end(ms_thread_t *t)
+{
+    if (t->run_prev != NULL)
+        t->run_prev->run_next = t->run_next;
+    else if (running == t)
+        running = t->run_next;
+    if (t->run_next != NULL)
+        t->run_next->run_prev = t->run_prev;
+    t->run_prev = t->run_next = NULL;
+    __atomic_add_fetch(&ms_exited_live, ms_thread_live(t), __ATOMIC_RELAXED);
+    __atomic_store_n(&t->exited, 1, __ATOMIC_RELAXED);
+}
+
+int64_t
+ms_threads_live(void)
+{
+    int64_t live = 0;
+    /* a try: a caller may hold it (or a handler may have interrupted its
+     * holder); then the whole registry, as it was before the list */
+    if (pthread_mutex_trylock(&reg_mu) != 0) {
+        for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
+            live += ms_thread_live(t);
+        return live;
+    }
+    live = __atomic_load_n(&ms_exited_live, __ATOMIC_RELAXED);
+    for (ms_thread_t *t = running; t != NULL; t = t->run_next)
+        live += ms_thread_live(t);
+    pthread_mutex_unlock(&reg_mu);
+    return live;
 }
 
 /*
@@ -221,7 +270,9 @@ thread_exit(void *arg)
     if (sc != ms_scache_none)
         ms_tfree(sc);
     ms_thread_freeze(t);
-    t->exited = 1;
+    pthread_mutex_lock(&reg_mu);
+    running_end(t);
+    pthread_mutex_unlock(&reg_mu);
     ms_tls_busy = busy;
 }
 
@@ -270,6 +321,7 @@ thread_new(void)
     t->id = next_id++;
     t->next = head;
     __atomic_store_n(&head, t, __ATOMIC_RELEASE);
+    running_add(t);
     pthread_mutex_unlock(&reg_mu);
     /* the thread's counters start here: what the state took (the readers'
      * slots' chunk too) is the tracer's, not the program's */
@@ -314,7 +366,8 @@ fork_child(void)
         if (t != me) {
             /* fork copied no thread but this one: a table another thread
              * was changing may be half-changed, and its inbox is ours */
-            t->exited = 1;
+            if (!t->exited)
+                running_end(t);
             t->inbox.orphan = 1;
             if (t->table.seq & 1)
                 ms_table_repair(&t->table);

@@ -82,10 +82,7 @@ ms_timeline_sample(ms_tl_point_t *p)
     char buf[1024];
     memset(p, 0, sizeof(*p));
     p->t_ns = ms_now_precise_ns() - ms_start_ns;
-    int64_t live = 0;
-    for (ms_thread_t *t = ms_threads_head(); t != NULL; t = t->next)
-        live += ms_thread_live(t);
-    p->heap_live = live;
+    p->heap_live = ms_threads_live();
     p->rss = -1;
     if (read_small("/proc/self/statm", buf, sizeof(buf)) > 0) {
         long long size, res;

@@ -8,7 +8,10 @@
 # blocks libc keeps (a few KB), in exact mode and sampled at 64k and at 1
 # byte. Before: sampled live_bytes 15.7 MB (64k) and 87 MB (1), since a
 # frozen thread's free of another thread's block, or realloc of one, was
-# counted twice or not at all.
+# counted twice or not at all. The timeline's last point (taken at exit)
+# shows the same live bytes as the summary: it sums the ended threads'
+# once, at their end, and keeps that sum through their destructors' later
+# frees; the summary reads each thread's counters.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -26,7 +29,8 @@ for sample in 0 64k 1; do
         --trigger exit "$d/late.json"
     /usr/bin/python3 - "$d/late.json" $sample <<'PYEOF' || ms_fail "sample $sample: live figures wrong"
 import json, sys
-s = json.load(open(sys.argv[1]))["summary"]
+j = json.load(open(sys.argv[1]))
+s = j["summary"]
 sample = sys.argv[2]
 limit = 16 << 10 if sample == "0" else 64 << 10
 bad = []
@@ -37,6 +41,13 @@ if not 0 <= s["live_bytes"] <= limit:
 for f in ("heap_errors", "untracked_frees", "dropped_events"):
     if s[f] != 0:
         bad.append("%s %d" % (f, s[f]))
+tl = j["timeline"]
+pts = tl["points"]
+if not pts:
+    bad.append("no timeline point")
+elif pts[-1][tl["columns"].index("heap_live")] != s["live_bytes"]:
+    bad.append("timeline's last point: %d live bytes, summary %d" %
+               (pts[-1][tl["columns"].index("heap_live")], s["live_bytes"]))
 if s["allocs"] < 80000:
     bad.append("only %d allocations" % s["allocs"])
 for b in bad:
