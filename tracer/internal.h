@@ -534,6 +534,7 @@ typedef struct ms_thread {
     struct ms_thread *next;         /* registry, newest first */
     /* the threads that run now, under the registry's lock (threads.c) */
     struct ms_thread *run_prev, *run_next;
+    uint32_t holder;                /* its index in the holders + 1, or 0 */
     uint32_t id;                    /* 1, 2, ... in order of first use */
     pid_t tid;
     pid_t pid;                      /* process the state was made in */
@@ -675,6 +676,16 @@ int64_t ms_threads_live(void);
 /* The ended threads' live bytes; changed after its end by an ended
  * thread's last destructors (ms_live_add). */
 extern int64_t ms_exited_live;
+/* The threads whose tables may hold records, for a foreign free's look-up
+ * (remote.c): those that run, and those that ended holding some, until a
+ * change of the registry after their tables emptied. Without a lock: *n
+ * entries, each a thread. A hint only: a thread may be missing (an ended
+ * thread's last destructors' blocks, no memory), so a look-up that finds
+ * no owner there walks the whole registry. */
+ms_thread_t **ms_holders(uint32_t *n);
+/* An ended thread's table emptied (under its inbox lock): the holders
+ * drop it at the registry's next change. */
+void ms_holders_emptied(void);
 /* Freezes a thread's counters before its thread-local storage goes. */
 void ms_thread_freeze(ms_thread_t *t);
 

@@ -34,10 +34,89 @@ ms_threads_head(void)
     return __atomic_load_n(&head, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The holders (ms_holders): an array that only reg_mu's holder changes.
+ * A reader loads the count, then the array: an entry is written before
+ * the count that covers it, and a grown array is published before the
+ * count past the old one, so every entry a reader reads is a thread's.
+ * A grown array replaces the old, which is kept (a reader may be in it;
+ * all the old ones hold fewer entries than the last). A thread leaves by
+ * the last entry taking its place: a reader racing that may miss either,
+ * and then walks the registry.
+ */
+static ms_thread_t **holders;
+static uint32_t nholders, capholders;
+static int holders_stale;          /* an ended thread's table emptied */
+
+ms_thread_t **
+ms_holders(uint32_t *n)
+{
+    *n = __atomic_load_n(&nholders, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&holders, __ATOMIC_ACQUIRE);
+}
+
+void
+ms_holders_emptied(void)
+{
+    if (!__atomic_load_n(&holders_stale, __ATOMIC_RELAXED))
+        __atomic_store_n(&holders_stale, 1, __ATOMIC_RELAXED);
+}
+
+/* With reg_mu held; without memory t stays off (the registry's walk
+ * finds its blocks). */
+static void
+holders_add(ms_thread_t *t)
+{
+    if (nholders == capholders) {
+        uint32_t nc = capholders ? capholders * 2 : 64;
+        ms_thread_t **a = ms_tcalloc(nc * sizeof(*a));
+        if (a == NULL)
+            return;
+        if (nholders)
+            memcpy(a, holders, nholders * sizeof(*a));
+        __atomic_store_n(&holders, a, __ATOMIC_RELEASE);
+        capholders = nc;
+    }
+    __atomic_store_n(&holders[nholders], t, __ATOMIC_RELAXED);
+    t->holder = nholders + 1;
+    __atomic_store_n(&nholders, nholders + 1, __ATOMIC_RELEASE);
+}
+
+static void
+holders_remove(ms_thread_t *t)
+{
+    if (t->holder == 0)
+        return;
+    uint32_t i = t->holder - 1, last = nholders - 1;
+    ms_thread_t *m = holders[last];
+    __atomic_store_n(&holders[i], m, __ATOMIC_RELAXED);
+    m->holder = i + 1;
+    t->holder = 0;
+    __atomic_store_n(&nholders, last, __ATOMIC_RELEASE);
+}
+
+/* Drops the ended threads whose tables are empty, once one emptied. Its
+ * last destructors may yet make a block: the registry's walk finds it. */
+static void
+holders_sweep(void)
+{
+    if (!__atomic_load_n(&holders_stale, __ATOMIC_RELAXED))
+        return;
+    __atomic_store_n(&holders_stale, 0, __ATOMIC_RELAXED);
+    for (uint32_t i = nholders; i-- > 0;) {
+        ms_thread_t *t = holders[i];
+        if (t->exited && __atomic_load_n(&t->table.count,
+                __ATOMIC_RELAXED) == 0)
+            holders_remove(t);
+    }
+}
+
 /* With reg_mu held. */
 static void
 running_add(ms_thread_t *t)
 {
+    holders_sweep();
+    holders_add(t);
     t->run_prev = NULL;
     t->run_next = running;
     if (running != NULL)
@@ -61,6 +140,9 @@ running_end(ms_thread_t *t)
     t->run_prev = t->run_next = NULL;
     __atomic_add_fetch(&ms_exited_live, ms_thread_live(t), __ATOMIC_RELAXED);
     __atomic_store_n(&t->exited, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&t->table.count, __ATOMIC_RELAXED) == 0)
+        holders_remove(t);
+    holders_sweep();
 }
 
 int64_t
