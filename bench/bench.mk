@@ -17,7 +17,7 @@
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread \
                 -fno-builtin -fno-omit-frame-pointer
-BENCH_PROGS  := churn xthread realloc_growth mixed short_threads spawn
+BENCH_PROGS  := churn xthread owners realloc_growth mixed short_threads spawn
 BENCH_BINS   := $(addprefix $(BENCH_DIR)/,$(BENCH_PROGS) export_bench)
 
 $(BENCH_DIR)/%: bench/%.c bench/common.h

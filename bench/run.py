@@ -56,14 +56,17 @@ BASE = "jemalloc"
 # a few seconds. QUICK: about 1/8 of that. SMOKE: just enough to run.
 SIZES = {
     "full":  {"churn": 6_000_000, "churn_total": 24_000_000, "xthread": 4_000_000,
+              "owners": [10_000, 50_000],
               "realloc": 4000, "mixed": 400_000, "many": 50_000, "short_threads": 16_000,
               "python": 60_000, "sqlite": 200_000,
               "export": [10_000, 100_000, 1_000_000], "export_reps": 3},
     "quick": {"churn": 1_000_000, "churn_total": 8_000_000, "xthread": 500_000,
+              "owners": [2_000, 10_000],
               "realloc": 500, "mixed": 50_000, "many": 5_000, "short_threads": 4_000,
               "python": 10_000, "sqlite": 30_000,
               "export": [10_000, 100_000], "export_reps": 1},
     "smoke": {"churn": 50_000, "churn_total": 200_000, "xthread": 20_000,
+              "owners": [100, 1_000],
               "realloc": 32, "mixed": 5_000, "many": 500, "short_threads": 200,
               "python": 1_000, "sqlite": 2_000,
               "export": [10_000], "export_reps": 1},
@@ -155,6 +158,9 @@ def workloads(sizes, threads, cores, tmp):
     npairs = max(1, cores // 2)
     w.append({"id": "xthread", "label": f"cross-thread free, {npairs}+{npairs} threads",
               "kind": "micro", "argv": [f"{b}/xthread", str(npairs), str(sizes["xthread"])]})
+    ended, blocks = sizes["owners"]
+    w.append({"id": "owners", "label": f"cross-thread free of 4 ended owners' blocks, after {ended} ended threads",
+              "kind": "micro", "argv": [f"{b}/owners", str(ended), "4", str(blocks)]})
     w.append({"id": "realloc", "label": "realloc growth, 1 thread", "kind": "micro",
               "argv": [f"{b}/realloc_growth", str(sizes["realloc"])]})
     w.append({"id": "mixed", "label": f"mixed 8 B..64 KiB, {cores} threads", "kind": "micro",
