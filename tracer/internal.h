@@ -578,6 +578,9 @@ typedef struct ms_thread {
     uintptr_t last_ptr;
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
+    /* where foreign frees last hit, by region (remote.c): made at the
+     * first, dropped at the thread's end */
+    struct ms_owner_hint *owner_hints;
     /* where a foreign free names the table it reads now (ms_table_held):
      * a slot of the running threads' (threads.c); NULL once the thread
      * has exited or when none was left: the late slot, locked (remote.c) */
@@ -686,6 +689,8 @@ ms_thread_t **ms_holders(uint32_t *n);
 /* An ended thread's table emptied (under its inbox lock): the holders
  * drop it at the registry's next change. */
 void ms_holders_emptied(void);
+/* Drops a thread's foreign frees' owner hints (at its end; remote.c). */
+void ms_owner_hints_drop(ms_thread_t *t);
 /* Freezes a thread's counters before its thread-local storage goes. */
 void ms_thread_freeze(ms_thread_t *t);
 

@@ -16,6 +16,35 @@
 #include "heaperr.h"
 #include "../engine/engine.h"
 
+/* A foreign free's owner by region, a freeing thread's own: producers'
+ * blocks lie in regions of their own, so a thread that frees the blocks
+ * of several in turn finds each owner at once, where the last owner seen
+ * is always another's. A hint only: its owner's table is read to see. */
+#define OWNER_HINTS_BITS 6
+struct ms_owner_hint {
+    uintptr_t region;
+    ms_thread_t *owner;
+};
+
+static struct ms_owner_hint *
+owner_hint(ms_thread_t *t, uintptr_t p)
+{
+    if (t->owner_hints == NULL)
+        return NULL;
+    uint64_t region = p >> MS_REGION_BITS;
+    return &t->owner_hints[(region * 0x9E3779B97F4A7C15ull) >>
+        (64 - OWNER_HINTS_BITS)];
+}
+
+/* Drops t's hints (at its end). */
+void
+ms_owner_hints_drop(ms_thread_t *t)
+{
+    struct ms_owner_hint *h = t->owner_hints;
+    t->owner_hints = NULL;
+    ms_tfree(h);
+}
+
 /* Whether o, another thread than t and hint, holds p. */
 static int
 holds(const ms_thread_t *t, ms_thread_t *o, const ms_thread_t *hint,
@@ -33,10 +62,17 @@ holds(const ms_thread_t *t, ms_thread_t *o, const ms_thread_t *hint,
 static ms_thread_t *
 find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
 {
+    struct ms_owner_hint *h = owner_hint(t, p);
+    uintptr_t region = p >> MS_REGION_BITS;
+    if (h != NULL && h->region == region && h->owner != t &&
+        ms_table_peek_held(&h->owner->table, p, out, held) == 0)
+        return h->owner;
     ms_thread_t *hint = t->last_owner, *o = NULL;
     if (hint != NULL &&
-        ms_table_peek_held(&hint->table, p, out, held) == 0)
-        return hint;
+        ms_table_peek_held(&hint->table, p, out, held) == 0) {
+        o = hint;
+        goto found;
+    }
     uint32_t n;
     ms_thread_t **a = ms_holders(&n);
     for (uint32_t i = 0; i < n && o == NULL; i++) {
@@ -48,8 +84,17 @@ find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
             c = c->next)
         if (holds(t, c, hint, p, out, held))
             o = c;
-    if (o != NULL)
-        t->last_owner = o;
+    if (o == NULL)
+        return NULL;
+    t->last_owner = o;
+found:
+    if (h == NULL && !t->exited &&
+            (t->owner_hints = ms_tcalloc(sizeof(*h) << OWNER_HINTS_BITS)) != NULL)
+        h = owner_hint(t, p);
+    if (h != NULL) {
+        h->region = region;
+        h->owner = o;
+    }
     return o;
 }
 
