@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -299,6 +300,21 @@ read_comm(ms_thread_t *t)
     t->comm[k] = '\0';
 }
 
+/* The calling thread's own name, t its state: one prctl, where read_comm
+ * opens, reads and closes a file of /proc (two of each a thread, at its
+ * start and at its end, were most of what the tracer added to a short
+ * thread's life: about 60 us). */
+static void
+own_comm(ms_thread_t *t)
+{
+    char buf[32] = { 0 };   /* the kernel writes 16 at most, NUL included */
+    if (prctl(PR_GET_NAME, buf, 0, 0, 0) != 0)
+        return;
+    size_t k = strnlen(buf, sizeof(t->comm) - 1);
+    memcpy(t->comm, buf, k);
+    t->comm[k] = '\0';
+}
+
 void
 ms_thread_set_name(ms_thread_t *t, const char *name)
 {
@@ -323,7 +339,7 @@ thread_exit(void *arg)
     ms_thread_t *t = arg;
     int busy = ms_tls_busy;
     ms_tls_busy = 1;
-    read_comm(t);
+    own_comm(t);
     ms_inbox_drain(t);
     ms_spin_lock(&t->inbox.lock);
     t->inbox.orphan = 1;
@@ -398,7 +414,7 @@ thread_new(void)
         t->stack_lo = here - 4096;
         t->stack_hi = here + (1u << 20);
     }
-    read_comm(t);
+    own_comm(t);
     pthread_mutex_lock(&reg_mu);
     t->peek = peek_take();          /* NULL: the late slot's lock */
     t->id = next_id++;

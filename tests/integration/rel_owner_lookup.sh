@@ -10,6 +10,8 @@
 # misses, among all: the destructor's block, made after its thread left
 # that list. In exact and sampled mode: every block found and freed once,
 # no heap error, no untracked free, none of the program's blocks left.
+# The producers named themselves after their first block: the reports
+# show that name, the one they had when they ended.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -26,7 +28,7 @@ for sample in 0 64k; do
     grep -qx "freed 12001" "$TMP/s$sample.out" || ms_fail "s$sample: the program did not free its blocks"
     ms_reports_check --mode $([ $sample = 0 ] && echo exact || echo sampled) \
         --trigger exit "$d/owner.json"
-    /usr/bin/python3 - "$d/owner.json" $sample <<'PYEOF' || ms_fail "sample $sample: owners not found"
+    /usr/bin/python3 - "$d/owner.json" $sample <<'PYEOF' || ms_fail "sample $sample: owners or names wrong"
 import json, sys
 j = json.load(open(sys.argv[1]))
 s, sample = j["summary"], sys.argv[2]
@@ -38,6 +40,9 @@ if not 0 <= s["live_blocks"] <= 16:
     bad.append("%d live blocks" % s["live_blocks"])
 if len(j["threads"]) != 3006:
     bad.append("%d threads, want 3006 (main, 4, 1500, 1, 1500)" % len(j["threads"]))
+names = [t["name"] for t in j["threads"]]
+if names.count("ms-producer") != 4:
+    bad.append("%d threads named ms-producer, want 4" % names.count("ms-producer"))
 if sample == "0" and s["allocs"] < 15000:
     bad.append("only %d allocations" % s["allocs"])
 for b in bad:

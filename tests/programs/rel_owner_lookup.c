@@ -9,7 +9,9 @@
  * destructor (run after the library's: its thread has ended for the
  * tracer) makes a block and leaves it; then SHORT threads more. The main
  * thread then frees every block left, the producers' in turn (one of
- * each), and the destructor's last. Prints "freed N".
+ * each), and the destructor's last. Each producer names itself
+ * "ms-producer" once it has made its first block (its name when it ends).
+ * Prints "freed N".
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -32,9 +34,12 @@ static void *
 producer(void *arg)
 {
     void **v = arg;
-    for (long i = 0; i < nblocks; i++)
+    for (long i = 0; i < nblocks; i++) {
         if ((v[i] = malloc(16 + (size_t)(i % 200))) == NULL)
             die("malloc failed");
+        if (i == 0 && pthread_setname_np(pthread_self(), "ms-producer") != 0)
+            die("pthread_setname_np failed");
+    }
     return NULL;
 }
 
