@@ -519,8 +519,6 @@ ms_replay_same(const ms_replay_t *e, uintptr_t f)
 /* Entries of the per-thread stack cache: python3's JSON bench, 14k distinct
  * stacks, misses 16k of 10^6 allocations at 1024 (68k at 256) */
 #define MS_SCACHE 1024
-/* Entries of the per-thread cache of foreign frees' sites */
-#define MS_XCACHE 64
 
 /* A site cache entry (ms_thread_t.scache); key 0: empty. */
 struct ms_scache { uint64_t key; ms_sitestat_t *st; };
@@ -578,9 +576,9 @@ typedef struct ms_thread {
     uintptr_t last_ptr;
     ms_sites_t sites;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
-    /* where foreign frees last hit, by region (remote.c): made at the
-     * first, dropped at the thread's end */
-    struct ms_owner_hint *owner_hints;
+    /* the caches of its frees of other threads' blocks (remote.c): made
+     * at the first, dropped at the thread's end; most threads make none */
+    struct ms_foreign *foreign;
     /* where a foreign free names the table it reads now (ms_table_held):
      * a slot of the running threads' (threads.c); NULL once the thread
      * has exited or when none was left: the late slot, locked (remote.c) */
@@ -598,17 +596,6 @@ typedef struct ms_thread {
     struct ms_scache *scache;
     /* the last stack walks (unwind.c); NULL until the first */
     ms_replay_cache_t *replay;
-
-    /* per-thread cache of frees of other threads' blocks (remote.c): the
-     * block's thread's id and its site slot (never 0: ids start at 1) ->
-     * this thread's slot for those blocks, their stack and task, which
-     * are fixed once the owner made its slot; so a foreign free reads
-     * nothing of the owner's sites, whose lines the owner writes */
-    struct ms_xcache {
-        uint64_t key;
-        ms_sitestat_t *st;
-        uint32_t stack, task;
-    } xcache[MS_XCACHE];
 
     /* Frees of this thread's blocks by other threads wait here, their
      * memory not yet given back, until the owner takes their records out:
@@ -689,8 +676,8 @@ ms_thread_t **ms_holders(uint32_t *n);
 /* An ended thread's table emptied (under its inbox lock): the holders
  * drop it at the registry's next change. */
 void ms_holders_emptied(void);
-/* Drops a thread's foreign frees' owner hints (at its end; remote.c). */
-void ms_owner_hints_drop(ms_thread_t *t);
+/* Drops a thread's foreign frees' caches (at its end; remote.c). */
+void ms_foreign_drop(ms_thread_t *t);
 /* Freezes a thread's counters before its thread-local storage goes. */
 void ms_thread_freeze(ms_thread_t *t);
 

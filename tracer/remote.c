@@ -16,33 +16,50 @@
 #include "heaperr.h"
 #include "../engine/engine.h"
 
-/* A foreign free's owner by region, a freeing thread's own: producers'
- * blocks lie in regions of their own, so a thread that frees the blocks
- * of several in turn finds each owner at once, where the last owner seen
- * is always another's. A hint only: its owner's table is read to see. */
-#define OWNER_HINTS_BITS 6
-struct ms_owner_hint {
-    uintptr_t region;
-    ms_thread_t *owner;
+/*
+ * A freeing thread's caches of its foreign frees (ms_thread_t.foreign,
+ * 2.5 KiB, made at its first: most threads free none of another's
+ * blocks, and an ended thread's state is kept for good).
+ *
+ * hint: a block's owner by region. Producers' blocks lie in regions of
+ * their own, so a thread that frees the blocks of several in turn finds
+ * each owner at once, where the last owner seen is always another's. A
+ * hint only: its owner's table is read to see.
+ *
+ * site: the block's thread's id and its site slot (never 0: ids start at
+ * 1) -> this thread's slot for those blocks, their stack and task, which
+ * are fixed once the owner made its slot; so a foreign free reads nothing
+ * of the owner's sites, whose lines the owner writes.
+ */
+#define FOREIGN_BITS 6
+struct ms_foreign {
+    struct ms_owner_hint {
+        uintptr_t region;
+        ms_thread_t *owner;
+    } hint[1u << FOREIGN_BITS];
+    struct ms_xcache {
+        uint64_t key;
+        ms_sitestat_t *st;
+        uint32_t stack, task;
+    } site[1u << FOREIGN_BITS];
 };
 
 static struct ms_owner_hint *
 owner_hint(ms_thread_t *t, uintptr_t p)
 {
-    if (t->owner_hints == NULL)
+    if (t->foreign == NULL)
         return NULL;
     uint64_t region = p >> MS_REGION_BITS;
-    return &t->owner_hints[(region * 0x9E3779B97F4A7C15ull) >>
-        (64 - OWNER_HINTS_BITS)];
+    return &t->foreign->hint[(region * 0x9E3779B97F4A7C15ull) >>
+        (64 - FOREIGN_BITS)];
 }
 
-/* Drops t's hints (at its end). */
 void
-ms_owner_hints_drop(ms_thread_t *t)
+ms_foreign_drop(ms_thread_t *t)
 {
-    struct ms_owner_hint *h = t->owner_hints;
-    t->owner_hints = NULL;
-    ms_tfree(h);
+    struct ms_foreign *f = t->foreign;
+    t->foreign = NULL;
+    ms_tfree(f);
 }
 
 /* Whether o, another thread than t and hint, holds p. */
@@ -89,7 +106,7 @@ find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
     t->last_owner = o;
 found:
     if (h == NULL && !t->exited &&
-            (t->owner_hints = ms_tcalloc(sizeof(*h) << OWNER_HINTS_BITS)) != NULL)
+            (t->foreign = ms_tcalloc(sizeof(*t->foreign))) != NULL)
         h = owner_hint(t, p);
     if (h != NULL) {
         h->region = region;
@@ -182,8 +199,9 @@ foreign_site(ms_thread_t *t, ms_thread_t *o, uint32_t site, uint32_t *stack,
     uint32_t *task)
 {
     uint64_t key = (uint64_t)o->id << 32 | site;
-    struct ms_xcache *e = &t->xcache[(site ^ (site >> 6) ^ o->id * 0x9E37u) &
-        (MS_XCACHE - 1)];
+    struct ms_xcache none = { 0 }, *e = t->foreign == NULL ? &none :
+        &t->foreign->site[(site ^ (site >> 6) ^ o->id * 0x9E37u) &
+        ((1u << FOREIGN_BITS) - 1)];
     if (MS_LIKELY(e->key == key)) {
         *stack = e->stack;
         *task = e->task;

@@ -367,7 +367,7 @@ thread_exit(void *arg)
     t->scache = ms_scache_none;
     if (sc != ms_scache_none)
         ms_tfree(sc);
-    ms_owner_hints_drop(t);     /* and its foreign frees' hints (1 KiB) */
+    ms_foreign_drop(t);         /* and its foreign frees' caches */
     ms_thread_freeze(t);
     pthread_mutex_lock(&reg_mu);
     running_end(t);
