@@ -81,7 +81,8 @@ find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
 {
     struct ms_owner_hint *h = owner_hint(t, p);
     uintptr_t region = p >> MS_REGION_BITS;
-    if (h != NULL && h->region == region && h->owner != t &&
+    if (h != NULL && h->region == region && h->owner != NULL &&
+        h->owner != t &&
         ms_table_peek_held(&h->owner->table, p, out, held) == 0)
         return h->owner;
     ms_thread_t *hint = t->last_owner, *o = NULL;

@@ -217,11 +217,10 @@ ms_table_seg_of(ms_table_t *t, uintptr_t ptr)
 {
     uintptr_t region = ptr >> MS_REGION_BITS;
     ms_tdirent_t *n = &t->near[region % MS_TABLE_NEAR];
-    if (MS_LIKELY(n->region == region)) {
-        if (n->seg == NULL)
-            __builtin_unreachable();
+    /* region 0 (a wild pointer below 16 KiB) matches the empty entries:
+     * their NULL segment says absent */
+    if (MS_LIKELY(n->region == region))
         return n->seg;
-    }
     ms_tdir_t *d = t->dir;
     if (MS_UNLIKELY(d == NULL))
         return NULL;
@@ -229,10 +228,8 @@ ms_table_seg_of(ms_table_t *t, uintptr_t ptr)
     for (uint64_t i = ms_table_dir_home(region, mask);; i = (i + 1) & mask) {
         const ms_tdirent_t *e = &d->e[i];
         if (MS_LIKELY(e->region == region)) {
-            /* an entry's segment is set before its region, never cleared:
-             * NULL means absent, for the callers' one test */
-            if (e->seg == NULL)
-                __builtin_unreachable();
+            /* an entry's segment is set before its region, never
+             * cleared: NULL (region 0's empty entry) means absent */
             *n = *e;
             return e->seg;
         }
