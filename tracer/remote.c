@@ -72,10 +72,11 @@ holds(const ms_thread_t *t, ms_thread_t *o, const ms_thread_t *hint,
         ms_table_peek_held(&o->table, p, out, held) == 0;
 }
 
-/* The last owner seen, then the threads that may hold records (those
- * that run and those that ended holding some: not every thread that ever
- * ran, 10000 ended threads made a free of another thread's block 580
- * times slower), then, for what those miss, every thread. */
+/* The owner hinted for p's region, the last owner seen, then the threads
+ * that may hold records (those that run and those that ended holding
+ * some: not every thread that ever ran, 10000 ended threads made a free
+ * of another thread's block 580 times slower), then, for what those
+ * miss, every thread. */
 static ms_thread_t *
 find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
 {
