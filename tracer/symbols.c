@@ -123,13 +123,20 @@ static struct {
         Dwarf_Addr, const char *, const char *, GElf_Word, char **);
 } dw;
 
-/* Is there a file at dir/name (dir may be "")? */
+/* Is there a file at dir/name (dir may be "")? With path, its name is
+ * kept there. */
 static int
-file_at(const char *a, const char *b, const char *c)
+file_at(const char *a, const char *b, const char *c, char *path, size_t len)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", a, b, c) >= sizeof(path))
+    char buf[4096];
+    if (path == NULL) {
+        path = buf;
+        len = sizeof(buf);
+    }
+    if ((size_t)snprintf(path, len, "%s%s%s", a, b, c) >= len) {
+        path[0] = '\0';
         return 1;           /* cannot tell: let libdw look */
+    }
     return access(path, F_OK) == 0;
 }
 
@@ -142,7 +149,10 @@ file_at(const char *a, const char *b, const char *c)
  * OpenSSL, whose exit handlers then free their thousands of blocks)
  * for a client that, with no server named, looks nowhere: a stripped
  * program without its debug file cost its first process 50 M
- * instructions for nothing. The search's result is libdw's either way.
+ * instructions for nothing. The first file there, when it is the
+ * module's (its build ID) and its DWARF is compressed, is read through
+ * its uncompressed copy in the symbol cache (symcache.c); otherwise the
+ * search and its result are libdw's.
  */
 static int
 find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
@@ -150,9 +160,10 @@ find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
     GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
     const char *urls = getenv("DEBUGINFOD_URLS");
-    int look = urls != NULL && urls[0] != '\0';
+    int look = urls != NULL && urls[0] != '\0', server = look;
     const unsigned char *bid;
     GElf_Addr vaddr;
+    char first[4096] = "", bidhex[130] = "";
     int n = look ? 0 : dw.build_id(mod, &bid, &vaddr);
     if (n > 1 && n <= 64) {
         char hex[130], *o = hex;
@@ -164,7 +175,9 @@ find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                 *o++ = '/';
         }
         *o = '\0';
-        look = file_at("/usr/lib/debug/.build-id/", hex, ".debug");
+        snprintf(bidhex, sizeof(bidhex), "%.2s%s", hex, hex + 3);
+        look = file_at("/usr/lib/debug/.build-id/", hex, ".debug", first,
+            sizeof(first));
     }
     if (!look && file_name != NULL) {
         char dir[4096], name[1024];
@@ -177,14 +190,23 @@ find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                 snprintf(name, sizeof(name), "%s", debuglink_file);
             else
                 snprintf(name, sizeof(name), "%s.debug", file_name + dl);
-            look = file_at(dir, "", name) || file_at(dir, ".debug/", name) ||
-                file_at("/usr/lib/debug", dir, name);
+            look = file_at(dir, "", name, first, sizeof(first)) ||
+                file_at(dir, ".debug/", name, first, sizeof(first)) ||
+                file_at("/usr/lib/debug", dir, name, first, sizeof(first));
         } else {
             look = 1;       /* a relative name: libdw's rules */
+            first[0] = '\0';
         }
     }
     if (!look)
         return -1;
+    char *copy_name = NULL;
+    int copy = !server && first[0] == '/' && bidhex[0] != '\0' ?
+        ms_symcache_plain(first, bidhex, &copy_name) : -1;
+    if (copy >= 0) {
+        *debuginfo_file_name = copy_name;
+        return copy;
+    }
     return dw.std_find_debuginfo(mod, userdata, modname, base, file_name,
         debuglink_file, debuglink_crc, debuginfo_file_name);
 }

@@ -626,7 +626,8 @@ ms_symcache_put(ms_symcache_mod_t *m, uintptr_t offset, const ms_sym_t *sym)
 }
 
 /* Whether name is a file of the cache: BUILDID-KEY (hex, '-', 16 hex
- * digits), or with tmp set a writer's temporary .BUILDID-KEY.tmp.PID. */
+ * digits) or an uncompressed debug file BUILDID-KEY.debug, or with tmp
+ * set a writer's temporary .NAME.tmp.PID. */
 static int
 cache_name(const char *name, int *tmp)
 {
@@ -637,6 +638,8 @@ cache_name(const char *name, int *tmp)
     if (h < 2 || s[h] != '-' || strspn(s + h + 1, hex) != 16)
         return 0;
     s += h + 17;
+    if (strncmp(s, ".debug", 6) == 0)
+        s += 6;
     if (!*tmp)
         return *s == '\0';
     return strncmp(s, ".tmp.", 5) == 0 && s[5] != '\0' &&
@@ -698,6 +701,23 @@ write_all(int fd, const char *p, size_t n)
             return -1;
         p += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int
+write_at(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, c, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
     }
     return 0;
 }
@@ -778,4 +798,266 @@ ms_symcache_flush(ms_symcache_t *c)
     c->mods = NULL;
     c->n = c->cap = 0;
     errno = saved;
+}
+
+/* ---- uncompressed copies of debug files -------------------------------- */
+
+/*
+ * A separate debug file whose DWARF sections are compressed (Debian's
+ * -dbg packages: zlib) costs every process that names an address in it
+ * the inflation of all those sections (libc6-dbg: 4 MB to 10 MB, ~40 ms
+ * of a 60 ms exit), each time the names it needs are not all in the cache
+ * yet: a sampled run draws other stacks each time. The cache keeps one
+ * copy of such a file with its sections inflated, BUILDID-KEY.debug, KEY
+ * a hash of the identity of the debug file (device, inode, size, mtime):
+ * another version of the file gets another copy, the old one is pruned
+ * as any cache file. libdw reads the copy's sections in place (mmap).
+ *
+ * The copy is the file's bytes with each compressed section's range left
+ * as a hole, its inflated bytes appended, then the section headers moved
+ * to the end (compression flag off, offsets and sizes those of the
+ * inflated data). Made only when every compressed section is zlib
+ * (ELFCOMPRESS_ZLIB) in a 64-bit ELF of this machine's byte order: any
+ * other file is left to libdw as it is. A copy whose size is not the one
+ * its original's headers give is made again (a writer that died, a
+ * truncated file); a copy that cannot be made costs nothing but libdw's
+ * usual work.
+ */
+#define PLAIN_MAX   (1ull << 30)    /* inflated bytes, at most */
+#define PLAIN_SHNUM 4096            /* section headers, at most */
+
+typedef struct {
+    Elf64_Ehdr eh;
+    Elf64_Shdr *from, *to;      /* the original's headers, the copy's */
+    uint64_t size, total;       /* the original's size, the copy's */
+    int packed;                 /* compressed sections */
+} plain_t;
+
+/* Reads the layout of the copy of the ELF file at fd into pl; returns 0,
+ * or -1 when no copy is to be made (pl's arrays are freed then). */
+static int
+plain_layout(int fd, plain_t *pl)
+{
+    struct stat st;
+    memset(pl, 0, sizeof(*pl));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < sizeof(Elf64_Ehdr) ||
+        (uint64_t)st.st_size > PLAIN_MAX ||
+        pread_all(fd, &pl->eh, sizeof(pl->eh), 0) != 0)
+        return -1;
+    const Elf64_Ehdr *e = &pl->eh;
+    pl->size = (uint64_t)st.st_size;
+    if (memcmp(e->e_ident, ELFMAG, SELFMAG) != 0 ||
+        e->e_ident[EI_CLASS] != ELFCLASS64 ||
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        e->e_ident[EI_DATA] != ELFDATA2LSB ||
+#else
+        e->e_ident[EI_DATA] != ELFDATA2MSB ||
+#endif
+        e->e_shentsize != sizeof(Elf64_Shdr) || e->e_shnum == 0 ||
+        e->e_shnum > PLAIN_SHNUM || e->e_shoff > pl->size ||
+        (uint64_t)e->e_shnum * sizeof(Elf64_Shdr) > pl->size - e->e_shoff)
+        return -1;
+    size_t n = e->e_shnum, bytes = n * sizeof(Elf64_Shdr);
+    pl->from = ms_tmalloc(bytes);
+    pl->to = ms_tmalloc(bytes);
+    if (pl->from == NULL || pl->to == NULL ||
+        pread_all(fd, pl->from, bytes, (off_t)e->e_shoff) != 0)
+        goto no;
+    memcpy(pl->to, pl->from, bytes);
+    uint64_t at = (pl->size + 15) & ~15ull, inflated = 0;
+    for (size_t i = 0; i < n; i++) {
+        Elf64_Shdr *f = &pl->from[i], *t = &pl->to[i];
+        if (!(f->sh_flags & SHF_COMPRESSED))
+            continue;
+        Elf64_Chdr ch;
+        if (f->sh_type == SHT_NOBITS || f->sh_size < sizeof(ch) ||
+            f->sh_offset > pl->size || f->sh_size > pl->size - f->sh_offset ||
+            pread_all(fd, &ch, sizeof(ch), (off_t)f->sh_offset) != 0 ||
+            ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size > PLAIN_MAX ||
+            (ch.ch_addralign & (ch.ch_addralign - 1)) != 0 ||
+            ch.ch_addralign > 4096 ||
+            (inflated += ch.ch_size) > PLAIN_MAX)
+            goto no;
+        uint64_t align = ch.ch_addralign ? ch.ch_addralign : 1;
+        at = (at + align - 1) & ~(align - 1);
+        t->sh_flags &= ~(uint64_t)SHF_COMPRESSED;
+        t->sh_offset = at;
+        t->sh_size = ch.ch_size;
+        t->sh_addralign = align;
+        at += ch.ch_size;
+        pl->packed++;
+    }
+    if (pl->packed == 0)
+        goto no;
+    pl->eh.e_shoff = (at + 7) & ~7ull;
+    pl->total = pl->eh.e_shoff + bytes;
+    return 0;
+no:
+    ms_tfree(pl->from);
+    ms_tfree(pl->to);
+    pl->from = pl->to = NULL;
+    return -1;
+}
+
+/* zlib's one-shot inflate (libdw's libelf links zlib: loaded already) */
+typedef int (*uncompress_fn)(unsigned char *, unsigned long *,
+    const unsigned char *, unsigned long);
+
+static int
+copy_range(int from, int to, uint64_t off, uint64_t len, char *buf,
+    size_t buflen)
+{
+    while (len > 0) {
+        size_t n = len < buflen ? (size_t)len : buflen;
+        if (pread_all(from, buf, n, (off_t)off) != 0 ||
+            write_at(to, buf, n, off) != 0)
+            return -1;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int
+range_cmp(const void *a, const void *b)
+{
+    const Elf64_Shdr *x = *(Elf64_Shdr *const *)a, *y = *(Elf64_Shdr *const *)b;
+    return x->sh_offset < y->sh_offset ? -1 : x->sh_offset > y->sh_offset;
+}
+
+/* Writes the copy described by pl of the file at fd to out; 0 or -1. */
+static int
+plain_write(int fd, const plain_t *pl, int out)
+{
+    static uncompress_fn inflate_all;
+    if (inflate_all == NULL) {
+        void *z = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (z == NULL ||
+            (*(void **)&inflate_all = dlsym(z, "uncompress")) == NULL)
+            return -1;
+    }
+    size_t n = pl->eh.e_shnum, buflen = 1u << 20;
+    const Elf64_Shdr **packed = ms_tmalloc((size_t)pl->packed * sizeof(*packed));
+    char *buf = ms_tmalloc(buflen);
+    unsigned char *src = NULL, *dst = NULL;
+    int ok = packed != NULL && buf != NULL &&
+        ftruncate(out, (off_t)pl->total) == 0;
+    /* the original's bytes but for the compressed ranges (holes) */
+    int k = 0;
+    for (size_t i = 0; ok && i < n; i++)
+        if (pl->from[i].sh_flags & SHF_COMPRESSED)
+            packed[k++] = &pl->from[i];
+    if (ok)
+        qsort(packed, (size_t)k, sizeof(*packed), range_cmp);
+    uint64_t at = 0;
+    for (int i = 0; ok && i < k; i++) {
+        if (packed[i]->sh_offset > at)
+            ok = copy_range(fd, out, at, packed[i]->sh_offset - at, buf,
+                buflen) == 0;
+        uint64_t end = packed[i]->sh_offset + packed[i]->sh_size;
+        at = end > at ? end : at;
+    }
+    if (ok && pl->size > at)
+        ok = copy_range(fd, out, at, pl->size - at, buf, buflen) == 0;
+    /* each compressed section inflated, at its new place */
+    for (size_t i = 0; ok && i < n; i++) {
+        const Elf64_Shdr *f = &pl->from[i], *t = &pl->to[i];
+        if (!(f->sh_flags & SHF_COMPRESSED))
+            continue;
+        size_t clen = (size_t)(f->sh_size - sizeof(Elf64_Chdr));
+        unsigned long got = (unsigned long)t->sh_size;
+        src = ms_tmalloc(clen ? clen : 1);
+        dst = ms_tmalloc(t->sh_size ? (size_t)t->sh_size : 1);
+        ok = src != NULL && dst != NULL &&
+            pread_all(fd, src, clen, (off_t)(f->sh_offset + sizeof(Elf64_Chdr))) == 0 &&
+            inflate_all(dst, &got, src, (unsigned long)clen) == 0 &&
+            got == t->sh_size &&
+            write_at(out, dst, (size_t)t->sh_size, t->sh_offset) == 0;
+        ms_tfree(src);
+        ms_tfree(dst);
+    }
+    /* the headers: the section headers at the end, the ELF header's
+     * pointer to them */
+    if (ok)
+        ok = write_at(out, pl->to, n * sizeof(Elf64_Shdr), pl->eh.e_shoff) == 0 &&
+            write_at(out, &pl->eh, sizeof(pl->eh), 0) == 0;
+    ms_tfree(packed);
+    ms_tfree(buf);
+    return ok ? 0 : -1;
+}
+
+int
+ms_symcache_plain(const char *debug, const char *bid, char **name)
+{
+    char link[256];
+    if (!valid_dir() || strlen(bid) < 2 ||
+        strspn(bid, "0123456789abcdef") != strlen(bid))
+        return -1;
+    int saved = errno;
+    int fd = open(debug, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    plain_t pl;
+    struct stat st;
+    /* the module's debug file (its build ID), with compressed DWARF */
+    if (fd < 0 || fstat(fd, &st) != 0 ||
+        elf_debuglink(fd, bid, link, sizeof(link)) != 0 ||
+        plain_layout(fd, &pl) != 0) {
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        return -1;
+    }
+    uint64_t id[5] = { (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+        (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
+        (uint64_t)st.st_mtim.tv_nsec };
+    uint64_t key = mix(mix_str(0xcbf29ce484222325ull,
+        "memscope plain debug file 1"), id, sizeof(id));
+    char path[1200], tmp[1300];
+    int r = -1;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s-%016llx.debug",
+            ms_opt.symbol_cache, bid, (unsigned long long)key) >= sizeof(path) ||
+        /* by thread: two reports of this process may make it at once */
+        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s-%016llx.debug.tmp.%d",
+            ms_opt.symbol_cache, bid, (unsigned long long)key,
+            (int)gettid()) >= sizeof(tmp))
+        goto out;
+    r = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (r >= 0) {
+        if (fstat(r, &st) == 0 && S_ISREG(st.st_mode) &&
+            (uint64_t)st.st_size == pl.total) {
+            if (time(NULL) - st.st_mtime > TOUCH_AGE)
+                (void)futimens(r, NULL);
+            goto found;
+        }
+        close(r);       /* not the copy it should be: made again */
+        r = -1;
+    }
+    make_dir(ms_opt.symbol_cache);
+    int out = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+        O_NOCTTY, ms_opt.file_mode);
+    if (out < 0)
+        goto out;
+    int ok = plain_write(fd, &pl, out) == 0;
+    if (close(out) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        goto out;
+    }
+    prune(ms_opt.symbol_cache);
+    r = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (r < 0)
+        goto out;
+found:
+    /* libdw frees the name with free() */
+    if ((*name = strdup(path)) == NULL) {
+        close(r);
+        r = -1;
+    }
+out:
+    close(fd);
+    ms_tfree(pl.from);
+    ms_tfree(pl.to);
+    errno = saved;
+    return r;
 }

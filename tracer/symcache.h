@@ -36,4 +36,11 @@ void ms_symcache_put(ms_symcache_mod_t *m, uintptr_t offset,
  * c's contents. */
 void ms_symcache_flush(ms_symcache_t *c);
 
+/* For the debug file at path with compressed DWARF (see symcache.c), of
+ * the module whose build ID is bid (hex): a descriptor on its uncompressed
+ * copy in the cache, made as needed, and the copy's name in *name (from
+ * malloc); -1 when there is none (no cache directory, not that module's
+ * file, nothing compressed, a copy that cannot be made). */
+int ms_symcache_plain(const char *path, const char *bid, char **name);
+
 #endif
