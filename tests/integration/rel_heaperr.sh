@@ -3,7 +3,9 @@
 # tests/programs/rel_heaperr.cc): a double free (same thread; of a live
 # thread's block, which waits in its inbox; of an exited thread's block),
 # a free of a static buffer, delete of malloc'ed memory, delete[] of new'ed
-# memory, free of new[]'ed memory and a free of an interior pointer.
+# memory, free of new[]'ed memory and a free of an interior pointer; then,
+# each in a run of its own, frees of wild pointers below 16 KiB (0x100,
+# 0x3ff8: the lowest region of the tracer's table, where no heap lies).
 # - The program runs on: it gets past every bad call (none reaches
 #   jemalloc), works on, and exits 0.
 # - The JSON report lists each error in order, with its kind, address,
@@ -63,6 +65,28 @@ for case, (kind, addr, alloc, how), e in zip(cases, want, errs):
 sys.exit(bad)
 PYEOF
 
+# wild pointers: each one invalid_free with its free stack, the program on
+for c in wild_free wild_free_edge; do
+    ms_timed 60 $c env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_NAME=$c "$P" $c
+    ms_status_is $c 0
+    grep -qx survived "$TMP/$c.out" || ms_fail "$c: the program did not get past the free"
+    read -r _ kind addr _ < "$TMP/$c.out"
+    PYTHONPATH=$REPO/tests/data /usr/bin/python3 - "$MEMSCOPE_OUT/$c.json" "$addr" "bad_$c" <<'PYEOF' ||
+import msjson, sys
+errs = msjson.load(sys.argv[1])["heap_errors"]
+if len(errs) != 1:
+    sys.exit("%d heap errors, want 1" % len(errs))
+e = errs[0]
+if e["kind"] != "invalid_free" or int(e["address"], 16) != int(sys.argv[2], 16):
+    sys.exit("%s of %s, want invalid_free of %s" % (e["kind"], e["address"], sys.argv[2]))
+if sys.argv[3] not in " ".join(f["function"] or "?" for f in e["free_frames"]):
+    sys.exit("the free stack does not name " + sys.argv[3])
+PYEOF
+        ms_fail "$c: the report does not describe the wild free"
+    echo "ok: $c: invalid_free of $addr, the program ran on"
+done
+CASES="$CASES wild_free wild_free_edge"
+
 for c in $CASES; do
     out=$TMP/abort-$c
     ms_timed 60 abort-$c env LD_PRELOAD="$MEMSCOPE_LIB" MEMSCOPE_ABORT_ON_ERROR=1 \
@@ -83,4 +107,4 @@ for c in $CASES; do
         ms_fail "abort-$c: ${reps[0]} does not say trigger heap_error, snapshot 0"
     ms_no_tmp "$out"
 done
-echo "ok: MEMSCOPE_ABORT_ON_ERROR=1: each of the 8 errors aborts (134) with its kind and address on stderr, after a report of trigger heap_error"
+echo "ok: MEMSCOPE_ABORT_ON_ERROR=1: each of the $(echo $CASES | wc -w) errors aborts (134) with its kind and address on stderr, after a report of trigger heap_error"
