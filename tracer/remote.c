@@ -108,7 +108,7 @@ find_owner(ms_thread_t *t, uintptr_t p, ms_rec_t *out, ms_table_t **held)
     t->last_owner = o;
 found:
     if (h == NULL && !t->exited &&
-            (t->foreign = ms_tcalloc(sizeof(*t->foreign))) != NULL)
+            (t->foreign = ms_tcalloc_line(sizeof(*t->foreign))) != NULL)
         h = owner_hint(t, p);
     if (h != NULL) {
         h->region = region;

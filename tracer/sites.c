@@ -94,7 +94,7 @@ ms_sites_slot(ms_sites_t *s, uint32_t stack, uint32_t task, uint32_t owner)
             s->capdir = nc;
         }
         ms_sitechunk_t *c = ms_tcalloc(sizeof(*c));
-        ms_sitestat_t *slots = ms_tcalloc(
+        ms_sitestat_t *slots = ms_tcalloc_line(
             ((size_t)MS_SITE_FIRST << k) * sizeof(*slots));
         if (c == NULL || slots == NULL) {
             ms_tfree(c);
@@ -152,7 +152,7 @@ ms_sites_task_of(ms_sites_t *s, uint32_t slot)
 ms_sitefree_t *
 ms_sites_free_make(ms_sitestat_t *st)
 {
-    ms_sitefree_t *f = ms_tcalloc(sizeof(*f));
+    ms_sitefree_t *f = ms_tcalloc_line(sizeof(*f));
     if (f != NULL)
         __atomic_store_n(&st->free, f, __ATOMIC_RELEASE);
     return f;

@@ -386,7 +386,7 @@ ms_threads_init(void)
 static ms_thread_t *
 thread_new(void)
 {
-    ms_thread_t *t = ms_tcalloc(sizeof(*t));
+    ms_thread_t *t = ms_tcalloc_line(sizeof(*t));
     if (t == NULL)
         return NULL;
     t->tid = (pid_t)syscall(SYS_gettid);

@@ -93,7 +93,7 @@ site_slot_miss(ms_thread_t *t, struct ms_scache *e, uint64_t key, uint64_t h,
         /* the thread's first miss: its own cache (none once it has
          * exited, or without memory: then each call misses) */
         struct ms_scache *c = t->exited ? NULL :
-            ms_tcalloc(MS_SCACHE * sizeof(*c));
+            ms_tcalloc_line(MS_SCACHE * sizeof(*c));
         if (c == NULL)
             return st;
         t->scache = c;

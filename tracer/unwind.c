@@ -568,7 +568,7 @@ ms_stack_walk_keep(ms_thread_t *t, void *ra, void *fp, uintptr_t *frames,
     ms_replay_cache_t *c = t->replay;
     if (MS_UNLIKELY(c == NULL)) {
         /* none for a thread's last destructors (see threads.c) */
-        c = t->exited ? NULL : (t->replay = ms_tcalloc(sizeof(*c)));
+        c = t->exited ? NULL : (t->replay = ms_tcalloc_line(sizeof(*c)));
         if (c == NULL) {
             *kept = NULL;
             return walk(t, ra, fp, frames, hash, NULL);

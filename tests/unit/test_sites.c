@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../../tracer/sites.c"
@@ -35,6 +36,18 @@ void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
 void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
 void ms_tfree(void *p) { free(p); }
+/* The library's line blocks (arena.c): whole cache lines, aligned to one. */
+static void *
+line_block(size_t n, int zero)
+{
+    n = (n + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, n ? n : 64);
+    if (p != NULL && zero)
+        memset(p, 0, n);
+    return p;
+}
+void *ms_tmalloc_line(size_t n) { return line_block(n, 0); }
+void *ms_tcalloc_line(size_t n) { return line_block(n, 1); }
 static int dropped;
 void ms_dropped(void) { dropped++; }
 
@@ -165,7 +178,14 @@ START_TEST(test_slots_chunks)
         for (uint32_t j = 0; j < c->n; j++)
             ck_assert_uint_eq(c->s[j].slot, total + j);
         total += c->n;
+        /* the owner writes its slots at each allocation: lines of their
+         * own (no other thread's block in them) */
+        ck_assert_uint_eq((uintptr_t)c->s % 64, 0);
     }
+    /* and a slot's free side at each free */
+    ms_sitefree_t *f = ms_sites_free(ms_sites_at(&s, 7));
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq((uintptr_t)f % 64, 0);
     ck_assert_uint_eq(total, N);
     ck_assert_uint_eq(k, ms_sites_chunk(N - 1) + 1);
     ck_assert_int_eq(dropped, 0);
