@@ -100,14 +100,18 @@ ms_tcalloc(size_t n)
 }
 
 /*
- * Blocks that one thread writes at its hooks (its table's segments, its
- * site statistics, its caches) take whole cache lines of their own. The
+ * Blocks that one thread writes at its hooks (its site slots and free
+ * sides, its caches, its state) take whole cache lines of their own. The
  * arena has no thread cache, so the blocks of all threads lie side by
- * side in its slabs: one thread's segment header could share a line with
- * another thread's site counters, and the two cores would take that line
- * from each other at every malloc and free (on 16 cores the exact churn's
- * CPU time per pair grew 1.5x from 2 threads to 16, where jemalloc's stays
- * flat). At most a line less a byte more per block.
+ * side in its slabs, and two cores that write neighbours take the line
+ * from each other at every malloc and free. Most of these blocks are of
+ * size classes in whole lines (768 and 2560 bytes, pages), which
+ * jemalloc's slabs align anyway; the free sides (80 bytes) were not, and
+ * taking them off shared lines took the exact churn's CPU time per pair
+ * on 16 cores at 8 threads from 137 ns to 89 (docs/performance.md). The
+ * table's segments stay plain: in whole lines they made the 16-thread
+ * mixed workload 2.2x dearer in CPU time. At most a line less a byte more
+ * per block.
  */
 #define LINE 64u
 

@@ -580,6 +580,10 @@ typedef struct ms_thread {
      * free of it is a temporary */
     uintptr_t last_ptr;
     ms_sites_t sites;
+    /* where its next free sides are cut (sites.c): fside_left of them from
+     * fside, in a block of fside_block, whole cache lines of its own */
+    ms_sitefree_t *fside;
+    uint32_t fside_left, fside_block;
     struct ms_thread *last_owner;   /* where a foreign free last hit */
     /* the caches of its frees of other threads' blocks (remote.c): made
      * at the first, dropped at the thread's end; most threads make none */

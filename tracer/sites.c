@@ -27,7 +27,8 @@
 #include "internal.h"
 #include "hooks.h"
 
-/* A free side in jemalloc's 80-byte class: every slot that frees has one. */
+/* A free side in 80 bytes (cut from its thread's blocks, free_side_new):
+ * every slot that frees has one. */
 _Static_assert(sizeof(ms_sitefree_t) <= 80, "ms_sitefree_t grew");
 /* The first chunk's slots in 768 bytes, a size class exactly (and so
  * each next, twice the last: 3 x 2^n). */
@@ -149,10 +150,44 @@ ms_sites_task_of(ms_sites_t *s, uint32_t slot)
     return st ? st->task : 0;
 }
 
+/*
+ * A new free side, zeroed. A thread's free sides are cut from blocks of
+ * its own, whole cache lines (ms_tcalloc_line), so that what one thread
+ * writes at each free never shares a line with another thread's, yet they
+ * lie at 80 bytes each, not one per 128-byte line: on 16 cores, sides of
+ * a line each made the cross-thread frees 1.3x and 1.75x dearer in CPU
+ * time (two runs) than the arena's packed sides had. The blocks double from FSIDE_FIRST sides to
+ * FSIDE_MOST, so a thread of few sites takes few lines. Sides are never
+ * freed, nor are the blocks. Without a live thread state (a hook before
+ * its state, or at the thread's end) a side is a block of its own.
+ */
+#define FSIDE_FIRST 4u
+#define FSIDE_MOST 64u
+
+static ms_sitefree_t *
+free_side_new(void)
+{
+    ms_thread_t *t = ms_tls_self;
+    if (t == NULL || t->exited)
+        return ms_tcalloc(sizeof(ms_sitefree_t));
+    if (t->fside_left == 0) {
+        uint32_t n = t->fside_block == 0 ? FSIDE_FIRST :
+            t->fside_block < FSIDE_MOST ? t->fside_block * 2 : FSIDE_MOST;
+        ms_sitefree_t *b = ms_tcalloc_line(n * sizeof(*b));
+        if (b == NULL)
+            return NULL;
+        t->fside = b;
+        t->fside_left = n;
+        t->fside_block = n;
+    }
+    t->fside_left--;
+    return t->fside++;
+}
+
 ms_sitefree_t *
 ms_sites_free_make(ms_sitestat_t *st)
 {
-    ms_sitefree_t *f = ms_tcalloc_line(sizeof(*f));
+    ms_sitefree_t *f = free_side_new();
     if (f != NULL)
         __atomic_store_n(&st->free, f, __ATOMIC_RELEASE);
     return f;

@@ -113,7 +113,7 @@ seg_cap_grow(uint64_t n)
 static ms_tseg_t *
 seg_new(uint32_t cap, uint32_t stride)
 {
-    ms_tseg_t *s = ms_tmalloc_line(seg_bytes(cap, stride));
+    ms_tseg_t *s = ms_tmalloc(seg_bytes(cap, stride));
     if (s == NULL)
         return NULL;
     s->cap = (uint16_t)cap;
@@ -202,7 +202,7 @@ dir_room(ms_table_t *t)
     uint64_t n = old ? (old->mask + 1) * 2 : DIR_MIN;
     if (old != NULL && retire_room(t) != 0)
         return -1;
-    ms_tdir_t *d = ms_tcalloc_line(dir_bytes(n));
+    ms_tdir_t *d = ms_tcalloc(dir_bytes(n));
     if (d == NULL)
         return -1;
     d->mask = n - 1;

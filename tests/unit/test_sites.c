@@ -20,6 +20,8 @@
  *   slot (the owner's directory and any thread's chunk walk agree), and
  *   lie in chunks of 16, 32, 64, ... slots: a thread of one site keeps
  *   one chunk of 16.
+ * test_free_sides_own_lines: the free sides two threads make, interleaved,
+ *   never share a 64-byte line, while each thread's lie side by side.
  */
 #include <check.h>
 #include <pthread.h>
@@ -50,6 +52,8 @@ void *ms_tmalloc_line(size_t n) { return line_block(n, 0); }
 void *ms_tcalloc_line(size_t n) { return line_block(n, 1); }
 static int dropped;
 void ms_dropped(void) { dropped++; }
+/* The calling thread's state (threads.c's): set by the test. */
+__thread ms_tls_t ms_tls MS_TLS;
 
 static uint64_t
 bucket(const ms_sitefree_t *f, int b)
@@ -182,12 +186,54 @@ START_TEST(test_slots_chunks)
          * own (no other thread's block in them) */
         ck_assert_uint_eq((uintptr_t)c->s % 64, 0);
     }
-    /* and a slot's free side at each free */
-    ms_sitefree_t *f = ms_sites_free(ms_sites_at(&s, 7));
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq((uintptr_t)f % 64, 0);
     ck_assert_uint_eq(total, N);
     ck_assert_uint_eq(k, ms_sites_chunk(N - 1) + 1);
+    ck_assert_int_eq(dropped, 0);
+}
+END_TEST
+
+/* Free sides are written at each free: two threads' sides never share a
+ * cache line, yet each thread's lie packed in its blocks, not one to a
+ * line. Without a thread state a side is still made. */
+START_TEST(test_free_sides_own_lines)
+{
+    static ms_thread_t a, b;
+    static ms_sites_t s;
+    memset(&s, 0, sizeof(s));
+    enum { N = 300 };
+    static ms_sitefree_t *fa[N], *fb[N];
+    for (uint32_t i = 0; i < 2 * N; i++) {
+        ms_tls.self = i % 2 ? &b : &a;
+        ms_sitestat_t *st = ms_sites_at(&s, ms_sites_slot(&s, 1 + i, 0, 0));
+        ck_assert_ptr_null(st->free);
+        ms_sitefree_t *f = ms_sites_free(st);
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_eq(st->free, f);
+        ck_assert_ptr_eq(ms_sites_free(st), f);     /* made once */
+        ck_assert_uint_eq(f->freed_bytes | f->temporaries, 0);
+        f->freed_bytes = i + 1;                     /* no side overlaps */
+        (i % 2 ? fb : fa)[i / 2] = f;
+    }
+    ms_tls.self = NULL;
+    for (uint32_t i = 0; i < 2 * N; i++)
+        ck_assert_uint_eq((i % 2 ? fb : fa)[i / 2]->freed_bytes, i + 1);
+    /* no 64-byte line holds bytes of both threads' sides */
+    for (uint32_t i = 0; i < N; i++)
+        for (uint32_t j = 0; j < N; j++) {
+            uintptr_t x = (uintptr_t)fa[i], y = (uintptr_t)fb[j];
+            uintptr_t x0 = x / 64, x1 = (x + sizeof(ms_sitefree_t) - 1) / 64;
+            uintptr_t y0 = y / 64, y1 = (y + sizeof(ms_sitefree_t) - 1) / 64;
+            ck_assert(x1 < y0 || y1 < x0);
+        }
+    /* a thread's first sides lie side by side */
+    for (uint32_t i = 1; i < 4; i++) {
+        ck_assert_ptr_eq(fa[i], fa[i - 1] + 1);
+        ck_assert_ptr_eq(fb[i], fb[i - 1] + 1);
+    }
+    ck_assert_uint_eq((uintptr_t)fa[0] % 64, 0);
+    /* and a hook with no thread state still gets a side */
+    ms_sitestat_t *st = ms_sites_at(&s, ms_sites_slot(&s, 9999, 0, 0));
+    ck_assert_ptr_nonnull(ms_sites_free(st));
     ck_assert_int_eq(dropped, 0);
 }
 END_TEST
@@ -204,6 +250,7 @@ main(int argc, char **argv)
     tcase_add_test(tc, test_owner_stopped);
     tcase_add_test(tc, test_reader_racing);
     tcase_add_test(tc, test_slots_chunks);
+    tcase_add_test(tc, test_free_sides_own_lines);
     suite_add_tcase(s, tc);
     return ms_run_one(s);
 }

@@ -45,18 +45,6 @@ void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
 void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
 void ms_tfree(void *p) { free(p); }
-/* The library's line blocks (arena.c): whole cache lines, aligned to one. */
-static void *
-line_block(size_t n, int zero)
-{
-    n = (n + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, n ? n : 64);
-    if (p != NULL && zero)
-        memset(p, 0, n);
-    return p;
-}
-void *ms_tmalloc_line(size_t n) { return line_block(n, 0); }
-void *ms_tcalloc_line(size_t n) { return line_block(n, 1); }
 
 /* The clock (ms_clock_ms, trace.c's): the real one in ms, or one the
  * test sets. */
@@ -594,37 +582,6 @@ START_TEST(test_held)
 }
 END_TEST
 
-/* What the owner writes at each hook lies in cache lines of its own, with
- * no other thread's block in them (arena.c): the directory and each
- * segment, through every size a segment takes as its region fills and
- * empties. */
-START_TEST(test_lines)
-{
-    static ms_table_t t;
-    memset(&t, 0, sizeof(t));
-    clock_fake = 1;
-    clock_ms = 1000;
-    uintptr_t base = BASE + ((uintptr_t)3000 << MS_REGION_BITS);
-    for (uintptr_t reg = 0; reg < 40; reg++) {      /* the directory grows */
-        uintptr_t at = base + (reg << MS_REGION_BITS);
-        uintptr_t n = 8u << (reg % 9);              /* up to 2048 records */
-        for (uintptr_t off = 0; off < n * 8; off += 8) {
-            ms_rec_t r = { .ptr = at + off, .size = 8, .usable = 1 };
-            ck_assert_int_eq(ms_table_insert(&t, &r), 0);
-            ck_assert_uint_eq((uintptr_t)t.dir % 64, 0);
-            ck_assert_uint_eq((uintptr_t)ms_table_seg_of(&t, at) % 64, 0);
-        }
-        for (uintptr_t off = 0; off < n * 8; off += 8) {
-            ms_rec_t r;
-            clock_ms += SETTLE_MS;
-            ck_assert_int_eq(ms_table_remove(&t, at + off, &r), 0);
-            ck_assert_uint_eq((uintptr_t)ms_table_seg_of(&t, at) % 64, 0);
-        }
-    }
-    ck_assert_uint_eq(t.count, 0);
-}
-END_TEST
-
 static Suite *
 table_suite(void)
 {
@@ -639,7 +596,6 @@ table_suite(void)
     tcase_add_test(tc, test_held);
     tcase_add_test(tc, test_forms);
     tcase_add_test(tc, test_near);
-    tcase_add_test(tc, test_lines);
     suite_add_tcase(s, tc);
     return s;
 }
