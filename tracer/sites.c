@@ -156,13 +156,15 @@ ms_sites_task_of(ms_sites_t *s, uint32_t slot)
  * writes at each free never shares a line with another thread's, yet they
  * lie at 80 bytes each, not one per 128-byte line: on 16 cores, sides of
  * a line each made the cross-thread frees 1.3x and 1.75x dearer in CPU
- * time (two runs) than the arena's packed sides had. The blocks double from FSIDE_FIRST sides to
- * FSIDE_MOST, so a thread of few sites takes few lines. Sides are never
- * freed, nor are the blocks. Without a live thread state (a hook before
- * its state, or at the thread's end) a side is a block of its own.
+ * time (two runs) than the arena's packed sides had. The blocks double
+ * from one side (two lines, 128 bytes) to FSIDE_MOST sides, so that a
+ * thread of one site keeps no more than a side in lines of its own would,
+ * and a thread's last block, never filled, leaves at most FSIDE_MOST - 1
+ * sides unused. Sides are never freed, nor are the blocks. Without a live
+ * thread state (a hook before its state, or at the thread's end) a side
+ * is a block of its own.
  */
-#define FSIDE_FIRST 4u
-#define FSIDE_MOST 64u
+#define FSIDE_MOST 16u
 
 static ms_sitefree_t *
 free_side_new(void)
@@ -171,11 +173,11 @@ free_side_new(void)
     if (t == NULL || t->exited)
         return ms_tcalloc(sizeof(ms_sitefree_t));
     if (t->fside_left == 0) {
-        uint32_t n = t->fside_block == 0 ? FSIDE_FIRST :
+        uint32_t n = t->fside_block == 0 ? 1 :
             t->fside_block < FSIDE_MOST ? t->fside_block * 2 : FSIDE_MOST;
         ms_sitefree_t *b = ms_tcalloc_line(n * sizeof(*b));
-        if (b == NULL)
-            return NULL;
+        if (b == NULL)      /* short of memory: one side may still fit */
+            return ms_tcalloc(sizeof(ms_sitefree_t));
         t->fside = b;
         t->fside_left = n;
         t->fside_block = n;

@@ -21,7 +21,8 @@
  *   lie in chunks of 16, 32, 64, ... slots: a thread of one site keeps
  *   one chunk of 16.
  * test_free_sides_own_lines: the free sides two threads make, interleaved,
- *   never share a 64-byte line, while each thread's lie side by side.
+ *   never share a 64-byte line, while each thread's lie side by side in
+ *   blocks that double from one side to FSIDE_MOST (16).
  */
 #include <check.h>
 #include <pthread.h>
@@ -225,12 +226,21 @@ START_TEST(test_free_sides_own_lines)
             uintptr_t y0 = y / 64, y1 = (y + sizeof(ms_sitefree_t) - 1) / 64;
             ck_assert(x1 < y0 || y1 < x0);
         }
-    /* a thread's first sides lie side by side */
-    for (uint32_t i = 1; i < 4; i++) {
-        ck_assert_ptr_eq(fa[i], fa[i - 1] + 1);
-        ck_assert_ptr_eq(fb[i], fb[i - 1] + 1);
+    /* a thread's sides lie side by side in blocks of 1, 2, 4 ... FSIDE_MOST,
+     * each block in lines of its own */
+    for (uint32_t i = 0, block = 1, at = 0; i < N; i++) {
+        if (i == at + block) {
+            at = i;
+            block = block < FSIDE_MOST ? block * 2 : FSIDE_MOST;
+        }
+        if (i == at) {
+            ck_assert_uint_eq((uintptr_t)fa[i] % 64, 0);
+            ck_assert_uint_eq((uintptr_t)fb[i] % 64, 0);
+        } else {
+            ck_assert_ptr_eq(fa[i], fa[i - 1] + 1);
+            ck_assert_ptr_eq(fb[i], fb[i - 1] + 1);
+        }
     }
-    ck_assert_uint_eq((uintptr_t)fa[0] % 64, 0);
     /* and a hook with no thread state still gets a side */
     ms_sitestat_t *st = ms_sites_at(&s, ms_sites_slot(&s, 9999, 0, 0));
     ck_assert_ptr_nonnull(ms_sites_free(st));
