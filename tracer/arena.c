@@ -116,12 +116,6 @@ ms_tcalloc(size_t n)
 #define LINE 64u
 
 void *
-ms_tmalloc_line(size_t n)
-{
-    return take((n + LINE - 1) & ~(size_t)(LINE - 1), MS_JE_ALIGN(LINE));
-}
-
-void *
 ms_tcalloc_line(size_t n)
 {
     return take((n + LINE - 1) & ~(size_t)(LINE - 1),

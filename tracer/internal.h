@@ -95,10 +95,9 @@ void *ms_tmalloc(size_t n);
 void *ms_tcalloc(size_t n);
 void *ms_trealloc(void *p, size_t n);
 void ms_tfree(void *p);
-/* As ms_tmalloc and ms_tcalloc, in whole cache lines of their own: for
- * what one thread writes at each malloc and free (freed by ms_tfree; not
- * for ms_trealloc). */
-void *ms_tmalloc_line(size_t n);
+/* As ms_tcalloc, in whole cache lines of its own: for what one thread
+ * writes at each malloc and free (freed by ms_tfree; not for
+ * ms_trealloc). */
 void *ms_tcalloc_line(size_t n);
 /* Returns a copy of s in the arena, or NULL without memory. */
 char *ms_tstrdup(const char *s);

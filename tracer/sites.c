@@ -160,9 +160,9 @@ ms_sites_task_of(ms_sites_t *s, uint32_t slot)
  * from one side (two lines, 128 bytes) to FSIDE_MOST sides, so that a
  * thread of one site keeps no more than a side in lines of its own would,
  * and a thread's last block, never filled, leaves at most FSIDE_MOST - 1
- * sides unused. Sides are never freed, nor are the blocks. Without a live
- * thread state (a hook before its state, or at the thread's end) a side
- * is a block of its own.
+ * sides unused. Sides are never freed, nor are the blocks (so a key
+ * destructor's free after the thread's end may still cut one). Without a
+ * thread state a side is a block of its own.
  */
 #define FSIDE_MOST 16u
 
@@ -170,7 +170,7 @@ static ms_sitefree_t *
 free_side_new(void)
 {
     ms_thread_t *t = ms_tls_self;
-    if (t == NULL || t->exited)
+    if (t == NULL)
         return ms_tcalloc(sizeof(ms_sitefree_t));
     if (t->fside_left == 0) {
         uint32_t n = t->fside_block == 0 ? 1 :

@@ -39,18 +39,17 @@ void *ms_tmalloc(size_t n) { return malloc(n); }
 void *ms_tcalloc(size_t n) { return calloc(1, n); }
 void *ms_trealloc(void *p, size_t n) { return realloc(p, n); }
 void ms_tfree(void *p) { free(p); }
-/* The library's line blocks (arena.c): whole cache lines, aligned to one. */
-static void *
-line_block(size_t n, int zero)
+/* The library's line blocks (arena.c): whole cache lines, aligned to one,
+ * zeroed. */
+void *
+ms_tcalloc_line(size_t n)
 {
     n = (n + 63) & ~(size_t)63;
     void *p = aligned_alloc(64, n ? n : 64);
-    if (p != NULL && zero)
+    if (p != NULL)
         memset(p, 0, n);
     return p;
 }
-void *ms_tmalloc_line(size_t n) { return line_block(n, 0); }
-void *ms_tcalloc_line(size_t n) { return line_block(n, 1); }
 static int dropped;
 void ms_dropped(void) { dropped++; }
 /* The calling thread's state (threads.c's): set by the test. */
