@@ -110,6 +110,11 @@ void ms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like ms_log but only the first time for a given once-flag. */
 void ms_warn_once(int *flag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* All n bytes written to fd (at off), or read from fd at off (util.c):
+ * 0, or -1 at an error or (read) the end of the file first. */
+int ms_fd_write(int fd, const void *p, size_t n);
+int ms_fd_pwrite(int fd, const void *p, size_t n, uint64_t off);
+int ms_fd_pread(int fd, void *p, size_t n, uint64_t off);
 uint64_t ms_now_ns(void);           /* monotonic, coarse: cheap */
 uint64_t ms_now_precise_ns(void);   /* monotonic, precise */
 uint64_t ms_clock_resolution_ns(void);

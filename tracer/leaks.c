@@ -680,21 +680,6 @@ typedef struct {
     uint64_t blocks[MS_LEAK_CLASSES], bytes[MS_LEAK_CLASSES];
 } copy_rec_t;
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p = (const char *)p + k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* In the child: the classes of r to fd. */
 static void
 copy_send(int fd, const ms_report_t *r)
@@ -710,7 +695,7 @@ copy_send(int fd, const ms_report_t *r)
             }
     memcpy(h.blocks, r->leak_blocks, sizeof(h.blocks));
     memcpy(h.bytes, r->leak_bytes, sizeof(h.bytes));
-    if (write_all(fd, &h, sizeof(h)) != 0 || h.magic == 0)
+    if (ms_fd_write(fd, &h, sizeof(h)) != 0 || h.magic == 0)
         return;
     copy_rec_t buf[64];
     unsigned nb = 0;
@@ -725,13 +710,13 @@ copy_send(int fd, const ms_report_t *r)
         memcpy(buf[nb].blocks, x->leak_blocks, sizeof(buf[nb].blocks));
         memcpy(buf[nb].bytes, x->leak_bytes, sizeof(buf[nb].bytes));
         if (++nb == sizeof(buf) / sizeof(buf[0])) {
-            if (write_all(fd, buf, nb * sizeof(buf[0])) != 0)
+            if (ms_fd_write(fd, buf, nb * sizeof(buf[0])) != 0)
                 return;
             nb = 0;
         }
     }
     if (nb > 0)
-        write_all(fd, buf, nb * sizeof(buf[0]));
+        ms_fd_write(fd, buf, nb * sizeof(buf[0]));
 }
 
 /* In the parent: n bytes from fd, waiting at most until deadline (ms of

@@ -51,9 +51,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <dlfcn.h>
 
 #include "internal.h"
+#include "elfplain.h"
 #include "symcache.h"
 
 #define MAX_FILE (64u << 20)     /* read */
@@ -202,21 +202,6 @@ seed_of(void)
         (const void *)__cxa_demangle : NULL);
 }
 
-static int
-pread_all(int fd, void *buf, size_t n, off_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* Reads the section headers of the ELF file at fd: its .gnu_debuglink
  * name into link ("" = none). Returns 0, or -1 when the file cannot be
  * read or its build ID note is not bid (not the module loaded). */
@@ -225,7 +210,7 @@ elf_debuglink(int fd, const char *bid, char *link, size_t linklen)
 {
     ElfW(Ehdr) eh;
     link[0] = '\0';
-    if (pread_all(fd, &eh, sizeof(eh), 0) != 0 ||
+    if (ms_fd_pread(fd, &eh, sizeof(eh), 0) != 0 ||
         memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
         eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shnum == 0 ||
         eh.e_shnum > 4096 || eh.e_shstrndx >= eh.e_shnum)
@@ -233,13 +218,13 @@ elf_debuglink(int fd, const char *bid, char *link, size_t linklen)
     ElfW(Shdr) *sh = ms_tmalloc(eh.e_shnum * sizeof(*sh));
     char *names = NULL;
     int rc = -1, same = 0;
-    if (sh == NULL || pread_all(fd, sh, eh.e_shnum * sizeof(*sh),
-            (off_t)eh.e_shoff) != 0)
+    if (sh == NULL || ms_fd_pread(fd, sh, eh.e_shnum * sizeof(*sh),
+            eh.e_shoff) != 0)
         goto out;
     const ElfW(Shdr) *ss = &sh[eh.e_shstrndx];
     if (ss->sh_size == 0 || ss->sh_size > (1u << 20) ||
         (names = ms_tmalloc(ss->sh_size + 1)) == NULL ||
-        pread_all(fd, names, ss->sh_size, (off_t)ss->sh_offset) != 0)
+        ms_fd_pread(fd, names, ss->sh_size, ss->sh_offset) != 0)
         goto out;
     names[ss->sh_size] = '\0';
     for (int i = 0; i < eh.e_shnum; i++) {
@@ -248,14 +233,14 @@ elf_debuglink(int fd, const char *bid, char *link, size_t linklen)
             continue;
         if (strcmp(names + s->sh_name, ".gnu_debuglink") == 0) {
             size_t n = s->sh_size < linklen - 1 ? s->sh_size : linklen - 1;
-            if (pread_all(fd, link, n, (off_t)s->sh_offset) != 0)
+            if (ms_fd_pread(fd, link, n, s->sh_offset) != 0)
                 goto out;
             link[n] = '\0';
             if (strlen(link) == n || strchr(link, '/') != NULL)
                 goto out;   /* no end, or not a plain name: not libdw's */
         } else if (s->sh_type == SHT_NOTE && s->sh_size <= 4096 && !same) {
             unsigned char note[4096];
-            if (pread_all(fd, note, s->sh_size, (off_t)s->sh_offset) != 0)
+            if (ms_fd_pread(fd, note, s->sh_size, s->sh_offset) != 0)
                 goto out;
             const unsigned char *p = note, *end = note + s->sh_size;
             while (p + sizeof(ElfW(Nhdr)) <= end && !same) {
@@ -690,38 +675,6 @@ make_dir(const char *dir)
     }
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int
-write_at(int fd, const void *p, size_t n, uint64_t off)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = pwrite(fd, c, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 /* Writes m's new lines to its file: appended, or, past MAX_KEPT, in a new
  * file holding the lines this process used, renamed over it. */
 static void
@@ -742,7 +695,7 @@ write_lines(ms_symcache_mod_t *m, int *made)
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size + m->nadd <= MAX_KEPT) {
-        (void)write_all(fd, m->add, m->nadd);
+        (void)ms_fd_write(fd, m->add, m->nadd);
         close(fd);
         /* a new file (a module or debug file not seen before): the time
          * to drop those not used for long, once a process */
@@ -771,7 +724,7 @@ write_lines(ms_symcache_mod_t *m, int *made)
         O_NOCTTY, ms_opt.file_mode);
     if (fd < 0)
         return;
-    int ok = write_all(fd, m->add, m->nadd) == 0;
+    int ok = ms_fd_write(fd, m->add, m->nadd) == 0;
     close(fd);
     if (!ok || rename(tmp, path) != 0)
         unlink(tmp);
@@ -812,181 +765,11 @@ ms_symcache_flush(ms_symcache_t *c)
  * a hash of the identity of the debug file (device, inode, size, mtime):
  * another version of the file gets another copy, the old one is pruned
  * as any cache file. libdw reads the copy's sections in place (mmap).
- *
- * The copy is the file's bytes with each compressed section's range left
- * as a hole, its inflated bytes appended, then the section headers moved
- * to the end (compression flag off, offsets and sizes those of the
- * inflated data). Made only when every compressed section is zlib
- * (ELFCOMPRESS_ZLIB) in a 64-bit ELF of this machine's byte order: any
- * other file is left to libdw as it is. A copy whose size is not the one
- * its original's headers give is made again (a writer that died, a
- * truncated file); a copy that cannot be made costs nothing but libdw's
- * usual work.
+ * The copy itself is elfplain.c's. A copy whose size is not the one its
+ * original's headers give is made again (a writer that died, a truncated
+ * file); a copy that cannot be made costs nothing but libdw's usual
+ * work.
  */
-#define PLAIN_MAX   (1ull << 30)    /* inflated bytes, at most */
-#define PLAIN_SHNUM 4096            /* section headers, at most */
-
-typedef struct {
-    Elf64_Ehdr eh;
-    Elf64_Shdr *from, *to;      /* the original's headers, the copy's */
-    uint64_t size, total;       /* the original's size, the copy's */
-    int packed;                 /* compressed sections */
-} plain_t;
-
-/* Reads the layout of the copy of the ELF file at fd into pl; returns 0,
- * or -1 when no copy is to be made (pl's arrays are freed then). */
-static int
-plain_layout(int fd, plain_t *pl)
-{
-    struct stat st;
-    memset(pl, 0, sizeof(*pl));
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size < sizeof(Elf64_Ehdr) ||
-        (uint64_t)st.st_size > PLAIN_MAX ||
-        pread_all(fd, &pl->eh, sizeof(pl->eh), 0) != 0)
-        return -1;
-    const Elf64_Ehdr *e = &pl->eh;
-    pl->size = (uint64_t)st.st_size;
-    if (memcmp(e->e_ident, ELFMAG, SELFMAG) != 0 ||
-        e->e_ident[EI_CLASS] != ELFCLASS64 ||
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        e->e_ident[EI_DATA] != ELFDATA2LSB ||
-#else
-        e->e_ident[EI_DATA] != ELFDATA2MSB ||
-#endif
-        e->e_shentsize != sizeof(Elf64_Shdr) || e->e_shnum == 0 ||
-        e->e_shnum > PLAIN_SHNUM || e->e_shoff > pl->size ||
-        (uint64_t)e->e_shnum * sizeof(Elf64_Shdr) > pl->size - e->e_shoff)
-        return -1;
-    size_t n = e->e_shnum, bytes = n * sizeof(Elf64_Shdr);
-    pl->from = ms_tmalloc(bytes);
-    pl->to = ms_tmalloc(bytes);
-    if (pl->from == NULL || pl->to == NULL ||
-        pread_all(fd, pl->from, bytes, (off_t)e->e_shoff) != 0)
-        goto no;
-    memcpy(pl->to, pl->from, bytes);
-    uint64_t at = (pl->size + 15) & ~15ull, inflated = 0;
-    for (size_t i = 0; i < n; i++) {
-        Elf64_Shdr *f = &pl->from[i], *t = &pl->to[i];
-        if (!(f->sh_flags & SHF_COMPRESSED))
-            continue;
-        Elf64_Chdr ch;
-        if (f->sh_type == SHT_NOBITS || f->sh_size < sizeof(ch) ||
-            f->sh_offset > pl->size || f->sh_size > pl->size - f->sh_offset ||
-            pread_all(fd, &ch, sizeof(ch), (off_t)f->sh_offset) != 0 ||
-            ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size > PLAIN_MAX ||
-            (ch.ch_addralign & (ch.ch_addralign - 1)) != 0 ||
-            ch.ch_addralign > 4096 ||
-            (inflated += ch.ch_size) > PLAIN_MAX)
-            goto no;
-        uint64_t align = ch.ch_addralign ? ch.ch_addralign : 1;
-        at = (at + align - 1) & ~(align - 1);
-        t->sh_flags &= ~(uint64_t)SHF_COMPRESSED;
-        t->sh_offset = at;
-        t->sh_size = ch.ch_size;
-        t->sh_addralign = align;
-        at += ch.ch_size;
-        pl->packed++;
-    }
-    if (pl->packed == 0)
-        goto no;
-    pl->eh.e_shoff = (at + 7) & ~7ull;
-    pl->total = pl->eh.e_shoff + bytes;
-    return 0;
-no:
-    ms_tfree(pl->from);
-    ms_tfree(pl->to);
-    pl->from = pl->to = NULL;
-    return -1;
-}
-
-/* zlib's one-shot inflate (libdw's libelf links zlib: loaded already) */
-typedef int (*uncompress_fn)(unsigned char *, unsigned long *,
-    const unsigned char *, unsigned long);
-
-static int
-copy_range(int from, int to, uint64_t off, uint64_t len, char *buf,
-    size_t buflen)
-{
-    while (len > 0) {
-        size_t n = len < buflen ? (size_t)len : buflen;
-        if (pread_all(from, buf, n, (off_t)off) != 0 ||
-            write_at(to, buf, n, off) != 0)
-            return -1;
-        off += n;
-        len -= n;
-    }
-    return 0;
-}
-
-static int
-range_cmp(const void *a, const void *b)
-{
-    const Elf64_Shdr *x = *(Elf64_Shdr *const *)a, *y = *(Elf64_Shdr *const *)b;
-    return x->sh_offset < y->sh_offset ? -1 : x->sh_offset > y->sh_offset;
-}
-
-/* Writes the copy described by pl of the file at fd to out; 0 or -1. */
-static int
-plain_write(int fd, const plain_t *pl, int out)
-{
-    static uncompress_fn inflate_all;
-    if (inflate_all == NULL) {
-        void *z = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
-        if (z == NULL ||
-            (*(void **)&inflate_all = dlsym(z, "uncompress")) == NULL)
-            return -1;
-    }
-    size_t n = pl->eh.e_shnum, buflen = 1u << 20;
-    const Elf64_Shdr **packed = ms_tmalloc((size_t)pl->packed * sizeof(*packed));
-    char *buf = ms_tmalloc(buflen);
-    unsigned char *src = NULL, *dst = NULL;
-    int ok = packed != NULL && buf != NULL &&
-        ftruncate(out, (off_t)pl->total) == 0;
-    /* the original's bytes but for the compressed ranges (holes) */
-    int k = 0;
-    for (size_t i = 0; ok && i < n; i++)
-        if (pl->from[i].sh_flags & SHF_COMPRESSED)
-            packed[k++] = &pl->from[i];
-    if (ok)
-        qsort(packed, (size_t)k, sizeof(*packed), range_cmp);
-    uint64_t at = 0;
-    for (int i = 0; ok && i < k; i++) {
-        if (packed[i]->sh_offset > at)
-            ok = copy_range(fd, out, at, packed[i]->sh_offset - at, buf,
-                buflen) == 0;
-        uint64_t end = packed[i]->sh_offset + packed[i]->sh_size;
-        at = end > at ? end : at;
-    }
-    if (ok && pl->size > at)
-        ok = copy_range(fd, out, at, pl->size - at, buf, buflen) == 0;
-    /* each compressed section inflated, at its new place */
-    for (size_t i = 0; ok && i < n; i++) {
-        const Elf64_Shdr *f = &pl->from[i], *t = &pl->to[i];
-        if (!(f->sh_flags & SHF_COMPRESSED))
-            continue;
-        size_t clen = (size_t)(f->sh_size - sizeof(Elf64_Chdr));
-        unsigned long got = (unsigned long)t->sh_size;
-        src = ms_tmalloc(clen ? clen : 1);
-        dst = ms_tmalloc(t->sh_size ? (size_t)t->sh_size : 1);
-        ok = src != NULL && dst != NULL &&
-            pread_all(fd, src, clen, (off_t)(f->sh_offset + sizeof(Elf64_Chdr))) == 0 &&
-            inflate_all(dst, &got, src, (unsigned long)clen) == 0 &&
-            got == t->sh_size &&
-            write_at(out, dst, (size_t)t->sh_size, t->sh_offset) == 0;
-        ms_tfree(src);
-        ms_tfree(dst);
-    }
-    /* the headers: the section headers at the end, the ELF header's
-     * pointer to them */
-    if (ok)
-        ok = write_at(out, pl->to, n * sizeof(Elf64_Shdr), pl->eh.e_shoff) == 0 &&
-            write_at(out, &pl->eh, sizeof(pl->eh), 0) == 0;
-    ms_tfree(packed);
-    ms_tfree(buf);
-    return ok ? 0 : -1;
-}
-
 int
 ms_symcache_plain(const char *debug, const char *bid, char **name)
 {
@@ -996,12 +779,12 @@ ms_symcache_plain(const char *debug, const char *bid, char **name)
         return -1;
     int saved = errno;
     int fd = open(debug, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    plain_t pl;
+    ms_elfplain_t pl;
     struct stat st;
     /* the module's debug file (its build ID), with compressed DWARF */
     if (fd < 0 || fstat(fd, &st) != 0 ||
         elf_debuglink(fd, bid, link, sizeof(link)) != 0 ||
-        plain_layout(fd, &pl) != 0) {
+        ms_elfplain_layout(fd, &pl) != 0) {
         if (fd >= 0)
             close(fd);
         errno = saved;
@@ -1037,7 +820,7 @@ ms_symcache_plain(const char *debug, const char *bid, char **name)
         O_NOCTTY, ms_opt.file_mode);
     if (out < 0)
         goto out;
-    int ok = plain_write(fd, &pl, out) == 0;
+    int ok = ms_elfplain_write(fd, &pl, out) == 0;
     if (close(out) != 0)
         ok = 0;
     if (!ok || rename(tmp, path) != 0) {
@@ -1056,8 +839,7 @@ found:
     }
 out:
     close(fd);
-    ms_tfree(pl.from);
-    ms_tfree(pl.to);
+    ms_elfplain_free(&pl);
     errno = saved;
     return r;
 }

@@ -1,5 +1,6 @@
 /*
- * util.c - diagnostics and clocks that never allocate.
+ * util.c - diagnostics, clocks and whole-buffer file I/O that never
+ * allocate.
  *
  * Messages are formatted into a stack buffer and written with one write(2),
  * so they are safe inside malloc and keep the program's stdio untouched.
@@ -73,4 +74,54 @@ ms_clock_resolution_ns(void)
     if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts) != 0)
         return 0;
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- whole buffers to and from a descriptor (EINTR retried) ------------ */
+
+int
+ms_fd_write(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+ms_fd_pwrite(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, c, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+int
+ms_fd_pread(int fd, void *p, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
 }
