@@ -78,50 +78,43 @@ ms_clock_resolution_ns(void)
 
 /* ---- whole buffers to and from a descriptor (EINTR retried) ------------ */
 
+enum { FD_WRITE, FD_PWRITE, FD_PREAD };
+
+/* The one loop of the three: n bytes at p, from offset off but for
+ * FD_WRITE (the descriptor's own); a short transfer goes on, EINTR is
+ * retried, an error or the end of the file first is -1. */
+static int
+whole(int fd, char *p, size_t n, uint64_t off, int how)
+{
+    while (n > 0) {
+        ssize_t k = how == FD_WRITE ? write(fd, p, n) :
+            how == FD_PWRITE ? pwrite(fd, p, n, (off_t)off) :
+            pread(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
 int
 ms_fd_write(int fd, const void *p, size_t n)
 {
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return whole(fd, (char *)p, n, 0, FD_WRITE);
 }
 
 int
 ms_fd_pwrite(int fd, const void *p, size_t n, uint64_t off)
 {
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = pwrite(fd, c, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
+    return whole(fd, (char *)p, n, off, FD_PWRITE);
 }
 
 int
 ms_fd_pread(int fd, void *p, size_t n, uint64_t off)
 {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
+    return whole(fd, p, n, off, FD_PREAD);
 }
